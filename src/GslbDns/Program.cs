@@ -1,0 +1,1 @@
+namespace GslbDns.Server; internal static class Program { private static int Main() => 0; }

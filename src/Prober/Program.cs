@@ -1,0 +1,1 @@
+namespace GslbDns.Prober; internal static class Program { private static int Main() { Console.Error.WriteLine("gslbdns-prober: the prober fleet is not implemented yet (issue 5); embedded mode runs without it."); return 2; } }
