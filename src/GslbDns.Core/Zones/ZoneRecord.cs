@@ -57,4 +57,14 @@ public sealed class ZoneLoadException : Exception
 }
 
 /// <summary>The records of one zone as read and validated from its master file.</summary>
-public sealed record ParsedZone(DnsName Origin, IReadOnlyList<ZoneRecord> Records, string File);
+public sealed record ParsedZone(DnsName Origin, IReadOnlyList<ZoneRecord> Records, string File)
+{
+    /// <summary>Things worth an operator's attention that did not stop the load (e.g. TTLs that differ inside an RRset).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Files pulled in by $INCLUDE, with the write time seen, so a reload notices when only an included file changed.</summary>
+    public IReadOnlyList<IncludedFile> Includes { get; init; } = [];
+}
+
+/// <summary>A file read through $INCLUDE.</summary>
+public sealed record IncludedFile(string Path, DateTime WriteTimeUtc);

@@ -1,0 +1,169 @@
+using System.Collections.Frozen;
+using System.Text;
+using System.Text.Json;
+using GslbDns.Dns;
+
+namespace GslbDns.Gslb.Config;
+
+/// <summary>
+/// Loads the declarative GSLB configuration (<c>*.gslb.json</c> beside the zone files; format in
+/// docs/gslb-config.md). All files are merged and validated as a whole: either every file is
+/// valid and one immutable <see cref="GslbConfig"/> comes back, or a <see cref="GslbConfigException"/>
+/// lists every problem found, each with file, line and JSON path, so one run fixes them all.
+/// </summary>
+public static class GslbConfigLoader
+{
+    public const string FileSuffix = ".gslb.json";
+
+    private static readonly string[] Sections = ["dataCenters", "regions", "rtt", "ttl", "defaultLocation", "services"];
+
+    /// <summary>Reads every <c>*.gslb.json</c> in <paramref name="zonesFolder"/> in ordinal name order; none gives <see cref="GslbConfig.Empty"/>.</summary>
+    /// <param name="servedZones">The zones this server is authoritative for: every service must lie below one of them.</param>
+    /// <exception cref="GslbConfigException">Any file is unreadable or invalid.</exception>
+    public static GslbConfig Load(string zonesFolder, IReadOnlyCollection<DnsName> servedZones)
+    {
+        // The suffix check guards against platforms whose pattern matching also picks "x.gslb.json~".
+        string[] paths = [.. Directory.GetFiles(zonesFolder, "*" + FileSuffix)
+            .Where(f => f.EndsWith(FileSuffix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)];
+        if (paths.Length == 0)
+        {
+            return GslbConfig.Empty;
+        }
+
+        var errors = new List<ConfigError>();
+        var files = new List<(string File, string Json)>(paths.Length);
+        foreach (var path in paths)
+        {
+            try
+            {
+                files.Add((path, File.ReadAllText(path)));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                errors.Add(new ConfigError(path, 0, JsonPathText.Root, $"cannot read: {ex.Message}"));
+            }
+        }
+
+        return Build(files, servedZones, errors);
+    }
+
+    /// <summary>Loads config text as if read from the named files, in the given order (for tests and tools).</summary>
+    /// <exception cref="GslbConfigException">Any text is invalid.</exception>
+    public static GslbConfig LoadFromText(IReadOnlyList<(string File, string Json)> files, IReadOnlyCollection<DnsName> servedZones) =>
+        files.Count == 0 ? GslbConfig.Empty : Build(files, servedZones, []);
+
+    /// <summary>
+    /// The served zone a file name gives relative service names: <c>example.com.gslb.json</c> gives
+    /// <c>example.com.</c> when that zone is served; null otherwise.
+    /// </summary>
+    public static DnsName? OriginOf(string file, IReadOnlyCollection<DnsName> servedZones)
+    {
+        var fileName = Path.GetFileName(file);
+        if (!fileName.EndsWith(FileSuffix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var stem = fileName[..^FileSuffix.Length];
+        return stem.Length > 0 && DnsName.TryParse(stem + ".", null, out var origin, out _) && servedZones.Contains(origin) ? origin : null;
+    }
+
+    private static GslbConfig Build(IReadOnlyList<(string File, string Json)> files, IReadOnlyCollection<DnsName> servedZones, List<ConfigError> errors)
+    {
+        // A file that could not be read leaves definitions out, as a syntax error does.
+        var topology = new TopologyReader { Incomplete = errors.Count > 0 };
+        var roots = new List<ConfigObject>();
+        var sources = new List<ConfigSource>();
+        for (var i = 0; i < files.Count; i++)
+        {
+            var (file, json) = files[i];
+            if (Parse(file, json, servedZones, errors) is not { } source)
+            {
+                topology.Incomplete = true;
+                continue;
+            }
+
+            sources.Add(source);
+            if (ConfigObject.Open(source, source.Root, JsonPathText.Root, Sections) is { } root)
+            {
+                roots.Add(root);
+            }
+        }
+
+        // Three passes, so any section may refer to names defined in any file: definitions,
+        // then what refers to regions and data centers, then the services that use all of it.
+        foreach (var root in roots)
+        {
+            topology.ReadDefinitions(root);
+        }
+
+        topology.ResolveDataCenters();
+        foreach (var root in roots)
+        {
+            topology.ReadRtt(root);
+        }
+
+        var services = new ServiceReader(servedZones, topology);
+        foreach (var root in roots)
+        {
+            services.Read(root);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new GslbConfigException(Arrange(errors, files, sources));
+        }
+
+        return new GslbConfig(
+            topology.DataCenters.ToFrozenDictionary(StringComparer.Ordinal),
+            services.Services.ToFrozenDictionary(),
+            topology.Regions.ToFrozenDictionary(StringComparer.Ordinal),
+            topology.Rtt,
+            topology.Ttl,
+            topology.DefaultLocation);
+    }
+
+    /// <summary>Null (after reporting) on a syntax error; the line map pass finds it with its line and the path reached.</summary>
+    private static ConfigSource? Parse(string file, string json, IReadOnlyCollection<DnsName> servedZones, List<ConfigError> errors)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(json);
+        if (JsonLineMap.Build(utf8, file, errors) is not { } lines)
+        {
+            return null;
+        }
+
+        // Cloned so the document's pooled buffers go back now; nothing built from the config can outlive them by accident.
+        JsonElement root;
+        using (var document = JsonDocument.Parse(utf8, JsonLineMap.DocumentOptions))
+        {
+            root = document.RootElement.Clone();
+        }
+
+        return new ConfigSource(file, root, lines, OriginOf(file, servedZones), errors);
+    }
+
+    /// <summary>
+    /// Fills in lines that code outside the loader (the policies) left at 0, and sorts by file then
+    /// line so the list reads top to bottom however the passes found them.
+    /// </summary>
+    private static List<ConfigError> Arrange(List<ConfigError> errors, IReadOnlyList<(string File, string Json)> files, List<ConfigSource> sources)
+    {
+        var byFile = new Dictionary<string, ConfigSource>(StringComparer.Ordinal);
+        foreach (var source in sources)
+        {
+            byFile.TryAdd(source.File, source);
+        }
+
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < files.Count; i++)
+        {
+            order.TryAdd(files[i].File, i);
+        }
+
+        return [.. errors
+            .Select(e => e.Line == 0 && byFile.TryGetValue(e.File, out var source) ? e with { Line = source.Lines.LineOf(e.Path) } : e)
+            .OrderBy(e => order.TryGetValue(e.File, out var i) ? i : int.MaxValue)
+            .ThenBy(e => e.Line)];
+    }
+}

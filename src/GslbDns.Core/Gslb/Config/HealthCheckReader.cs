@@ -1,0 +1,122 @@
+using System.Text.Json;
+using GslbDns.Dns;
+
+namespace GslbDns.Gslb.Config;
+
+/// <summary>Reads a service's <c>check</c> object into a <see cref="HealthCheck"/> with every default filled in.</summary>
+internal static class HealthCheckReader
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxInterval = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MinTimeout = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The default timeout is 80% of the interval, so a probe ends before the next is due, but at most this.</summary>
+    public static readonly TimeSpan MaxDefaultTimeout = TimeSpan.FromSeconds(5);
+
+    public const int DefaultFailureThreshold = 3;
+    public const int DefaultSuccessThreshold = 2;
+
+    private static readonly string[] Types = ["http", "https", "tcp", "dns"];
+
+    private static readonly string[] Known =
+        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold"];
+
+    /// <summary>Null when the check is invalid (errors reported) or absent.</summary>
+    public static HealthCheck? Read(ConfigSource source, JsonElement element, string path)
+    {
+        var obj = ConfigObject.Open(source, element, path, Known);
+        if (obj is null)
+        {
+            return null;
+        }
+
+        var type = obj.Text("type", required: true);
+        if (type is not null && Array.IndexOf(Types, type) < 0)
+        {
+            obj.Error("type", $"unknown check type '{type}': use http, https, tcp or dns{NameHints.DidYouMean(type, Types)}");
+            type = null;
+        }
+
+        var isHttp = type is "http" or "https";
+
+        // Options of another check type are refused rather than ignored: "path" on a tcp check means the author expected something else.
+        RefuseUnless(obj, isHttp || type is null, type, "path", "expectStatus", "expectBody");
+        RefuseUnless(obj, type is "dns" or null, type, "queryName");
+
+        int? defaultPort = type switch
+        {
+            "http" => 80,
+            "https" => 443,
+            "dns" => 53,
+            _ => null,
+        };
+        var port = (int?)obj.Integer("port", 1, 65535, required: type == "tcp") ?? defaultPort ?? 0;
+
+        string? probePath = null;
+        var expectStatus = 0;
+        string? expectBody = null;
+        if (isHttp)
+        {
+            probePath = obj.Text("path") ?? "/";
+            if (!probePath.StartsWith('/') || probePath.Any(char.IsControl) || probePath.Contains(' ', StringComparison.Ordinal))
+            {
+                obj.Error("path", $"path '{probePath}' must start with '/' and contain no spaces or control characters");
+            }
+
+            expectStatus = (int)(obj.Integer("expectStatus", 100, 599) ?? 200);
+            expectBody = obj.Text("expectBody");
+        }
+
+        string? queryName = null;
+        if (type == "dns")
+        {
+            var text = obj.Text("queryName", required: true);
+            if (text is not null)
+            {
+                // Relative to the root: a probe has no zone to append, and the prober sends exactly this name.
+                if (DnsName.TryParse(text, DnsName.Root, out var name, out var error))
+                {
+                    queryName = name.ToString();
+                }
+                else
+                {
+                    obj.Error("queryName", error);
+                }
+            }
+        }
+
+        var interval = obj.Duration("interval", MinInterval, MaxInterval) ?? DefaultInterval;
+        var timeout = obj.Duration("timeout", MinTimeout, MaxInterval) ?? DefaultTimeout(interval);
+        if (timeout >= interval)
+        {
+            obj.Error("timeout", $"timeout {DurationText.Format(timeout)} must be shorter than the interval {DurationText.Format(interval)}");
+        }
+
+        var failures = (int)(obj.Integer("failureThreshold", 1, 100) ?? DefaultFailureThreshold);
+        var successes = (int)(obj.Integer("successThreshold", 1, 100) ?? DefaultSuccessThreshold);
+        return type is null ? null : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes);
+    }
+
+    public static TimeSpan DefaultTimeout(TimeSpan interval)
+    {
+        var scaled = TimeSpan.FromMilliseconds(Math.Floor(interval.TotalMilliseconds * 0.8));
+        return scaled < MaxDefaultTimeout ? scaled : MaxDefaultTimeout;
+    }
+
+    private static void RefuseUnless(ConfigObject obj, bool applies, string? type, params string[] names)
+    {
+        if (applies)
+        {
+            return;
+        }
+
+        foreach (var name in names)
+        {
+            if (obj.Has(name))
+            {
+                obj.Error(name, $"'{name}' does not apply to {type} checks");
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+using System.Net;
+using System.Text.Json;
+using GslbDns.Dns;
+using GslbDns.Gslb.Policies;
+
+namespace GslbDns.Gslb.Config;
+
+/// <summary>Reads the <c>services</c> sections of all files into one map keyed by absolute name.</summary>
+internal sealed class ServiceReader
+{
+    public const int MaxWeight = 1000;
+    public const int DefaultWeight = 100;
+    public const int MaxPriority = 100;
+
+    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints"];
+    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority"];
+    private static readonly string[] Behaviors = ["fail-open", "fallback"];
+
+    private readonly IReadOnlyCollection<DnsName> _servedZones;
+    private readonly TopologyReader _topology;
+    private readonly Dictionary<DnsName, Defined<ServiceConfig?>> _services = [];
+
+    public ServiceReader(IReadOnlyCollection<DnsName> servedZones, TopologyReader topology)
+    {
+        _servedZones = servedZones;
+        _topology = topology;
+    }
+
+    /// <summary>Every service that read without errors (a config with errors is thrown away as a whole anyway).</summary>
+    public Dictionary<DnsName, ServiceConfig> Services =>
+        _services.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value!);
+
+    public void Read(ConfigObject root)
+    {
+        if (!root.TryGet("services", out var section))
+        {
+            return;
+        }
+
+        var source = root.Source;
+        foreach (var (key, value, path) in ConfigObject.Entries(source, section, root.PathOf("services")))
+        {
+            var name = ResolveName(source, key, path);
+            // The id drops only the root's dot: "www.example.com/eu-west/192.0.2.10".
+            var service = ReadService(source, value, path, name is null ? key : name.ToString()[..^1]);
+            if (name is null)
+            {
+                continue;
+            }
+
+            if (_services.TryGetValue(name, out var first))
+            {
+                source.Error(path, $"service {name} is already defined at {first.Where}");
+                continue;
+            }
+
+            _services[name] = new Defined<ServiceConfig?>(service is null ? null : service with { Name = name }, source, path);
+        }
+    }
+
+    /// <summary>
+    /// Absolute names stand alone; relative ones take the zone the file is named after
+    /// (<c>example.com.gslb.json</c>), which must be a served zone. Either way the name must lie
+    /// below a served zone's apex.
+    /// </summary>
+    private DnsName? ResolveName(ConfigSource source, string key, string path)
+    {
+        DnsName name;
+        if (DnsName.TryParse(key, null, out var absolute, out _))
+        {
+            name = absolute;
+        }
+        else if (!DnsName.TryParse(key, DnsName.Root, out _, out var syntaxError))
+        {
+            source.Error(path, $"invalid service name '{key}': {syntaxError}");
+            return null;
+        }
+        else if (source.Origin is null)
+        {
+            var example = _servedZones.FirstOrDefault()?.ToString()[..^1] ?? "example.com";
+            source.Error(path, $"relative service name '{key}' needs a file named after a served zone, such as {example}{GslbConfigLoader.FileSuffix} ('{Path.GetFileName(source.File)}' is not), or write it absolute with a trailing dot");
+            return null;
+        }
+        else if (!DnsName.TryParse(key, source.Origin, out name, out var relativeError))
+        {
+            source.Error(path, $"invalid service name '{key}': {relativeError}");
+            return null;
+        }
+
+        if (name.IsWildcard)
+        {
+            source.Error(path, $"service {name}: wildcard names cannot be load-balanced; name each service");
+            return null;
+        }
+
+        if (_servedZones.Any(z => z == name))
+        {
+            source.Error(path, $"service {name} is a zone apex; a service needs a name below the apex (the apex carries SOA and NS)");
+            return null;
+        }
+
+        if (!_servedZones.Any(zone => IsAtOrBelow(name, zone)))
+        {
+            var served = _servedZones.Count == 0 ? "none" : string.Join(", ", _servedZones.Take(5)) + (_servedZones.Count > 5 ? ", ..." : string.Empty);
+            source.Error(path, $"service {name} is not inside a served zone (served: {served})");
+            return null;
+        }
+
+        return name;
+    }
+
+    /// <summary>
+    /// Guards DnsName.IsAtOrBelow, which indexes out of range when the ancestor has no more labels
+    /// but a longer wire form (e.g. "a.b." against "example.com.").
+    /// </summary>
+    private static bool IsAtOrBelow(DnsName name, DnsName zone) => zone.WireLength <= name.WireLength && name.IsAtOrBelow(zone);
+
+    /// <summary>Reads one service; null when it has errors. The name is patched in by the caller.</summary>
+    private ServiceConfig? ReadService(ConfigSource source, JsonElement element, string path, string serviceId)
+    {
+        var errorsBefore = source.Errors.Count;
+        var obj = ConfigObject.Open(source, element, path, Known);
+        if (obj is null)
+        {
+            return null;
+        }
+
+        var ttl = ReadTtl(obj);
+        var endpoints = ReadEndpoints(obj, serviceId);
+        var check = obj.TryGet("check", out var checkElement) ? HealthCheckReader.Read(source, checkElement, obj.PathOf("check")) : null;
+        var policies = ReadPolicies(obj);
+        var behavior = AllUnhealthyBehavior.FailOpen;
+        if (obj.Text("whenAllUnhealthy") is { } behaviorText)
+        {
+            switch (behaviorText)
+            {
+                case "fail-open":
+                    break;
+                case "fallback":
+                    behavior = AllUnhealthyBehavior.Fallback;
+                    break;
+                default:
+                    obj.Error("whenAllUnhealthy", $"whenAllUnhealthy must be 'fail-open' or 'fallback', not '{behaviorText}'{NameHints.DidYouMean(behaviorText, Behaviors)}");
+                    break;
+            }
+        }
+
+        var fallback = ReadFallback(obj);
+        if (behavior == AllUnhealthyBehavior.Fallback && fallback.Count == 0 && !obj.Has("fallback"))
+        {
+            obj.Error("fallback", "whenAllUnhealthy 'fallback' needs a non-empty 'fallback' list of addresses");
+        }
+
+        if (source.Errors.Count != errorsBefore)
+        {
+            return null;
+        }
+
+        return new ServiceConfig(DnsName.Root, ttl, endpoints, check, policies, behavior, fallback);
+    }
+
+    private uint ReadTtl(ConfigObject obj)
+    {
+        var limits = _topology.Ttl;
+        if (obj.Integer("ttl", 0, TopologyReader.MaxTtl) is not { } ttl)
+        {
+            return limits.Default;
+        }
+
+        if (_topology.TtlValid && (ttl < limits.Min || ttl > limits.Max))
+        {
+            obj.Error("ttl", $"ttl {ttl} is outside ttl.min..ttl.max ({limits.Min}..{limits.Max})");
+        }
+
+        return (uint)ttl;
+    }
+
+    private List<Endpoint> ReadEndpoints(ConfigObject obj, string serviceId)
+    {
+        var endpoints = new List<Endpoint>();
+        if (!obj.TryGet("endpoints", out var array))
+        {
+            obj.Error("endpoints", "a service needs at least one endpoint");
+            return endpoints;
+        }
+
+        var path = obj.PathOf("endpoints");
+        if (!ConfigObject.IsKind(obj.Source, array, path, JsonValueKind.Array))
+        {
+            return endpoints;
+        }
+
+        if (array.GetArrayLength() == 0)
+        {
+            obj.Error("endpoints", "a service needs at least one endpoint");
+            return endpoints;
+        }
+
+        var seen = new Dictionary<(string, IPAddress), int>();
+        var index = 0;
+        foreach (var element in array.EnumerateArray())
+        {
+            var endpointPath = JsonPathText.Index(path, index);
+            var endpoint = ConfigObject.Open(obj.Source, element, endpointPath, EndpointKnown);
+            if (endpoint is not null)
+            {
+                var dataCenter = endpoint.Text("dataCenter", required: true);
+                if (dataCenter is not null && !_topology.DataCenters.ContainsKey(dataCenter) && !_topology.Incomplete)
+                {
+                    endpoint.Error("dataCenter", $"unknown data center '{dataCenter}'{NameHints.DidYouMean(dataCenter, _topology.DataCenters.Keys)}");
+                }
+
+                var address = ReadAddress(endpoint, "address");
+                var weight = (int)(endpoint.Integer("weight", 0, MaxWeight) ?? DefaultWeight);
+                var priority = (int)(endpoint.Integer("priority", 0, MaxPriority) ?? 0);
+                if (dataCenter is not null && address is not null)
+                {
+                    if (seen.TryGetValue((dataCenter, address), out var firstIndex))
+                    {
+                        obj.Source.Error(endpointPath, $"endpoint {dataCenter}/{address} is listed twice (first at endpoints[{firstIndex}])");
+                    }
+                    else
+                    {
+                        seen[(dataCenter, address)] = index;
+                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{address}", dataCenter, address, weight, priority));
+                    }
+                }
+            }
+
+            index++;
+        }
+
+        return endpoints;
+    }
+
+    private List<ISelectionPolicy> ReadPolicies(ConfigObject obj)
+    {
+        var policies = new List<ISelectionPolicy>();
+        if (!obj.TryGet("policy", out var array))
+        {
+            obj.Missing("policy");
+            return policies;
+        }
+
+        var path = obj.PathOf("policy");
+        if (!ConfigObject.IsKind(obj.Source, array, path, JsonValueKind.Array))
+        {
+            return policies;
+        }
+
+        if (array.GetArrayLength() == 0)
+        {
+            obj.Error("policy", "policy needs at least one step, e.g. [{\"type\": \"healthy\"}, {\"type\": \"weighted\"}]");
+            return policies;
+        }
+
+        var index = 0;
+        foreach (var step in array.EnumerateArray())
+        {
+            var stepPath = JsonPathText.Index(path, index++);
+            if (!ConfigObject.IsKind(obj.Source, step, stepPath, JsonValueKind.Object))
+            {
+                continue;
+            }
+
+            // The policy owns its options; it reports into the same list, and the loader fills in lines it leaves at 0.
+            if (PolicyFactory.Create(step, obj.Source.File, stepPath, _topology.DataCenters, obj.Source.Errors) is { } policy)
+            {
+                policies.Add(policy);
+            }
+        }
+
+        return policies;
+    }
+
+    private static List<IPAddress> ReadFallback(ConfigObject obj)
+    {
+        var addresses = new List<IPAddress>();
+        if (!obj.TryGet("fallback", out var array))
+        {
+            return addresses;
+        }
+
+        var path = obj.PathOf("fallback");
+        if (!ConfigObject.IsKind(obj.Source, array, path, JsonValueKind.Array))
+        {
+            return addresses;
+        }
+
+        if (array.GetArrayLength() == 0)
+        {
+            obj.Error("fallback", "fallback must list at least one address; leave it out when there is none");
+            return addresses;
+        }
+
+        var index = 0;
+        foreach (var element in array.EnumerateArray())
+        {
+            var elementPath = JsonPathText.Index(path, index++);
+            if (!ConfigObject.IsKind(obj.Source, element, elementPath, JsonValueKind.String))
+            {
+                continue;
+            }
+
+            var text = element.GetString() ?? string.Empty;
+            if (!AddressText.TryParse(text, out var address, out var error))
+            {
+                obj.Source.Error(elementPath, error);
+            }
+            else if (addresses.Contains(address))
+            {
+                obj.Source.Error(elementPath, $"fallback address {address} is listed twice");
+            }
+            else
+            {
+                addresses.Add(address);
+            }
+        }
+
+        return addresses;
+    }
+
+    private static IPAddress? ReadAddress(ConfigObject obj, string name)
+    {
+        var text = obj.Text(name, required: true);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!AddressText.TryParse(text, out var address, out var error))
+        {
+            obj.Error(name, error);
+            return null;
+        }
+
+        return address;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Collections.Frozen;
+
+namespace GslbDns.Gslb;
+
+/// <summary>Smoothed round-trip times in milliseconds from prober regions to data centers.</summary>
+public sealed class RttMatrix
+{
+    public static readonly RttMatrix Empty = new(new Dictionary<(string Region, string DataCenter), double>());
+
+    private readonly FrozenDictionary<(string Region, string DataCenter), double> _rtt;
+
+    public RttMatrix(IDictionary<(string Region, string DataCenter), double> rtt)
+    {
+        _rtt = rtt.ToFrozenDictionary();
+    }
+
+    public int Count => _rtt.Count;
+
+    public bool TryGet(string region, string dataCenter, out double milliseconds) => _rtt.TryGetValue((region, dataCenter), out milliseconds);
+
+    public IEnumerable<KeyValuePair<(string Region, string DataCenter), double>> Entries => _rtt;
+}
+
+/// <summary>An operator's forced verdict, which wins over the probers until it expires.</summary>
+public sealed record HealthOverride(bool Healthy, DateTimeOffset Expires, string Reason);
+
+/// <summary>
+/// Run-time state that the probers and the API change: health, weights, drains, forced verdicts and
+/// the measured RTT matrix. Immutable; a change builds a new one that is swapped in whole.
+/// Unknown endpoints are healthy: with no health signal the service fails open.
+/// </summary>
+public sealed record GslbState(
+    FrozenDictionary<string, bool> Health,
+    FrozenDictionary<string, int> WeightOverrides,
+    FrozenSet<string> Drained,
+    FrozenDictionary<string, HealthOverride> Overrides,
+    RttMatrix? MeasuredRtt,
+    DateTimeOffset AsOf)
+{
+    public static readonly GslbState Empty = new(
+        FrozenDictionary<string, bool>.Empty,
+        FrozenDictionary<string, int>.Empty,
+        FrozenSet<string>.Empty,
+        FrozenDictionary<string, HealthOverride>.Empty,
+        null,
+        DateTimeOffset.UnixEpoch);
+
+    /// <summary>Healthy and not drained (endpoint id or its data center drained), honouring unexpired overrides.</summary>
+    public bool IsUsable(Endpoint endpoint, DateTimeOffset now)
+    {
+        if (Drained.Contains(endpoint.Id) || Drained.Contains(endpoint.DataCenter))
+        {
+            return false;
+        }
+
+        if (Overrides.Count > 0 && (Overrides.TryGetValue(endpoint.Id, out var forced) || Overrides.TryGetValue(endpoint.DataCenter, out forced)) && forced.Expires > now)
+        {
+            return forced.Healthy;
+        }
+
+        return !Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
+    }
+
+    /// <summary>Weight in force: an operator's override (by endpoint id, then data center) or the configured weight.</summary>
+    public int WeightOf(Endpoint endpoint)
+    {
+        if (WeightOverrides.Count == 0)
+        {
+            return endpoint.Weight;
+        }
+
+        if (WeightOverrides.TryGetValue(endpoint.Id, out var weight) || WeightOverrides.TryGetValue(endpoint.DataCenter, out weight))
+        {
+            return weight;
+        }
+
+        return endpoint.Weight;
+    }
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using GslbDns.Geo;
+
+namespace GslbDns.Gslb.Policies;
+
+/// <summary>
+/// <c>geo-proximity</c>: keeps the endpoints of the <c>count</c> data centers nearest the client by
+/// great-circle distance, each distance scaled by the data center's bias as Route 53 geoproximity
+/// does (<c>distance * (1 - bias / 100)</c>: bias 50 makes a data center look half as far, so it wins
+/// a wider area). A geo-data override that pins the client to a data center wins while that data
+/// center has candidates. A client with no coordinates is taken to be at the configured default location.
+/// </summary>
+public sealed class GeoProximityPolicy : ISelectionPolicy
+{
+    public const string TypeName = "geo-proximity";
+
+    public GeoProximityPolicy(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Count = count;
+    }
+
+    /// <summary>How many of the nearest data centers to keep.</summary>
+    public int Count { get; }
+
+    public string Name => TypeName;
+
+    public int Apply(Span<int> candidates, int count, SelectionContext context)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        var location = context.Location.Location;
+        if (location.DataCenter is { } forced)
+        {
+            var kept = DataCenterRanking.KeepDataCenter(candidates, count, context.Service.Endpoints, forced);
+            if (kept > 0)
+            {
+                if (context.Trace is not null)
+                {
+                    context.Note("forced to data center " + forced + " by a geo-data override");
+                }
+
+                return kept;
+            }
+        }
+
+        var point = location.HasCoordinates ? location : context.Config.DefaultLocation;
+        if (!point.HasCoordinates)
+        {
+            context.Note("no client coordinates and no default location: kept all");
+            return count;
+        }
+
+        return KeepNearest(candidates, count, Count, context, point.Latitude!.Value, point.Longitude!.Value);
+    }
+
+    /// <summary>Bias-scaled distance; a bias outside -99..99 (config validation stops those) is clamped so a distance never turns 0 or negative.</summary>
+    internal static double BiasedDistanceKm(double latitude, double longitude, DataCenter dataCenter) =>
+        GreatCircle.DistanceKm(latitude, longitude, dataCenter.Latitude, dataCenter.Longitude) * (1 - (Math.Clamp(dataCenter.Bias, -99, 99) / 100.0));
+
+    private static int KeepNearest(Span<int> candidates, int count, int keep, SelectionContext context, double latitude, double longitude)
+    {
+        var kept = DataCenterRanking.KeepBest(
+            candidates, count, keep, context.Service.Endpoints, new ProximityScorer(context.Config.DataCenters, latitude, longitude), out var nearest, out var km);
+        if (context.Trace is not null)
+        {
+            context.Note(string.Create(CultureInfo.InvariantCulture, $"client at {latitude:0.###},{longitude:0.###}; nearest {nearest} at {km:0} km (bias-scaled)"));
+        }
+
+        return kept;
+    }
+
+    private readonly struct ProximityScorer(IReadOnlyDictionary<string, DataCenter> dataCenters, double latitude, double longitude) : IDataCenterScorer
+    {
+        public double Score(string dataCenter) =>
+            dataCenters.TryGetValue(dataCenter, out var found) ? BiasedDistanceKm(latitude, longitude, found) : double.PositiveInfinity;
+    }
+}

@@ -1,0 +1,132 @@
+using GslbDns.Geo;
+
+namespace GslbDns.Gslb;
+
+/// <summary>
+/// What a policy may consult for one decision. Reused per listener thread; the client's location is
+/// looked up only when a policy asks for it, and asking records the ECS scope the answer depends on.
+/// </summary>
+public sealed class SelectionContext
+{
+    private LocateResult _location;
+    private bool _located;
+    private string? _note;
+
+    public ServiceConfig Service { get; private set; } = null!;
+
+    public GslbConfig Config { get; private set; } = GslbConfig.Empty;
+
+    public GslbState State { get; private set; } = GslbState.Empty;
+
+    public IClientLocator? Locator { get; set; }
+
+    public DateTimeOffset Now { get; private set; }
+
+    /// <summary>Client address as 128 bits (IPv4 in the low 32 bits) and how many leading bits of it are known (ECS source prefix, or the full length).</summary>
+    public UInt128 ClientAddress { get; private set; }
+
+    public bool ClientIsIPv6 { get; private set; }
+
+    public byte ClientPrefix { get; private set; }
+
+    /// <summary>The widest prefix of the client address that the decision so far depended on (RFC 7871 scope).</summary>
+    public byte ScopePrefix { get; private set; }
+
+    /// <summary>Set when explaining: every step records what it kept. Null on the query path.</summary>
+    public SelectionTrace? Trace { get; set; }
+
+    public void Reset(ServiceConfig service, GslbConfig config, GslbState state, DateTimeOffset now, UInt128 clientAddress, bool clientIsIPv6, byte clientPrefix)
+    {
+        Service = service;
+        Config = config;
+        State = state;
+        Now = now;
+        ClientAddress = clientAddress;
+        ClientIsIPv6 = clientIsIPv6;
+        ClientPrefix = clientPrefix;
+        ScopePrefix = 0;
+        _located = false;
+        _note = null;
+    }
+
+    /// <summary>
+    /// Lets the running policy step say why it kept what it kept (explain output). Ignored when
+    /// <see cref="Trace"/> is null; callers that format a note check <see cref="Trace"/> first so
+    /// the query path never builds the string.
+    /// </summary>
+    public void Note(string note)
+    {
+        if (Trace is not null)
+        {
+            _note = note;
+        }
+    }
+
+    /// <summary>The note the last step left, cleared on read (the selector records it with the step).</summary>
+    public string? TakeNote()
+    {
+        var note = _note;
+        _note = null;
+        return note;
+    }
+
+    /// <summary>The client's location (ECS subnet or source address); the first call looks it up.</summary>
+    public LocateResult Location
+    {
+        get
+        {
+            if (!_located)
+            {
+                _location = Locator is null
+                    ? new LocateResult(Config.DefaultLocation, 0, LocationSource.Default)
+                    : LocateClient(Locator, ClientAddress, ClientIsIPv6);
+                _located = true;
+                DependOnPrefix(_location.ScopePrefix);
+            }
+
+            return _location;
+        }
+    }
+
+    private static LocateResult LocateClient(IClientLocator locator, UInt128 address, bool isIPv6)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (isIPv6)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, address);
+            return locator.Locate(bytes);
+        }
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)address);
+        return locator.Locate(bytes[..4]);
+    }
+
+    /// <summary>Records that the answer depends on the first <paramref name="bits"/> bits of the client address.</summary>
+    public void DependOnPrefix(byte bits)
+    {
+        var capped = Math.Min(bits, ClientIsIPv6 ? (byte)128 : (byte)32);
+        if (capped > ScopePrefix)
+        {
+            ScopePrefix = capped;
+        }
+    }
+}
+
+/// <summary>What each policy step kept, for explain output.</summary>
+public sealed class SelectionTrace
+{
+    public List<TraceStep> Steps { get; } = [];
+
+    public void Record(string policy, ReadOnlySpan<int> kept, ServiceConfig service, string? note = null)
+    {
+        var ids = new List<string>(kept.Length);
+        foreach (var index in kept)
+        {
+            ids.Add(service.Endpoints[index].Id);
+        }
+
+        Steps.Add(new TraceStep(policy, ids, note));
+    }
+}
+
+public sealed record TraceStep(string Policy, IReadOnlyList<string> Kept, string? Note);

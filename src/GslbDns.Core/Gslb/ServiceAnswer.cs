@@ -1,0 +1,112 @@
+using System.Net;
+using GslbDns.Dns;
+using GslbDns.Query;
+
+namespace GslbDns.Gslb;
+
+/// <summary>
+/// The dynamic records of one load-balanced name: on each A/AAAA query it runs the service's policy
+/// chain over the snapshot's state and writes the chosen addresses. The same selector serves DNS,
+/// explain and drills (one decision engine).
+/// </summary>
+public sealed class ServiceAnswer : IDynamicAnswerSource
+{
+    private readonly byte[][] _addressBytes;
+    private readonly byte[][] _fallbackV4;
+    private readonly byte[][] _fallbackV6;
+    private readonly bool _hasV4;
+    private readonly bool _hasV6;
+
+    public ServiceAnswer(ServiceConfig service)
+    {
+        Service = service;
+        _addressBytes = service.Endpoints.Select(e => e.Address.GetAddressBytes()).ToArray();
+        _hasV4 = service.Endpoints.Any(e => !e.IsIPv6);
+        _hasV6 = service.Endpoints.Any(e => e.IsIPv6);
+        _fallbackV4 = service.FallbackAddresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).Select(a => a.GetAddressBytes()).ToArray();
+        _fallbackV6 = service.FallbackAddresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6).Select(a => a.GetAddressBytes()).ToArray();
+    }
+
+    public ServiceConfig Service { get; }
+
+    public bool Serves(ushort qtype) => qtype switch
+    {
+        RecordType.A => _hasV4,
+        RecordType.AAAA => _hasV6,
+        _ => false,
+    };
+
+    public bool WriteAnswers(ushort qtype, ReadOnlySpan<byte> ownerWire, bool ownerIsQName, QueryContext context)
+    {
+        var selection = context.Selection;
+        var snapshot = context.Snapshot;
+        PrepareSelection(context, selection, snapshot);
+        var candidates = context.Candidates.AsSpan(0, Math.Min(context.Candidates.Length, Service.Endpoints.Count));
+        var count = ServiceSelector.Select(Service, qtype, selection, candidates, out var useFallback);
+        if (selection.ScopePrefix > context.EcsScope)
+        {
+            context.EcsScope = selection.ScopePrefix;
+        }
+
+        var type = qtype == RecordType.AAAA ? RecordType.AAAA : RecordType.A;
+        var rdLength = type == RecordType.AAAA ? 16 : 4;
+        var builder = context.Response;
+        if (useFallback)
+        {
+            var fallback = type == RecordType.AAAA ? _fallbackV6 : _fallbackV4;
+            foreach (var address in fallback)
+            {
+                var rdata = builder.BeginRecord(ownerWire, ownerIsQName, rdLength, type, RecordClass.IN, Service.Ttl);
+                if (rdata.IsEmpty)
+                {
+                    return false;
+                }
+
+                address.CopyTo(rdata);
+            }
+
+            return true;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var rdata = builder.BeginRecord(ownerWire, ownerIsQName, rdLength, type, RecordClass.IN, Service.Ttl);
+            if (rdata.IsEmpty)
+            {
+                return false;
+            }
+
+            _addressBytes[candidates[i]].CopyTo(rdata);
+        }
+
+        return true;
+    }
+
+    /// <summary>The client a decision is made for: the ECS subnet when the resolver sent one (RFC 7871), else the packet's source.</summary>
+    private void PrepareSelection(QueryContext context, SelectionContext selection, ServerSnapshot snapshot)
+    {
+        var query = context.Query;
+        UInt128 address;
+        bool isIPv6;
+        byte prefix;
+        if (query.HasClientSubnet && query.ClientSubnet.SourcePrefix > 0)
+        {
+            var ecs = query.ClientSubnet;
+            isIPv6 = ecs.IsIPv6;
+            address = isIPv6 ? ecs.Address : ecs.Address >> 96;
+            prefix = ecs.SourcePrefix;
+        }
+        else
+        {
+            address = context.SourceAddress;
+            isIPv6 = context.SourceIsIPv6;
+            prefix = (byte)(isIPv6 ? 128 : 32);
+        }
+
+        selection.Locator = snapshot.Locator;
+        selection.Reset(Service, snapshot.Gslb, snapshot.State, context.Time.GetUtcNow(), address, isIPv6, prefix);
+    }
+
+    /// <summary>For explain: the addresses in the order chosen.</summary>
+    public IPAddress AddressOf(int endpointIndex) => Service.Endpoints[endpointIndex].Address;
+}

@@ -1,0 +1,105 @@
+using GslbDns.Health;
+
+namespace GslbDns.Probing;
+
+/// <summary>
+/// One endpoint's verdict with hysteresis, and its smoothed RTT. A single failed probe is noise, a single
+/// success after an outage may be a flap: <see cref="Up"/> turns false only after
+/// <c>failureThreshold</c> consecutive failures and true again only after <c>successThreshold</c>
+/// consecutive successes. Thread-safe; a probe loop records while the report builder reads.
+/// </summary>
+public sealed class EndpointTracker
+{
+    /// <summary>EWMA weight of the newest sample: reacts within a few probes, yet one slow answer moves it by less than a third.</summary>
+    public const double RttAlpha = 0.3;
+
+    private readonly Lock _lock = new();
+    private int _failureThreshold;
+    private int _successThreshold;
+
+    // A new endpoint starts up (fail open): the DNS server should not drop it before any evidence.
+    private bool _up = true;
+    private int _failures;
+    private int _successes;
+    private double? _rttMs;
+    private DateTimeOffset? _checkedAt;
+    private string? _error;
+
+    public EndpointTracker(int failureThreshold, int successThreshold)
+    {
+        SetThresholds(failureThreshold, successThreshold);
+    }
+
+    public bool Up
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _up;
+            }
+        }
+    }
+
+    /// <summary>Null until the first probe finished: there is nothing true to report before that.</summary>
+    public EndpointObservation? Observation
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _checkedAt is { } at ? new EndpointObservation(_up, _failures, _successes, _rttMs, at, _error) : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// New thresholds from a config reload. Streaks and verdict are kept; the new thresholds decide from the
+    /// next probe on, so a reload alone never flips a verdict.
+    /// </summary>
+    public void SetThresholds(int failureThreshold, int successThreshold)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(failureThreshold, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(successThreshold, 1);
+        lock (_lock)
+        {
+            _failureThreshold = failureThreshold;
+            _successThreshold = successThreshold;
+        }
+    }
+
+    /// <summary>Applies one probe; returns the observation after it and whether the verdict flipped.</summary>
+    public (EndpointObservation Observation, bool VerdictChanged) Record(ProbeOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        lock (_lock)
+        {
+            var wasUp = _up;
+            if (outcome.Success)
+            {
+                _successes++;
+                _failures = 0;
+                _error = null;
+                var sample = outcome.Elapsed.TotalMilliseconds;
+                _rttMs = _rttMs is { } previous ? (RttAlpha * sample) + ((1 - RttAlpha) * previous) : sample;
+                if (!_up && _successes >= _successThreshold)
+                {
+                    _up = true;
+                }
+            }
+            else
+            {
+                _failures++;
+                _successes = 0;
+                _error = outcome.Error ?? "failed";
+                if (_up && _failures >= _failureThreshold)
+                {
+                    _up = false;
+                }
+            }
+
+            _checkedAt = outcome.CompletedAt;
+            return (new EndpointObservation(_up, _failures, _successes, _rttMs, outcome.CompletedAt, _error), wasUp != _up);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using GslbDns.Gslb;
+using GslbDns.Wire;
+
+namespace GslbDns.Query;
+
+/// <summary>
+/// Per-thread (UDP) or per-connection (TCP) scratch state, reused for every query so the hot path
+/// allocates nothing. Not thread-safe by design: one owner at a time.
+/// </summary>
+public sealed class QueryContext
+{
+    public QueryContext(int responseCapacity)
+    {
+        Response = new ResponseBuilder(responseCapacity);
+    }
+
+    public DnsQuery Query { get; } = new();
+
+    public ResponseBuilder Response { get; }
+
+    public bool OverTcp { get; set; }
+
+    /// <summary>The packet's source address as 128 bits; IPv4 sources are stored in the low 32 bits with <see cref="SourceIsIPv6"/> false.</summary>
+    public UInt128 SourceAddress { get; set; }
+
+    public bool SourceIsIPv6 { get; set; }
+
+    /// <summary>Replies by RCODE, and other counters, kept per context and summed when metrics are scraped.</summary>
+    public QueryCounters Counters { get; } = new();
+
+    /// <summary>Scratch for label offsets of names other than the QNAME (CNAME targets).</summary>
+    internal int[] LabelScratch { get; } = new int[DnsQuery.MaxLabels];
+
+    /// <summary>The snapshot this query is answered from: read once per query so every part of the answer agrees.</summary>
+    public ServerSnapshot Snapshot { get; set; } = ServerSnapshot.Empty;
+
+    /// <summary>Reused by load-balanced answers.</summary>
+    public SelectionContext Selection { get; } = new();
+
+    /// <summary>Scratch for candidate endpoint indexes.</summary>
+    internal int[] Candidates { get; } = new int[1024];
+
+    /// <summary>The time answers are decided at; a fake in tests.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>ECS scope the answer depended on (RFC 7871 7.2.1); set by dynamic answers.</summary>
+    public byte EcsScope { get; set; }
+}
+
+/// <summary>Plain counters written by one thread and read, racily but harmlessly, by the metrics scraper.</summary>
+public sealed class QueryCounters
+{
+    public long[] ByRcode { get; } = new long[24];
+
+    public long Truncated { get; set; }
+
+    public long Dropped { get; set; }
+}

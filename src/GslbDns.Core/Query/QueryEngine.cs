@@ -1,0 +1,509 @@
+using System.Buffers.Binary;
+using System.Text;
+using GslbDns.Dns;
+using GslbDns.Wire;
+using GslbDns.Zones;
+
+namespace GslbDns.Query;
+
+/// <summary>
+/// Answers one query from the current snapshot, as a staged plan: parse, guard (opcode, class, EDNS
+/// version), find the zone, walk down to the node, then answer, refer, or deny, and close with OPT.
+/// Follows RFC 1034 4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards, RFC 6891 EDNS,
+/// RFC 7871 client subnet and RFC 8482 ANY. No locks, no I/O, no allocation in steady state.
+/// </summary>
+public sealed class QueryEngine
+{
+    private const int MaxCnameHops = 8;
+    private static readonly byte[] WildcardLabel = [1, (byte)'*'];
+
+    private readonly SnapshotHolder _snapshots;
+    private readonly QueryEngineOptions _options;
+    private readonly byte[] _nsid;
+    private readonly byte[]? _versionTxt;
+    private readonly byte[]? _identityTxt;
+
+    public QueryEngine(SnapshotHolder snapshots, QueryEngineOptions options)
+    {
+        _snapshots = snapshots;
+        _options = options;
+        _nsid = options.NsidBytes;
+        _versionTxt = options.Version is null ? null : TxtRdata(options.Version);
+        _identityTxt = options.Identity is null ? null : TxtRdata(options.Identity);
+    }
+
+    public QueryEngineOptions Options => _options;
+
+    /// <summary>Builds the reply to <paramref name="request"/> in the context's response buffer; returns its length, or 0 to send nothing.</summary>
+    public int Process(ReadOnlySpan<byte> request, QueryContext context)
+    {
+        var query = context.Query;
+        var outcome = query.Parse(request);
+        var builder = context.Response;
+        if (outcome == ParseOutcome.Drop)
+        {
+            context.Counters.Dropped++;
+            return 0;
+        }
+
+        var maxSize = context.OverTcp ? ushort.MaxValue : 512;
+        if (outcome == ParseOutcome.FormErr)
+        {
+            // No OPT: whatever was wrong may have been the OPT itself (RFC 6891 7).
+            builder.Begin(query, request, maxSize);
+            return Finish(context, authoritative: false, truncated: false, ResponseCode.FormErr, withOpt: false);
+        }
+
+        if (query.HasEdns && !context.OverTcp)
+        {
+            maxSize = Math.Clamp(query.EdnsUdpSize, 512, (int)_options.MaxUdpPayload);
+        }
+
+        builder.Begin(query, request, maxSize);
+        context.EcsScope = 0;
+        if (query.HasEdns)
+        {
+            builder.Reserve(ResponseBuilder.OptSize(query.NsidRequested ? _nsid.Length : 0, query.HasClientSubnet ? query.ClientSubnet : null));
+            if (query.EdnsVersion > 0)
+            {
+                return Finish(context, authoritative: false, truncated: false, ResponseCode.BadVers, withOpt: true);
+            }
+        }
+
+        if (query.Opcode != 0 || !query.HasQuestion)
+        {
+            return Finish(context, false, false, query.Opcode != 0 ? ResponseCode.NotImp : ResponseCode.FormErr, true);
+        }
+
+        if (query.QClass == RecordClass.CH)
+        {
+            return AnswerChaos(context);
+        }
+
+        if (query.QClass is not RecordClass.IN and not RecordClass.ANY)
+        {
+            return Finish(context, false, false, ResponseCode.Refused, true);
+        }
+
+        switch (query.QType)
+        {
+            case RecordType.OPT:
+                return Finish(context, false, false, ResponseCode.FormErr, true);
+            case RecordType.AXFR or RecordType.IXFR:
+                // No zone transfers are offered; refuse like NSD and Knot do without an ACL.
+                return Finish(context, false, false, ResponseCode.Refused, true);
+            case RecordType.MAILA or RecordType.MAILB or (>= 128 and < RecordType.ANY):
+                return Finish(context, false, false, ResponseCode.NotImp, true);
+        }
+
+        var snapshot = _snapshots.Current;
+        context.Snapshot = snapshot;
+        var zones = snapshot.Zones;
+        var zone = FindZone(zones, query.NameBuffer, query.LabelOffsets, query.LabelCount, query.QNameLength);
+        if (zone is null)
+        {
+            return Finish(context, false, false, ResponseCode.Refused, true);
+        }
+
+        return Answer(context, zones, zone);
+    }
+
+    private int Answer(QueryContext context, ZoneSet zones, CompiledZone zone)
+    {
+        var query = context.Query;
+        var builder = context.Response;
+        var qtype = query.QType;
+
+        // The first name is the QNAME, written as pointers; later names (CNAME targets) are written in full or compressed against it.
+        ReadOnlySpan<byte> name = query.QName;
+        var labelOffsets = query.LabelOffsets;
+        var labelCount = query.LabelCount;
+        var isQName = true;
+        var rcode = ResponseCode.NoError;
+        CompiledZone? negativeZone = null;
+
+        for (var hop = 0; ; hop++)
+        {
+            var lookup = Walk(zone, name, labelOffsets, labelCount, qtype);
+            if (lookup.Kind == LookupKind.Delegation)
+            {
+                if (!isQName)
+                {
+                    // A CNAME led out of our authority: the resolver follows it from here.
+                    break;
+                }
+
+                return Referral(context, zones, lookup.Node!);
+            }
+
+            if (lookup.Kind == LookupKind.NxDomain)
+            {
+                rcode = ResponseCode.NXDomain;
+                negativeZone = zone;
+                break;
+            }
+
+            var node = lookup.Node!;
+            if (node.Cname is { } cname && qtype != RecordType.CNAME)
+            {
+                if (!WriteRRset(builder, cname, name, isQName))
+                {
+                    return Truncate(context);
+                }
+
+                var target = cname.Targets[0];
+                if (hop + 1 >= MaxCnameHops || WroteOwnerBefore(target, name))
+                {
+                    break;
+                }
+
+                var nextZone = FindZone(zones, target, context.LabelScratch, out var targetLabels);
+                if (nextZone is null)
+                {
+                    break;
+                }
+
+                zone = nextZone;
+                name = target.Wire;
+                labelOffsets = context.LabelScratch;
+                labelCount = targetLabels;
+                isQName = false;
+                continue;
+            }
+
+            var wrote = WriteAnswerData(context, node, name, isQName, qtype);
+            if (wrote < 0)
+            {
+                return Truncate(context);
+            }
+
+            if (wrote == 0)
+            {
+                negativeZone = zone;
+            }
+            else
+            {
+                AddAdditional(context, zones, node, qtype);
+            }
+
+            break;
+        }
+
+        if (negativeZone is not null)
+        {
+            builder.StartSection(ResponseBuilder.Section.Authority);
+            if (!builder.Add(negativeZone.Origin.Wire, negativeZone.NegativeSoaWire))
+            {
+                return Truncate(context);
+            }
+        }
+
+        return Finish(context, authoritative: true, truncated: false, rcode, true);
+    }
+
+    /// <summary>Writes the node's data for qtype; returns records written, 0 for NODATA, -1 when it did not fit.</summary>
+    private static int WriteAnswerData(QueryContext context, ZoneNode node, ReadOnlySpan<byte> name, bool isQName, ushort qtype)
+    {
+        var builder = context.Response;
+        var before = builder.AnswerCount;
+        var dynamic = node.Dynamic as IDynamicAnswerSource;
+        if (qtype == RecordType.ANY)
+        {
+            // RFC 8482: over UDP one RRset is a complete answer; over TCP, where size is no lever for amplification, give all.
+            if (dynamic is not null && dynamic.Serves(RecordType.A))
+            {
+                if (!dynamic.WriteAnswers(RecordType.A, name, isQName, context))
+                {
+                    return -1;
+                }
+
+                if (!context.OverTcp)
+                {
+                    return builder.AnswerCount - before;
+                }
+
+                if (dynamic.Serves(RecordType.AAAA) && !dynamic.WriteAnswers(RecordType.AAAA, name, isQName, context))
+                {
+                    return -1;
+                }
+            }
+
+            foreach (var set in node.RRsets)
+            {
+                if (dynamic is not null && set.Type is RecordType.A or RecordType.AAAA)
+                {
+                    continue;
+                }
+
+                if (!WriteRRset(builder, set, name, isQName))
+                {
+                    return -1;
+                }
+
+                if (!context.OverTcp)
+                {
+                    break;
+                }
+            }
+
+            return builder.AnswerCount - before;
+        }
+
+        if (dynamic is not null && dynamic.Serves(qtype))
+        {
+            return dynamic.WriteAnswers(qtype, name, isQName, context) ? builder.AnswerCount - before : -1;
+        }
+
+        var rrset = node.Find(qtype);
+        if (rrset is null)
+        {
+            return 0;
+        }
+
+        return WriteRRset(builder, rrset, name, isQName) ? rrset.Count : -1;
+    }
+
+    private static bool WriteRRset(ResponseBuilder builder, CompiledRRset set, ReadOnlySpan<byte> owner, bool ownerIsQName)
+    {
+        for (var i = 0; i < set.Count; i++)
+        {
+            var ok = ownerIsQName ? builder.AddAtQName(set.Record(i)) : builder.Add(owner, set.Record(i));
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>RFC 1034 4.3.2 step 3b: NS in authority, glue in additional, AA clear.</summary>
+    private int Referral(QueryContext context, ZoneSet zones, ZoneNode cut)
+    {
+        var builder = context.Response;
+        builder.StartSection(ResponseBuilder.Section.Authority);
+        var ns = cut.Find(RecordType.NS)!;
+        if (!WriteRRset(builder, ns, cut.Name.Wire, false))
+        {
+            return Truncate(context);
+        }
+
+        builder.StartSection(ResponseBuilder.Section.Additional);
+        AddAddresses(builder, zones, ns.Targets);
+        return Finish(context, authoritative: false, truncated: false, ResponseCode.NoError, true);
+    }
+
+    /// <summary>A/AAAA for the hosts named by NS, MX and SRV answers, from our own data; optional, so whatever does not fit is left out without TC.</summary>
+    private static void AddAdditional(QueryContext context, ZoneSet zones, ZoneNode node, ushort qtype)
+    {
+        if (qtype is not (RecordType.NS or RecordType.MX or RecordType.SRV))
+        {
+            return;
+        }
+
+        var set = node.Find(qtype);
+        if (set is null || set.Targets.Length == 0)
+        {
+            return;
+        }
+
+        context.Response.StartSection(ResponseBuilder.Section.Additional);
+        AddAddresses(context.Response, zones, set.Targets);
+    }
+
+    private static void AddAddresses(ResponseBuilder builder, ZoneSet zones, DnsName[] targets)
+    {
+        Span<int> offsets = stackalloc int[DnsQuery.MaxLabels];
+        for (var t = 0; t < targets.Length; t++)
+        {
+            var target = targets[t];
+            var duplicate = false;
+            for (var p = 0; p < t; p++)
+            {
+                duplicate |= targets[p] == target;
+            }
+
+            if (duplicate)
+            {
+                continue;
+            }
+
+            var zone = FindZone(zones, target, offsets, out _);
+            var node = zone?.Find(target.Wire);
+            if (node is null)
+            {
+                continue;
+            }
+
+            foreach (var set in node.RRsets)
+            {
+                if (set.Type is RecordType.A or RecordType.AAAA && !WriteRRset(builder, set, target.Wire, false))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private enum LookupKind
+    {
+        Exact,
+        Wildcard,
+        NxDomain,
+        Delegation,
+    }
+
+    private readonly record struct Lookup(LookupKind Kind, ZoneNode? Node);
+
+    /// <summary>Walks from the apex down to the name, one label at a time, stopping at a zone cut or the first missing name.</summary>
+    private static Lookup Walk(CompiledZone zone, ReadOnlySpan<byte> name, ReadOnlySpan<int> labelOffsets, int labelCount, ushort qtype)
+    {
+        var apexLabels = zone.Origin.LabelCount;
+        ZoneNode? encloser = null;
+        for (var depth = apexLabels; depth <= labelCount; depth++)
+        {
+            var skip = labelCount - depth;
+            var suffix = skip == labelCount ? name[^1..] : name[labelOffsets[skip]..];
+            var node = zone.Find(suffix);
+            if (node is null)
+            {
+                return WildcardOrNx(zone, encloser!);
+            }
+
+            if (node.IsDelegation && !(depth == labelCount && qtype == RecordType.DS))
+            {
+                return new Lookup(LookupKind.Delegation, node);
+            }
+
+            encloser = node;
+        }
+
+        return new Lookup(LookupKind.Exact, encloser);
+    }
+
+    /// <summary>RFC 4592 3.3.1: the source of synthesis is '*' directly below the closest encloser.</summary>
+    private static Lookup WildcardOrNx(CompiledZone zone, ZoneNode closestEncloser)
+    {
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        var encloser = closestEncloser.Name.Wire;
+        if (encloser.Length + 2 <= DnsName.MaxWireLength)
+        {
+            WildcardLabel.CopyTo(key);
+            encloser.CopyTo(key[2..]);
+            var wildcard = zone.Find(key[..(encloser.Length + 2)]);
+            if (wildcard is not null)
+            {
+                return new Lookup(LookupKind.Wildcard, wildcard);
+            }
+        }
+
+        return new Lookup(LookupKind.NxDomain, null);
+    }
+
+    private static CompiledZone? FindZone(ZoneSet zones, byte[] nameBuffer, int[] labelOffsets, int labelCount, int nameLength)
+    {
+        for (var skip = 0; skip < labelCount; skip++)
+        {
+            var zone = zones.FindExact(nameBuffer.AsSpan(labelOffsets[skip], nameLength - labelOffsets[skip]));
+            if (zone is not null)
+            {
+                return zone;
+            }
+        }
+
+        return zones.FindExact(nameBuffer.AsSpan(nameLength - 1, 1));
+    }
+
+    private static CompiledZone? FindZone(ZoneSet zones, DnsName name, Span<int> labelOffsets, out int labelCount)
+    {
+        var wire = name.Wire;
+        labelCount = 0;
+        var i = 0;
+        while (wire[i] != 0)
+        {
+            labelOffsets[labelCount++] = i;
+            i += wire[i] + 1;
+        }
+
+        for (var skip = 0; skip < labelCount; skip++)
+        {
+            var zone = zones.FindExact(wire[labelOffsets[skip]..]);
+            if (zone is not null)
+            {
+                return zone;
+            }
+        }
+
+        return zones.FindExact(wire[^1..]);
+    }
+
+    private static bool WroteOwnerBefore(DnsName target, ReadOnlySpan<byte> current) => target.Wire.SequenceEqual(current);
+
+    private int Truncate(QueryContext context)
+    {
+        // RFC 2181 9: TC tells the client to retry over TCP; a partial RRset would mislead a cache.
+        context.Response.ClearRecords();
+        context.Counters.Truncated++;
+        return Finish(context, authoritative: true, truncated: true, ResponseCode.NoError, true);
+    }
+
+    private int AnswerChaos(QueryContext context)
+    {
+        var query = context.Query;
+        var builder = context.Response;
+        byte[]? txt = null;
+        if (query.QType is RecordType.TXT or RecordType.ANY)
+        {
+            var qname = Encoding.ASCII.GetString(query.QName);
+            txt = qname switch
+            {
+                "\u0007version\u0004bind\0" or "\u0007version\u0006server\0" => _versionTxt,
+                "\u0008hostname\u0004bind\0" or "\u0002id\u0006server\0" => _identityTxt,
+                _ => null,
+            };
+        }
+
+        if (txt is null)
+        {
+            return Finish(context, false, false, ResponseCode.Refused, true);
+        }
+
+        var rdata = builder.BeginRecordAtQName(txt.Length, RecordType.TXT, RecordClass.CH, 0);
+        if (rdata.IsEmpty)
+        {
+            return Truncate(context);
+        }
+
+        txt.CopyTo(rdata);
+        return Finish(context, true, false, ResponseCode.NoError, true);
+    }
+
+    private int Finish(QueryContext context, bool authoritative, bool truncated, int rcode, bool withOpt)
+    {
+        var query = context.Query;
+        var builder = context.Response;
+        if (withOpt && query.HasEdns)
+        {
+            var nsidLength = query.NsidRequested ? _nsid.Length : 0;
+            ClientSubnet? subnet = query.HasClientSubnet ? query.ClientSubnet : null;
+            builder.Release(ResponseBuilder.OptSize(nsidLength, subnet));
+            builder.StartSection(ResponseBuilder.Section.Additional);
+            builder.WriteOpt(_options.MaxUdpPayload, rcode, query.DnssecOk, query.NsidRequested ? _nsid : [], subnet, subnet is { SourcePrefix: 0 } ? (byte)0 : context.EcsScope);
+        }
+
+        context.Counters.ByRcode[rcode]++;
+        return builder.Finish(query.Id, query.Opcode, authoritative, truncated, query.RecursionDesired, query.CheckingDisabled, rcode);
+    }
+
+    private static byte[] TxtRdata(string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var length = Math.Min(bytes.Length, 255);
+        var rdata = new byte[length + 1];
+        rdata[0] = (byte)length;
+        bytes.AsSpan(0, length).CopyTo(rdata.AsSpan(1));
+        return rdata;
+    }
+
+    internal static ushort ReadType(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt16BigEndian(record);
+}

@@ -1,0 +1,251 @@
+using System.Buffers.Binary;
+using GslbDns.Dns;
+
+namespace GslbDns.Zones;
+
+/// <summary>
+/// One RRset with every record pre-encoded as wire bytes from TYPE to the end of RDATA
+/// (TYPE, CLASS, TTL, RDLENGTH, RDATA), so answering is one owner pointer plus a copy per record.
+/// </summary>
+public sealed class CompiledRRset
+{
+    public CompiledRRset(ushort type, uint ttl, IReadOnlyList<ZoneRecord> records)
+    {
+        Type = type;
+        Ttl = ttl;
+        Records = records;
+        var offsets = new int[records.Count + 1];
+        var size = 0;
+        foreach (var r in records)
+        {
+            size += 10 + r.RData.Length;
+        }
+
+        var wire = new byte[size];
+        var pos = 0;
+        for (var i = 0; i < records.Count; i++)
+        {
+            offsets[i] = pos;
+            var r = records[i];
+            BinaryPrimitives.WriteUInt16BigEndian(wire.AsSpan(pos), type);
+            BinaryPrimitives.WriteUInt16BigEndian(wire.AsSpan(pos + 2), r.Class);
+            BinaryPrimitives.WriteUInt32BigEndian(wire.AsSpan(pos + 4), ttl);
+            BinaryPrimitives.WriteUInt16BigEndian(wire.AsSpan(pos + 8), (ushort)r.RData.Length);
+            r.RData.CopyTo(wire, pos + 10);
+            pos += 10 + r.RData.Length;
+        }
+
+        offsets[records.Count] = pos;
+        Wire = wire;
+        Offsets = offsets;
+        var targets = new List<DnsName>();
+        foreach (var r in records)
+        {
+            if (r.Target is not null)
+            {
+                targets.Add(r.Target);
+            }
+        }
+
+        Targets = targets.ToArray();
+    }
+
+    public ushort Type { get; }
+
+    public uint Ttl { get; }
+
+    public IReadOnlyList<ZoneRecord> Records { get; }
+
+    public int Count => Offsets.Length - 1;
+
+    /// <summary>All records' TYPE..RDATA bytes back to back; record i spans Offsets[i]..Offsets[i+1].</summary>
+    public byte[] Wire { get; }
+
+    public int[] Offsets { get; }
+
+    /// <summary>Names in RDATA that call for additional-section A/AAAA (NS, MX, SRV) or a CNAME hop.</summary>
+    public DnsName[] Targets { get; }
+
+    public ReadOnlySpan<byte> Record(int index) => Wire.AsSpan(Offsets[index], Offsets[index + 1] - Offsets[index]);
+}
+
+/// <summary>A name in a zone: its RRsets (few, so a linear scan beats a dictionary) and what kind of node it is.</summary>
+public sealed class ZoneNode
+{
+    public ZoneNode(DnsName name, CompiledRRset[] rrsets, bool isDelegation)
+    {
+        Name = name;
+        RRsets = rrsets;
+        IsDelegation = isDelegation;
+        foreach (var set in rrsets)
+        {
+            if (set.Type == RecordType.CNAME)
+            {
+                Cname = set;
+            }
+        }
+    }
+
+    public DnsName Name { get; }
+
+    public CompiledRRset[] RRsets { get; }
+
+    /// <summary>NS records below the apex: a zone cut, answered with a referral.</summary>
+    public bool IsDelegation { get; }
+
+    public CompiledRRset? Cname { get; }
+
+    /// <summary>An empty non-terminal (RFC 4592 2.2.2): exists only because names below it do, so it answers NODATA, not NXDOMAIN.</summary>
+    public bool IsEmptyNonTerminal => RRsets.Length == 0 && Dynamic is null;
+
+    /// <summary>Set for load-balanced names: the GSLB decision produces its A/AAAA answers per query.</summary>
+    public object? Dynamic { get; init; }
+
+    public CompiledRRset? Find(ushort type)
+    {
+        foreach (var set in RRsets)
+        {
+            if (set.Type == type)
+            {
+                return set;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// A zone compiled for lookup: every owner and every empty non-terminal in one hash table keyed by
+/// the lower-cased wire name and probed with a span, so a query finds its node without allocating.
+/// </summary>
+public sealed class CompiledZone
+{
+    private readonly Dictionary<byte[], ZoneNode> _nodes;
+    private readonly Dictionary<byte[], ZoneNode>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+
+    private CompiledZone(ParsedZone source, Dictionary<byte[], ZoneNode> nodes, CompiledRRset soa, CompiledRRset ns, uint negativeTtl)
+    {
+        Source = source;
+        _nodes = nodes;
+        _lookup = nodes.GetAlternateLookup<ReadOnlySpan<byte>>();
+        Soa = soa;
+        ApexNs = ns;
+        NegativeTtl = negativeTtl;
+        NegativeSoaWire = BuildNegativeSoa(soa, negativeTtl);
+    }
+
+    public ParsedZone Source { get; }
+
+    public DnsName Origin => Source.Origin;
+
+    public CompiledRRset Soa { get; }
+
+    public CompiledRRset ApexNs { get; }
+
+    /// <summary>RFC 2308 3: the lesser of the SOA's own TTL and its MINIMUM field.</summary>
+    public uint NegativeTtl { get; }
+
+    /// <summary>The SOA record (TYPE..RDATA) with the negative TTL, for the authority section of NXDOMAIN and NODATA.</summary>
+    public byte[] NegativeSoaWire { get; }
+
+    public int NodeCount => _nodes.Count;
+
+    public IEnumerable<ZoneNode> Nodes => _nodes.Values;
+
+    public ZoneNode? Find(ReadOnlySpan<byte> wireName) => _lookup.TryGetValue(wireName, out var node) ? node : null;
+
+    public ZoneNode? Find(DnsName name) => Find(name.Wire);
+
+    /// <summary>Builds the lookup structure; <paramref name="dynamicNodes"/> marks load-balanced names (they may have no static records).</summary>
+    public static CompiledZone Build(ParsedZone zone, IReadOnlyDictionary<DnsName, object>? dynamicNodes = null)
+    {
+        var byOwner = new Dictionary<DnsName, List<ZoneRecord>>();
+        foreach (var record in zone.Records)
+        {
+            if (!byOwner.TryGetValue(record.Owner, out var list))
+            {
+                byOwner[record.Owner] = list = [];
+            }
+
+            list.Add(record);
+        }
+
+        if (dynamicNodes is not null)
+        {
+            foreach (var name in dynamicNodes.Keys)
+            {
+                if (!byOwner.ContainsKey(name))
+                {
+                    byOwner[name] = [];
+                }
+            }
+        }
+
+        var nodes = new Dictionary<byte[], ZoneNode>(WireNameComparer.Instance);
+        foreach (var (owner, records) in byOwner)
+        {
+            var sets = records
+                .GroupBy(r => r.Type)
+                .Select(g => new CompiledRRset(g.Key, g.First().Ttl, g.ToList()))
+                .ToArray();
+            var isDelegation = owner != zone.Origin && sets.Any(s => s.Type == RecordType.NS);
+            object? dynamic = null;
+            dynamicNodes?.TryGetValue(owner, out dynamic);
+            nodes[owner.Wire.ToArray()] = new ZoneNode(owner, sets, isDelegation) { Dynamic = dynamic };
+
+            // Every ancestor up to the apex exists, even with no records (empty non-terminals).
+            for (var parent = owner.Parent(); parent.LabelCount > zone.Origin.LabelCount; parent = parent.Parent())
+            {
+                var key = parent.Wire.ToArray();
+                if (!nodes.ContainsKey(key) && !byOwner.ContainsKey(parent))
+                {
+                    nodes[key] = new ZoneNode(parent, [], false);
+                }
+            }
+        }
+
+        var apex = nodes[zone.Origin.Wire.ToArray()];
+        var soa = apex.Find(RecordType.SOA) ?? throw new ZoneLoadException(new SourceLocation(zone.File, 0), "zone has no SOA at its origin");
+        var ns = apex.Find(RecordType.NS) ?? throw new ZoneLoadException(new SourceLocation(zone.File, 0), "zone has no NS at its origin");
+        var soaRdata = soa.Records[0].RData;
+        var minimum = BinaryPrimitives.ReadUInt32BigEndian(soaRdata.AsSpan(soaRdata.Length - 4));
+        return new CompiledZone(zone, nodes, soa, ns, Math.Min(soa.Ttl, minimum));
+    }
+
+    private static byte[] BuildNegativeSoa(CompiledRRset soa, uint ttl)
+    {
+        var wire = soa.Record(0).ToArray();
+        BinaryPrimitives.WriteUInt32BigEndian(wire.AsSpan(4), ttl);
+        return wire;
+    }
+}
+
+/// <summary>
+/// Every served zone, keyed by origin. Immutable: a reload builds a new one and swaps the reference,
+/// so a query sees either the old set or the new one, never a mix.
+/// </summary>
+public sealed class ZoneSet
+{
+    private readonly Dictionary<byte[], CompiledZone> _zones;
+    private readonly Dictionary<byte[], CompiledZone>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+
+    public ZoneSet(IEnumerable<CompiledZone> zones)
+    {
+        _zones = new Dictionary<byte[], CompiledZone>(WireNameComparer.Instance);
+        foreach (var zone in zones)
+        {
+            _zones[zone.Origin.Wire.ToArray()] = zone;
+        }
+
+        _lookup = _zones.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
+
+    public static readonly ZoneSet Empty = new([]);
+
+    public int Count => _zones.Count;
+
+    public IEnumerable<CompiledZone> Zones => _zones.Values;
+
+    public CompiledZone? FindExact(ReadOnlySpan<byte> origin) => _lookup.TryGetValue(origin, out var zone) ? zone : null;
+}

@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Net;
+using GslbDns.Server.Listeners;
+
+namespace GslbDns.Server.Hosting;
+
+/// <summary>Parses the documented command line; every error names the option and what is wrong.</summary>
+internal static class CommandLine
+{
+    public const string Usage = """
+        Usage: gslbdns serve [options]     run the authoritative DNS server
+               gslbdns check [options]     load every zone and the GSLB config, print problems, exit 1 if any
+               gslbdns explain --name NAME [--type A|AAAA] --client ADDR[/PREFIX] [options]
+                                           the answer a client would get, and why (location, each policy step)
+
+        Options:
+          --zones DIR               zone folder: one RFC 1035 master file per zone, named ORIGIN.zone (default: zones)
+          --dns ADDR:PORT           answer DNS (UDP and TCP) here; repeat for more addresses (default: 127.0.0.1:5353)
+                                    IPv6 as [::1]:5353. Only loopback unless you say otherwise.
+          --udp-threads N           receive threads per UDP address (default: number of cores)
+          --tcp-max-connections N   concurrent DNS-over-TCP connections (default: 256)
+          --tcp-idle-timeout SEC    close a TCP connection idle this long (default: 10)
+          --metrics ADDR:PORT|off   Prometheus /metrics (default: 127.0.0.1:9153)
+          --nsid TEXT               RFC 5001 name server identifier (default: none)
+          --identity TEXT           CHAOS hostname.bind / id.server answer (default: refused)
+          --version-text TEXT       CHAOS version.bind answer (default: refused, the version is not revealed)
+          --max-udp-size N          largest EDNS UDP reply, 512..4096 (default: 1232)
+          --geoip FILE              GeoLite2-City database (default: .cache/geoip/GeoLite2-City.mmdb if present)
+          --geo-data DIR            CIDR-to-location overrides (default: geo-data)
+          --no-watch                reload only on SIGHUP, not on file change
+        """;
+
+    public sealed record Parsed(string Command, ServerOptions Options, ExplainRequest? Explain);
+
+    public sealed record ExplainRequest(string Name, string Type, string Client);
+
+    public static Parsed Parse(string[] args, out List<string> errors)
+    {
+        errors = [];
+        var command = "serve";
+        var start = 0;
+        if (args.Length > 0 && !args[0].StartsWith('-'))
+        {
+            command = args[0];
+            start = 1;
+            if (command is not ("serve" or "check" or "explain"))
+            {
+                errors.Add($"unknown command '{command}'");
+            }
+        }
+
+        var zones = "zones";
+        var dns = new List<IPEndPoint>();
+        var udpThreads = Environment.ProcessorCount;
+        var maxConnections = 256;
+        var idle = 10.0;
+        IPEndPoint? metrics = new(IPAddress.Loopback, 9153);
+        string? nsid = null, identity = null, version = null;
+        var maxUdp = 1232;
+        var watch = true;
+        string? geoIp = File.Exists(".cache/geoip/GeoLite2-City.mmdb") ? ".cache/geoip/GeoLite2-City.mmdb" : null;
+        var geoData = "geo-data";
+        string? explainName = null, explainClient = null;
+        var explainType = "A";
+
+        for (var i = start; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name == "--no-watch")
+            {
+                watch = false;
+                continue;
+            }
+
+            if (name is "-h" or "--help")
+            {
+                errors.Add("help");
+                continue;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                errors.Add($"{name}: needs a value");
+                break;
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--zones":
+                    zones = value;
+                    break;
+                case "--dns":
+                    if (TryEndPoint(value, out var ep))
+                    {
+                        dns.Add(ep);
+                    }
+                    else
+                    {
+                        errors.Add($"--dns: '{value}' is not ADDR:PORT (IPv6 as [::1]:53)");
+                    }
+
+                    break;
+                case "--udp-threads":
+                    udpThreads = Int(name, value, 1, 64, errors);
+                    break;
+                case "--tcp-max-connections":
+                    maxConnections = Int(name, value, 1, 65536, errors);
+                    break;
+                case "--tcp-idle-timeout":
+                    idle = Int(name, value, 1, 3600, errors);
+                    break;
+                case "--metrics":
+                    if (value == "off")
+                    {
+                        metrics = null;
+                    }
+                    else if (TryEndPoint(value, out var m))
+                    {
+                        metrics = m;
+                    }
+                    else
+                    {
+                        errors.Add($"--metrics: '{value}' is not ADDR:PORT or off");
+                    }
+
+                    break;
+                case "--geoip":
+                    geoIp = value;
+                    if (!File.Exists(value))
+                    {
+                        errors.Add($"--geoip: '{value}' does not exist");
+                    }
+
+                    break;
+                case "--geo-data":
+                    geoData = value;
+                    break;
+                case "--name" when command == "explain":
+                    explainName = value;
+                    break;
+                case "--type" when command == "explain":
+                    explainType = value;
+                    break;
+                case "--client" when command == "explain":
+                    explainClient = value;
+                    break;
+                case "--nsid":
+                    nsid = value;
+                    break;
+                case "--identity":
+                    identity = value;
+                    break;
+                case "--version-text":
+                    version = value;
+                    break;
+                case "--max-udp-size":
+                    maxUdp = Int(name, value, 512, 4096, errors);
+                    break;
+                default:
+                    errors.Add($"unknown option '{name}'");
+                    break;
+            }
+        }
+
+        var options = new ServerOptions
+        {
+            ZonesFolder = zones,
+            DnsEndPoints = dns.Count > 0 ? dns : [new IPEndPoint(IPAddress.Loopback, 5353)],
+            UdpThreads = udpThreads,
+            Tcp = new TcpLimits(maxConnections, TimeSpan.FromSeconds(idle), TimeSpan.FromSeconds(5)),
+            MetricsEndPoint = metrics,
+            Engine = new Query.QueryEngineOptions { Nsid = nsid, Identity = identity, Version = version, MaxUdpPayload = (ushort)maxUdp },
+            WatchZones = watch,
+            GeoIpDatabase = geoIp,
+            GeoDataFolder = geoData,
+        };
+        ExplainRequest? explain = null;
+        if (command == "explain")
+        {
+            if (explainName is null)
+            {
+                errors.Add("explain: --name is required");
+            }
+
+            if (explainClient is null)
+            {
+                errors.Add("explain: --client is required (ADDR or ADDR/PREFIX)");
+            }
+
+            explain = new ExplainRequest(explainName ?? ".", explainType, explainClient ?? "0.0.0.0");
+        }
+
+        return new Parsed(command, options, explain);
+    }
+
+    private static int Int(string name, string value, int min, int max, List<string> errors)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max)
+        {
+            return n;
+        }
+
+        errors.Add($"{name}: '{value}' is not a whole number from {min} to {max}");
+        return min;
+    }
+
+    public static bool TryEndPoint(string text, out IPEndPoint endPoint) => IPEndPoint.TryParse(text, out endPoint!) && text.Contains(':', StringComparison.Ordinal) && (endPoint.Port > 0 || text.EndsWith(":0", StringComparison.Ordinal));
+}

@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+using GslbDns.Query;
+using GslbDns.Server.Listeners;
+using GslbDns.Server.Zones;
+using Microsoft.Extensions.Logging;
+
+namespace GslbDns.Server.Hosting;
+
+/// <summary>
+/// The authoritative server: loads zones, starts UDP and TCP listeners on every configured address,
+/// reloads on SIGHUP and on file change, and on stop finishes the TCP queries it has read.
+/// </summary>
+internal sealed partial class DnsServer : IAsyncDisposable
+{
+    private readonly ServerOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly List<UdpListener> _udp = [];
+    private readonly List<TcpListener> _tcp = [];
+    private ZoneWatcher? _watcher;
+    private PosixSignalRegistration? _sighup;
+    private ServerMetrics? _metrics;
+
+    public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("GslbDns.Server");
+        Snapshots = new SnapshotHolder(ServerSnapshot.Empty);
+        Engine = new QueryEngine(Snapshots, options.Engine);
+        if (options.GeoIpDatabase is not null)
+        {
+            GeoIp = Geo.GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
+        }
+
+        Catalog = new ZoneCatalog(options.ZonesFolder, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time ?? TimeProvider.System, GeoIp, options.GeoDataFolder);
+    }
+
+    public Geo.GeoIpDatabase? GeoIp { get; }
+
+    public SnapshotHolder Snapshots { get; }
+
+    public QueryEngine Engine { get; }
+
+    public ZoneCatalog Catalog { get; }
+
+    public IReadOnlyList<UdpListener> UdpListeners => _udp;
+
+    public IReadOnlyList<TcpListener> TcpListeners => _tcp;
+
+    public void Start()
+    {
+        foreach (var error in Catalog.Reload())
+        {
+            LogLoadError(_logger, error.ToString());
+        }
+
+        foreach (var endPoint in _options.DnsEndPoints)
+        {
+            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger);
+            _udp.Add(udp);
+
+            // TCP takes the port UDP got, so port 0 (tests) gives one port for both.
+            var tcp = new TcpListener(udp.LocalEndPoint, Engine, _options.Tcp, _logger);
+            _tcp.Add(tcp);
+            udp.Start();
+            tcp.Start();
+            LogListening(_logger, udp.LocalEndPoint.ToString());
+        }
+
+        if (_options.WatchZones)
+        {
+            _watcher = new ZoneWatcher(Catalog, _loggerFactory.CreateLogger("GslbDns.Zones"));
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                LogSighup(_logger);
+                ThreadPool.QueueUserWorkItem(_ => Catalog.Reload());
+            });
+        }
+
+        if (_options.MetricsEndPoint is { } metrics)
+        {
+            _metrics = new ServerMetrics(this, metrics);
+            _metrics.Start();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _sighup?.Dispose();
+        _watcher?.Dispose();
+        foreach (var udp in _udp)
+        {
+            udp.Dispose();
+        }
+
+        await Task.WhenAll(_tcp.Select(t => t.DisposeAsync().AsTask()));
+        _metrics?.Dispose();
+        GeoIp?.Dispose();
+        LogStopped(_logger);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Error}")]
+    private static partial void LogLoadError(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Answering DNS on {EndPoint} (UDP and TCP)")]
+    private static partial void LogListening(ILogger logger, string endPoint);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SIGHUP: reloading zones")]
+    private static partial void LogSighup(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped")]
+    private static partial void LogStopped(ILogger logger);
+}

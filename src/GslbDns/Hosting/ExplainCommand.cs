@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text.Json;
+using GslbDns.Dns;
+using GslbDns.Gslb;
+using GslbDns.Query;
+using Microsoft.Extensions.Logging;
+
+namespace GslbDns.Server.Hosting;
+
+/// <summary><c>gslbdns explain</c>: loads the same zones, config and GeoIP as the server and prints the decision as JSON.</summary>
+internal static class ExplainCommand
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(ServerOptions options, CommandLine.ExplainRequest request, ILoggerFactory loggerFactory)
+    {
+        if (!DnsName.TryParse(request.Name.EndsWith('.') ? request.Name : request.Name + ".", null, out var name, out var nameError))
+        {
+            await Console.Error.WriteLineAsync($"explain: --name: {nameError}");
+            return 2;
+        }
+
+        if (!RecordType.TryParse(request.Type, out var type))
+        {
+            await Console.Error.WriteLineAsync($"explain: --type: '{request.Type}' is not a record type");
+            return 2;
+        }
+
+        if (!TryParseClient(request.Client, out var address, out var prefix))
+        {
+            await Console.Error.WriteLineAsync($"explain: --client: '{request.Client}' is not ADDR or ADDR/PREFIX");
+            return 2;
+        }
+
+        await using var server = new DnsServer(options with { WatchZones = false, MetricsEndPoint = null }, loggerFactory);
+        foreach (var error in server.Catalog.Reload())
+        {
+            await Console.Error.WriteLineAsync(error.ToString());
+        }
+
+        var explanation = new Explainer(server.Engine).Explain(name, type, address, prefix);
+        Console.WriteLine(JsonSerializer.Serialize(explanation, Json));
+        return 0;
+    }
+
+    public static bool TryParseClient(string text, out IPAddress address, out int prefix)
+    {
+        prefix = -1;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        var addressText = slash < 0 ? text : text[..slash];
+        if (!IPAddress.TryParse(addressText, out address!))
+        {
+            return false;
+        }
+
+        var max = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32;
+        if (slash < 0)
+        {
+            prefix = max;
+            return true;
+        }
+
+        return int.TryParse(text[(slash + 1)..], out prefix) && prefix >= 0 && prefix <= max;
+    }
+}

@@ -1,0 +1,33 @@
+using System.Net;
+using GslbDns.Query;
+using GslbDns.Server.Listeners;
+
+namespace GslbDns.Server.Hosting;
+
+/// <summary>Everything the server process is told on its command line, validated as a whole.</summary>
+internal sealed record ServerOptions
+{
+    public required string ZonesFolder { get; init; }
+
+    /// <summary>Addresses to answer DNS on, UDP and TCP both. Loopback unless configured otherwise.</summary>
+    public IReadOnlyList<IPEndPoint> DnsEndPoints { get; init; } = [new(IPAddress.Loopback, 5353)];
+
+    /// <summary>Receive threads (one SO_REUSEPORT socket each) per UDP address; defaults to the core count.</summary>
+    public int UdpThreads { get; init; } = Environment.ProcessorCount;
+
+    public TcpLimits Tcp { get; init; } = new(MaxConnections: 256, IdleTimeout: TimeSpan.FromSeconds(10), ReadTimeout: TimeSpan.FromSeconds(5));
+
+    /// <summary>Where /metrics is served; null turns it off.</summary>
+    public IPEndPoint? MetricsEndPoint { get; init; } = new(IPAddress.Loopback, 9153);
+
+    public QueryEngineOptions Engine { get; init; } = new();
+
+    /// <summary>GeoLite2-City (or GeoIP2-City) database; when absent, clients are placed by geo-data overrides and the default location only.</summary>
+    public string? GeoIpDatabase { get; init; }
+
+    /// <summary>Folder of our own CIDR-to-location overrides (<c>*.txt</c>).</summary>
+    public string? GeoDataFolder { get; init; }
+
+    /// <summary>Watch the zone folder and reload on change (SIGHUP always reloads).</summary>
+    public bool WatchZones { get; init; } = true;
+}

@@ -1,0 +1,30 @@
+using GslbDns.Gslb.Policies;
+using static GslbDns.Tests.Gslb.Policies.PolicyTestSupport;
+
+namespace GslbDns.Tests.Gslb.Policies;
+
+public sealed class FirstPolicyTests
+{
+    [Fact]
+    public void KeepsTheFirstCountInTheGivenOrder()
+    {
+        var svc = Service(OnePerDataCenter(Ashburn, Dublin, Frankfurt, Singapore));
+
+        Assert.Equal([3, 1], Run(new FirstPolicy(2), Context(svc), [3, 1, 0, 2]));
+        Assert.Equal([2], Run(new FirstPolicy(1), Context(svc), [2, 3]));
+    }
+
+    [Fact]
+    public void FewerCandidatesThanCountKeepsAll()
+    {
+        var svc = Service(OnePerDataCenter(Ashburn, Dublin));
+
+        Assert.Equal([0, 1], Run(new FirstPolicy(5), Context(svc)));
+    }
+
+    [Fact]
+    public void CountBelowOneIsRejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FirstPolicy(0));
+    }
+}

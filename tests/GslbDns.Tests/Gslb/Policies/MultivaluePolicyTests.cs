@@ -1,0 +1,71 @@
+using GslbDns.Gslb.Policies;
+using static GslbDns.Tests.Gslb.Policies.PolicyTestSupport;
+
+namespace GslbDns.Tests.Gslb.Policies;
+
+public sealed class MultivaluePolicyTests
+{
+    private static readonly GslbDns.Gslb.ServiceConfig Svc = Service(
+        [.. Enumerable.Range(1, 10).Select(i => Endpoint("ashburn", $"192.0.2.{i}"))]);
+
+    [Fact]
+    public void ReturnsCountDistinctCandidates()
+    {
+        var policy = new MultivaluePolicy(3, new Random(7));
+        for (var run = 0; run < 200; run++)
+        {
+            var kept = Run(policy, Context(Svc));
+            Assert.Equal(3, kept.Length);
+            Assert.Equal(3, kept.Distinct().Count());
+            Assert.All(kept, i => Assert.InRange(i, 0, 9));
+        }
+    }
+
+    [Fact]
+    public void DefaultCountIsEightAndFewerCandidatesGiveAPermutation()
+    {
+        var policy = new MultivaluePolicy(MultivaluePolicy.DefaultCount);
+        Assert.Equal(8, policy.Count);
+        Assert.Equal(8, Run(policy, Context(Svc)).Distinct().Count());
+
+        var kept = Run(policy, Context(Svc), [4, 6, 9]);
+        Assert.Equal([4, 6, 9], kept.Order());
+    }
+
+    [Fact]
+    public void EveryCandidateIsEquallyLikelyToComeFirst()
+    {
+        const int Trials = 10_000;
+        var policy = new MultivaluePolicy(4, new Random(12345));
+        var first = new int[10];
+        for (var run = 0; run < Trials; run++)
+        {
+            first[Run(policy, Context(Svc))[0]]++;
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            AssertBinomial(first[i], Trials, 0.1, $"endpoint {i} first");
+        }
+    }
+
+    [Fact]
+    public void EveryCandidateIsEquallyLikelyToBeIncluded()
+    {
+        const int Trials = 10_000;
+        var policy = new MultivaluePolicy(3, new Random(99));
+        var included = new int[10];
+        for (var run = 0; run < Trials; run++)
+        {
+            foreach (var i in Run(policy, Context(Svc)))
+            {
+                included[i]++;
+            }
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            AssertBinomial(included[i], Trials, 0.3, $"endpoint {i} included");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using GslbDns.Tests.TestSupport;
+
+namespace GslbDns.Tests.Server;
+
+/// <summary>Stopping: queries already received over TCP are answered while DisposeAsync runs; nothing new is accepted.</summary>
+public sealed class ShutdownTests
+{
+    [Fact]
+    public async Task TCP_query_received_before_shutdown_is_answered_while_DisposeAsync_runs()
+    {
+        using var zones = new TempFolder("shutdown");
+        TestZones.WriteParentZones(zones.Path, IPAddress.Parse("127.0.0.53"));
+        var server = await InProcessServer.StartAsync(InProcessServer.Options(zones.Path));
+        var endPoint = server.TcpListeners[0].LocalEndPoint;
+        Task? dispose = null;
+        try
+        {
+            using var connection = await TcpDnsConnection.ConnectAsync(endPoint);
+
+            // One write carrying a whole query and the first half of a second one: once the first is answered, the
+            // server has read the second's length and waits for the rest of it, which it must not abandon on shutdown.
+            var firstId = DnsWire.NewId();
+            var secondId = DnsWire.NewId();
+            var second = TcpDnsConnection.Frame(DnsWire.Query("alias.example.test", DnsWire.TypeA, secondId));
+            var split = second.Length / 2;
+            await connection.SendRawAsync([.. TcpDnsConnection.Frame(DnsWire.Query("www.example.test", DnsWire.TypeA, firstId)), .. second.AsSpan(0, split)]);
+            Assert.Equal(firstId, RawReply.Parse((await connection.ReceiveAsync())!).Id);
+
+            dispose = server.DisposeAsync().AsTask();
+
+            // The listener is closed at once: a new connection is refused (or closed unanswered) while the old one is served.
+            await Deadline.UntilAsync("the TCP listener closing", TimeSpan.FromSeconds(5), async () =>
+            {
+                try
+                {
+                    using var late = await TcpDnsConnection.ConnectAsync(endPoint, TimeSpan.FromSeconds(1));
+                    await late.SendAsync(DnsWire.Query("www.example.test", DnsWire.TypeA, DnsWire.NewId()));
+                    return (await late.ClosedByPeerAsync(TimeSpan.FromSeconds(1)), "a new connection was accepted");
+                }
+                catch (SocketException ex)
+                {
+                    return (true, ex.SocketErrorCode.ToString());
+                }
+            });
+            Assert.False(dispose.IsCompleted, "DisposeAsync finished without waiting for the query in flight");
+
+            await connection.SendRawAsync(second.AsSpan(split).ToArray());
+            var reply = RawReply.Parse((await connection.ReceiveAsync(TimeSpan.FromSeconds(5)))!);
+            Assert.Equal((secondId, 0, 4), (reply.Id, reply.Rcode, reply.Answers.Count));
+
+            // After answering, the connection is closed rather than kept for more queries, and DisposeAsync completes.
+            Assert.True(await connection.ClosedByPeerAsync(TimeSpan.FromSeconds(5)));
+            await Deadline.Within(dispose, TimeSpan.FromSeconds(5), "DisposeAsync after the last answer");
+        }
+        finally
+        {
+            if (dispose is null)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Idle_TCP_connections_do_not_hold_up_shutdown()
+    {
+        using var zones = new TempFolder("shutdown-idle");
+        TestZones.WriteParentZones(zones.Path, IPAddress.Parse("127.0.0.53"));
+        var server = await InProcessServer.StartAsync(InProcessServer.Options(zones.Path));
+        using var idle = await TcpDnsConnection.ConnectAsync(server.TcpListeners[0].LocalEndPoint);
+        var id = DnsWire.NewId();
+        await idle.SendAsync(DnsWire.Query("www.example.test", DnsWire.TypeA, id));
+        Assert.Equal(id, RawReply.Parse((await idle.ReceiveAsync())!).Id);
+
+        // The idle timeout is 10 s and the read timeout 5 s; shutdown must not wait for either.
+        await Deadline.Within(server.DisposeAsync().AsTask(), TimeSpan.FromSeconds(3), "DisposeAsync with an idle TCP client");
+        Assert.True(await idle.ClosedByPeerAsync(TimeSpan.FromSeconds(3)));
+    }
+}
