@@ -33,7 +33,7 @@ PIN
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    bind9-dnsutils knot-dnsutils knot unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 >/dev/null
+    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 >/dev/null
   apt-get install -y -qq --no-install-recommends consul/bullseye >/dev/null
 fi
 

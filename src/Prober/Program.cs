@@ -1,1 +1,130 @@
-namespace GslbDns.Prober; internal static class Program { private static int Main() { Console.Error.WriteLine("gslbdns-prober: the prober fleet is not implemented yet (issue 5); embedded mode runs without it."); return 2; } }
+using System.Runtime.InteropServices;
+using GslbDns.Consul;
+using GslbDns.Health;
+using GslbDns.Probing;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Extensions.Logging;
+
+namespace GslbDns.Prober;
+
+/// <summary>gslbdns-prober: probes the configured endpoints and keeps its report in Consul (README.md).</summary>
+internal static partial class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        var options = ProberCommandLine.Parse(args, out var errors);
+        if (errors.Count > 0)
+        {
+            var help = errors.Remove("help");
+            foreach (var error in errors)
+            {
+                Console.Error.WriteLine($"gslbdns-prober: {error}");
+            }
+
+            Console.Error.WriteLine(ProberCommandLine.Usage);
+            return help && errors.Count == 0 ? 0 : 2;
+        }
+
+        var token = ProberCommandLine.ReadToken(options, out var tokenError);
+        if (tokenError is not null)
+        {
+            Console.Error.WriteLine($"gslbdns-prober: {tokenError}");
+            return 2;
+        }
+
+        Log.Logger = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose)
+            .CreateLogger();
+        using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: true);
+        var logger = loggerFactory.CreateLogger("GslbDns.Prober");
+
+        if (!ConfigWatcher.TryLoad(options.ZonesFolder, logger, out var config))
+        {
+            Console.Error.WriteLine($"gslbdns-prober: the GSLB config in '{options.ZonesFolder}' does not load; nothing to probe");
+            return 1;
+        }
+
+        if (config.Regions.Count > 0 && !config.Regions.ContainsKey(options.Region))
+        {
+            LogUnknownRegion(logger, options.Region, string.Join(", ", config.Regions.Keys));
+        }
+
+        // ConsulClient times each attempt itself; a quarter of the TTL leaves room to try a second agent before the session lapses.
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) }) { Timeout = Timeout.InfiniteTimeSpan };
+        var consul = new ConsulClient(
+            http,
+            new ConsulClientOptions
+            {
+                Addresses = options.ConsulAddresses,
+                Token = token,
+                RequestTimeout = TimeSpan.FromTicks(Math.Clamp(options.SessionTtl.Ticks / 4, TimeSpan.TicksPerSecond, 5 * TimeSpan.TicksPerSecond)),
+            },
+            loggerFactory.CreateLogger<ConsulClient>());
+        var sink = new ConsulReportSink(
+            consul,
+            new ConsulReportSinkOptions { ProberId = options.Id, Prefix = options.Prefix, SessionTtl = options.SessionTtl },
+            loggerFactory.CreateLogger<ConsulReportSink>());
+        var runner = ProbeRunner.CreateDefault(options.AllowInsecureTls);
+        var metrics = options.MetricsEndPoint is { } metricsEndPoint ? new ProberMetrics(metricsEndPoint) : null;
+        var scheduler = new ProbeScheduler(
+            new ProberInfo(options.Id, options.Region, options.Latitude, options.Longitude, DateTimeOffset.UtcNow),
+            runner,
+            sink,
+            new ProbeSchedulerOptions { MaxConcurrency = options.MaxConcurrency },
+            loggerFactory.CreateLogger<ProbeScheduler>(),
+            observer: metrics);
+        ConfigWatcher? watcher = null;
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            stop.TrySetResult();
+        });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            stop.TrySetResult();
+        });
+        try
+        {
+            try
+            {
+                metrics?.Start(scheduler, sink);
+            }
+            catch (System.Net.HttpListenerException ex)
+            {
+                Console.Error.WriteLine($"gslbdns-prober: cannot serve /metrics on {options.MetricsEndPoint}: {ex.Message}");
+                return 1;
+            }
+
+            sink.Start();
+            scheduler.UpdateConfig(config);
+            scheduler.Start();
+            watcher = new ConfigWatcher(options.ZonesFolder, scheduler, options.WatchZones, logger);
+            LogStarted(logger, options.Id, options.Region, sink.Key, string.Join(", ", options.ConsulAddresses), options.MetricsEndPoint?.ToString() ?? "off");
+            await stop.Task;
+            LogStopping(logger, options.Id);
+            return 0;
+        }
+        finally
+        {
+            // Stop probing first so nothing is written after the session is destroyed; destroying it removes the report at once.
+            watcher?.Dispose();
+            await scheduler.DisposeAsync();
+            await sink.DisposeAsync();
+            runner.Dispose();
+            metrics?.Dispose();
+        }
+    }
+
+    [LoggerMessage(EventId = 7240, Level = LogLevel.Information, Message = "Prober {Id} ({Region}) started: report at {Key} via {Consul}; metrics {Metrics}")]
+    private static partial void LogStarted(Microsoft.Extensions.Logging.ILogger logger, string id, string region, string key, string consul, string metrics);
+
+    [LoggerMessage(EventId = 7241, Level = LogLevel.Information, Message = "Prober {Id} stopping: destroying its Consul session")]
+    private static partial void LogStopping(Microsoft.Extensions.Logging.ILogger logger, string id);
+
+    [LoggerMessage(EventId = 7242, Level = LogLevel.Warning, Message = "Region {Region} is not one of the config's regions ({Regions}); RTTs measured here match no region of the latency policy")]
+    private static partial void LogUnknownRegion(Microsoft.Extensions.Logging.ILogger logger, string region, string regions);
+}

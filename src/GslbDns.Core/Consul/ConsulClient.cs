@@ -16,6 +16,7 @@ namespace GslbDns.Consul;
 /// agent that answered becomes the first one tried next time. There is no other retry: callers own
 /// backoff, because only they know whether a call is worth repeating. A write that timed out or got a
 /// 5xx may still have been applied, so non-idempotent writes should use check-and-set.
+/// Safe for concurrent use; the only shared state is which agent to try first.
 /// The <see cref="HttpClient"/> is not owned. Give it <see cref="Timeout.InfiniteTimeSpan"/>: this class
 /// enforces its own per-attempt timeout, and long blocking queries must not be cut by HttpClient's.
 /// </remarks>
@@ -255,6 +256,12 @@ public sealed class ConsulClient
         if (!allowEmpty && key.Length == 0)
         {
             throw new ArgumentException("KV key must not be empty", nameof(key));
+        }
+
+        // "v1/kv//x" would be cleaned by Go's router into a redirect, which a PUT does not survive.
+        if (key.StartsWith('/'))
+        {
+            throw new ArgumentException($"KV key '{key}' must not start with '/'", nameof(key));
         }
 
         // Escape each segment but keep '/', which is Consul's hierarchy separator.

@@ -81,7 +81,10 @@ public sealed class SelectionContext
                     ? new LocateResult(Config.DefaultLocation, 0, LocationSource.Default)
                     : LocateClient(Locator, ClientAddress, ClientIsIPv6);
                 _located = true;
-                DependOnPrefix(_location.ScopePrefix);
+
+                // The locator counts an IPv4-mapped client's scope in IPv4 bits; ECS speaks in bits of the address as sent.
+                var mapped = ClientIsIPv6 && (ClientAddress >> 32) == 0xFFFF;
+                DependOnPrefix(mapped ? (byte)Math.Min(128, _location.ScopePrefix + 96) : _location.ScopePrefix);
             }
 
             return _location;

@@ -38,7 +38,10 @@ public sealed class HttpCheck : IEndpointCheck, IDisposable
         };
         if (allowInsecureTls)
         {
+            // Explicit operator opt-in (--allow-insecure-tls), for tests and lab endpoints with self-signed certificates.
+#pragma warning disable CA5359
             handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true };
+#pragma warning restore CA5359
         }
 
         _client = new HttpMessageInvoker(handler, disposeHandler: true);

@@ -144,7 +144,9 @@ public sealed class QueryEngine
             }
 
             var node = lookup.Node!;
-            if (node.Cname is { } cname && qtype != RecordType.CNAME)
+
+            // RFC 1034 3.7.1 and 4.3.2 step 3a: QTYPE ANY matches the CNAME itself, so it is answered, not followed (as BIND and Knot do).
+            if (node.Cname is { } cname && qtype is not (RecordType.CNAME or RecordType.ANY))
             {
                 if (!WriteRRset(builder, cname, name, isQName))
                 {

@@ -32,4 +32,21 @@ public sealed class SnapshotHolder
 
     /// <summary>Installs <paramref name="next"/> and returns the one it replaced.</summary>
     public ServerSnapshot Swap(ServerSnapshot next) => Interlocked.Exchange(ref _current, next);
+
+    /// <summary>
+    /// Replaces the snapshot with <paramref name="change"/> applied to the current one. Config reloads and
+    /// state updates come from different threads; the compare-and-swap loop keeps either from undoing the other.
+    /// </summary>
+    public ServerSnapshot Update(Func<ServerSnapshot, ServerSnapshot> change)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _current);
+            var next = change(current);
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _current, next, current), current))
+            {
+                return next;
+            }
+        }
+    }
 }

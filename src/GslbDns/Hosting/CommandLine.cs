@@ -27,6 +27,9 @@ internal static class CommandLine
           --max-udp-size N          largest EDNS UDP reply, 512..4096 (default: 1232)
           --geoip FILE              GeoLite2-City database (default: .cache/geoip/GeoLite2-City.mmdb if present)
           --geo-data DIR            CIDR-to-location overrides (default: geo-data)
+          --consul URL              read prober health from this Consul agent; repeat for several (default: embedded mode)
+          --consul-token-file FILE  Consul ACL token (or env GSLBDNS_CONSUL_TOKEN); never pass a token on the command line
+          --consul-prefix PREFIX    root of GslbDns keys in Consul KV (default: gslbdns/)
           --no-watch                reload only on SIGHUP, not on file change
         """;
 
@@ -61,6 +64,9 @@ internal static class CommandLine
         string? geoIp = File.Exists(".cache/geoip/GeoLite2-City.mmdb") ? ".cache/geoip/GeoLite2-City.mmdb" : null;
         var geoData = "geo-data";
         string? explainName = null, explainClient = null;
+        var consul = new List<Uri>();
+        string? consulTokenFile = null;
+        var consulPrefix = Health.HealthKeys.DefaultPrefix;
         var explainType = "A";
 
         for (var i = start; i < args.Length; i++)
@@ -133,6 +139,28 @@ internal static class CommandLine
                     }
 
                     break;
+                case "--consul":
+                    if (Uri.TryCreate(value, UriKind.Absolute, out var consulUri) && consulUri.Scheme is "http" or "https")
+                    {
+                        consul.Add(consulUri);
+                    }
+                    else
+                    {
+                        errors.Add($"--consul: '{value}' is not an http(s) URL");
+                    }
+
+                    break;
+                case "--consul-token-file":
+                    consulTokenFile = value;
+                    if (!File.Exists(value))
+                    {
+                        errors.Add($"--consul-token-file: '{value}' does not exist");
+                    }
+
+                    break;
+                case "--consul-prefix":
+                    consulPrefix = value.EndsWith('/') ? value : value + "/";
+                    break;
                 case "--geo-data":
                     geoData = value;
                     break;
@@ -174,6 +202,9 @@ internal static class CommandLine
             WatchZones = watch,
             GeoIpDatabase = geoIp,
             GeoDataFolder = geoData,
+            ConsulAddresses = consul,
+            ConsulTokenFile = consulTokenFile,
+            ConsulPrefix = consulPrefix,
         };
         ExplainRequest? explain = null;
         if (command == "explain")

@@ -20,6 +20,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private ZoneWatcher? _watcher;
     private PosixSignalRegistration? _sighup;
     private ServerMetrics? _metrics;
+    private HttpClient? _consulHttp;
+    private Health.ConsulReportWatcher? _consulWatcher;
+    private Timer? _healthTicker;
 
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -34,7 +37,14 @@ internal sealed partial class DnsServer : IAsyncDisposable
         }
 
         Catalog = new ZoneCatalog(options.ZonesFolder, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time ?? TimeProvider.System, GeoIp, options.GeoDataFolder);
+        HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
     }
+
+    /// <summary>Quorum over the live probers' reports, published into the snapshot's state.</summary>
+    public Health.HealthStatePublisher HealthPublisher { get; }
+
+    /// <summary>The Consul watch when Consul is configured; null in embedded mode.</summary>
+    public Health.ConsulReportWatcher? ConsulWatcher => _consulWatcher;
 
     public Geo.GeoIpDatabase? GeoIp { get; }
 
@@ -83,6 +93,11 @@ internal sealed partial class DnsServer : IAsyncDisposable
             });
         }
 
+        if (_options.ConsulAddresses.Count > 0)
+        {
+            StartConsulWatch();
+        }
+
         if (_options.MetricsEndPoint is { } metrics)
         {
             _metrics = new ServerMetrics(this, metrics);
@@ -90,8 +105,39 @@ internal sealed partial class DnsServer : IAsyncDisposable
         }
     }
 
+    private void StartConsulWatch()
+    {
+        var token = _options.ConsulTokenFile is { } file ? File.ReadAllText(file).Trim() : Environment.GetEnvironmentVariable("GSLBDNS_CONSUL_TOKEN");
+        var consulOptions = new Consul.ConsulClientOptions { Addresses = _options.ConsulAddresses, Token = string.IsNullOrEmpty(token) ? null : token };
+        _consulHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var client = new Consul.ConsulClient(_consulHttp, consulOptions);
+        _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));
+        _consulWatcher.Start();
+
+        // Reports age even when nothing changes in Consul; re-apply the staleness rule, but only while
+        // Consul answers: a blind server must keep its last good verdicts, not age them into "no probers".
+        _healthTicker = new Timer(_ =>
+        {
+            if (_consulWatcher.Connected)
+            {
+                HealthPublisher.Tick();
+            }
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_healthTicker is not null)
+        {
+            await _healthTicker.DisposeAsync();
+        }
+
+        if (_consulWatcher is not null)
+        {
+            await _consulWatcher.DisposeAsync();
+        }
+
+        _consulHttp?.Dispose();
         _sighup?.Dispose();
         _watcher?.Dispose();
         foreach (var udp in _udp)

@@ -21,6 +21,9 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Gauge _snapshotAge;
     private readonly Gauge _tcpConnections;
     private readonly Counter _tcpRejected;
+    private readonly Gauge _stateAge;
+    private readonly Gauge _liveProbers;
+    private readonly Gauge _endpointsDown;
 
     public ServerMetrics(DnsServer server, IPEndPoint endPoint)
     {
@@ -33,6 +36,9 @@ internal sealed class ServerMetrics : IDisposable
         _snapshotAge = factory.CreateGauge("gslbdns_snapshot_age_seconds", "Age of the state snapshot answers are built from.");
         _tcpConnections = factory.CreateGauge("gslbdns_tcp_connections", "Open DNS-over-TCP connections.");
         _tcpRejected = factory.CreateCounter("gslbdns_tcp_rejected_total", "TCP connections closed at once because the connection cap was reached.");
+        _stateAge = factory.CreateGauge("gslbdns_state_age_seconds", "Age of the health state answers use (time since the last prober data was read).");
+        _liveProbers = factory.CreateGauge("gslbdns_live_probers", "Probers whose reports currently vote.");
+        _endpointsDown = factory.CreateGauge("gslbdns_endpoints_down", "Endpoints a quorum of live probers sees down.");
         _registry.AddBeforeCollectCallback(Collect);
         var host = endPoint.Address.Equals(IPAddress.Any) ? "+" : endPoint.Address.ToString();
         _http = new MetricServer(host, endPoint.Port, "metrics/", _registry);
@@ -76,6 +82,10 @@ internal sealed class ServerMetrics : IDisposable
         _snapshotAge.Set((DateTimeOffset.UtcNow - snapshot.BuiltAt).TotalSeconds);
         _tcpConnections.Set(_server.TcpListeners.Sum(t => t.ActiveConnections));
         _tcpRejected.IncTo(_server.TcpListeners.Sum(t => t.Rejected));
+        _stateAge.Set(snapshot.State.AsOf == DateTimeOffset.UnixEpoch ? -1 : (DateTimeOffset.UtcNow - snapshot.State.AsOf).TotalSeconds);
+        var view = _server.HealthPublisher.Current;
+        _liveProbers.Set(view.LiveProbers.Count);
+        _endpointsDown.Set(view.Health.Count(h => !h.Value));
     }
 
     private static void Add(Query.QueryCounters counters, long[] byRcode, ref long truncated, ref long dropped)

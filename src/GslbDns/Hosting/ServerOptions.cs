@@ -28,6 +28,18 @@ internal sealed record ServerOptions
     /// <summary>Folder of our own CIDR-to-location overrides (<c>*.txt</c>).</summary>
     public string? GeoDataFolder { get; init; }
 
+    /// <summary>Consul agents to read shared state from; empty means embedded mode (in-process prober, local state).</summary>
+    public IReadOnlyList<Uri> ConsulAddresses { get; init; } = [];
+
+    /// <summary>File holding the Consul ACL token (never on the command line, never logged).</summary>
+    public string? ConsulTokenFile { get; init; }
+
+    /// <summary>Root of GslbDns keys in Consul KV.</summary>
+    public string ConsulPrefix { get; init; } = Health.HealthKeys.DefaultPrefix;
+
+    /// <summary>A prober report older than this no longer votes.</summary>
+    public TimeSpan ReportStaleAfter { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Watch the zone folder and reload on change (SIGHUP always reloads).</summary>
     public bool WatchZones { get; init; } = true;
 }

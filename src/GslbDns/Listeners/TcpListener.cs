@@ -176,15 +176,25 @@ internal sealed partial class TcpListener : IAsyncDisposable
     {
         var read = 0;
         using var timer = new CancellationTokenSource(timeout);
-        using var linked = allowShutdown && !(client.Available >= buffer.Length)
+        var shutdownEndsWait = allowShutdown && !(client.Available >= buffer.Length);
+        using var linked = shutdownEndsWait
             ? CancellationTokenSource.CreateLinkedTokenSource(timer.Token, _shutdown.Token)
             : CancellationTokenSource.CreateLinkedTokenSource(timer.Token);
+        var token = linked.Token;
         while (read < buffer.Length)
         {
             int n;
             try
             {
-                n = await client.ReceiveAsync(buffer[read..], SocketFlags.None, linked.Token);
+                n = await client.ReceiveAsync(buffer[read..], SocketFlags.None, token);
+            }
+            catch (OperationCanceledException) when (shutdownEndsWait && !timer.IsCancellationRequested && client.Available > 0)
+            {
+                // Shutdown cancelled the wait although the next query had already arrived (its bytes sit in the
+                // socket, not yet read): it was received before the stop, so finish reading it and answer it.
+                shutdownEndsWait = false;
+                token = timer.Token;
+                continue;
             }
             catch (OperationCanceledException)
             {

@@ -131,8 +131,8 @@ internal sealed partial class ZoneCatalog
             var overrides = LoadOverrides(errors);
             var zoneSet = new ZoneSet(byOrigin.Values.Select(z => CompileWithServices(z, byOrigin.Keys, gslb, errors)));
             var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
-            var current = _snapshots.Current;
-            _snapshots.Swap(current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = _time.GetUtcNow() });
+            var builtAt = _time.GetUtcNow();
+            _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt });
             Generation++;
             LastErrors = errors;
             LogReloaded(_logger, zoneSet.Count, errors.Count);

@@ -69,6 +69,14 @@ public sealed class ConsulClientUnitTests
     }
 
     [Fact]
+    public async Task Keys_starting_with_a_slash_are_refused_before_sending()
+    {
+        var client = new ConsulClient(ConsulTestSupport.Http, new ConsulClientOptions { Addresses = [new Uri("http://127.0.0.1:1")] });
+        await Assert.ThrowsAsync<ArgumentException>(() => client.KvPutAsync("/abs", ReadOnlyMemory<byte>.Empty));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.KvGetAsync(string.Empty));
+    }
+
+    [Fact]
     public async Task Blocking_query_refuses_an_HttpClient_timeout_shorter_than_wait_plus_jitter()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

@@ -160,6 +160,20 @@ public sealed class ConsulKvTests(ConsulDevAgent agent)
     }
 
     [Fact]
+    public async Task Datacenter_is_sent_with_every_request()
+    {
+        var key = UniquePrefix("dc") + "k";
+        var dc1 = new ConsulClient(Http, new ConsulClientOptions { Addresses = [agent.HttpAddress], Datacenter = "dc1" });
+        await dc1.KvPutAsync(key, Utf8("v"));
+        Assert.Equal("v", Text(await dc1.KvGetAsync(key)));
+
+        var elsewhere = new ConsulClient(Http, new ConsulClientOptions { Addresses = [agent.HttpAddress], Datacenter = "nowhere" });
+        var ex = await Assert.ThrowsAsync<ConsulException>(() => elsewhere.KvGetAsync(key));
+        Assert.Equal(HttpStatusCode.InternalServerError, ex.StatusCode);
+        Assert.Contains("No path to datacenter", ex.ConsulMessage);
+    }
+
+    [Fact]
     public async Task Status_reports_the_dev_agent_as_single_leader()
     {
         var leader = await _client.StatusLeaderAsync();

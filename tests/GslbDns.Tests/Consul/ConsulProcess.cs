@@ -6,14 +6,26 @@ using System.Net.Sockets;
 namespace GslbDns.Tests.Consul;
 
 /// <summary>
-/// One real <c>consul</c> process. Every live one is also tracked statically and killed on ProcessExit,
-/// so a test run that ends without disposing its fixtures (a crash, a Ctrl-C of dotnet test) does not
-/// leave agents holding ports. A SIGKILL of the test host itself still orphans them: nothing in-process
-/// can help there.
+/// One real <c>consul agent</c>. Three layers make sure it dies with the tests: fixtures kill it on
+/// dispose; every live one is killed on ProcessExit (a normal exit that skipped a dispose); and, because
+/// ProcessExit does not run when the test host is SIGTERMed or SIGKILLed (vstest does that on abort or
+/// hang timeout; checked here: the agent was orphaned), a small sh watchdog beside each agent kills it
+/// within a second of the test host's pid disappearing.
 /// </summary>
 internal sealed class ConsulProcess : IDisposable
 {
     private const int MaxOutputLines = 200;
+
+    // $1: test host pid; the rest: the consul command. The watchdog ends with the agent, so nothing
+    // lingers when the agent exits on its own; `wait` makes sh's exit mirror the agent's.
+    private const string Watchdog = """
+        parent=$1; shift
+        "$@" &
+        child=$!
+        ( while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+          kill -9 "$child" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+        wait "$child"
+        """;
     private static readonly ConcurrentDictionary<int, Process> Live = new();
 
     private readonly Process _process;
@@ -35,8 +47,6 @@ internal sealed class ConsulProcess : IDisposable
         _process = process;
     }
 
-    public int Pid => _process.Id;
-
     public bool HasExited => _process.HasExited;
 
     /// <summary>The last lines consul printed, for failure messages.</summary>
@@ -44,29 +54,30 @@ internal sealed class ConsulProcess : IDisposable
 
     public static ConsulProcess Start(IEnumerable<string> arguments)
     {
-        var info = new ProcessStartInfo("consul")
+        if (!OnPath("consul"))
+        {
+            throw new InvalidOperationException("`consul` is not on PATH; run scripts/install-deps.sh");
+        }
+
+        var info = new ProcessStartInfo("sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(Watchdog);
+        info.ArgumentList.Add("consul-watchdog");
+        info.ArgumentList.Add(Environment.ProcessId.ToString());
+        info.ArgumentList.Add("consul");
         info.ArgumentList.Add("agent");
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
 
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new InvalidOperationException("consul did not start");
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new InvalidOperationException("`consul` is not on PATH; run scripts/install-deps.sh", ex);
-        }
-
+        var process = Process.Start(info) ?? throw new InvalidOperationException("consul did not start");
         var wrapper = new ConsulProcess(process);
         Live[process.Id] = process;
 
@@ -78,7 +89,10 @@ internal sealed class ConsulProcess : IDisposable
         return wrapper;
     }
 
-    /// <summary>SIGKILL, like a crashed host: no graceful leave, which is what failover tests need.</summary>
+    /// <summary>
+    /// SIGKILL of the agent and its watchdog, like a crashed host: no graceful leave, which is what
+    /// failover tests need.
+    /// </summary>
     public void Kill()
     {
         TryKill(_process);
@@ -90,6 +104,11 @@ internal sealed class ConsulProcess : IDisposable
         Kill();
         _process.Dispose();
     }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Any(dir => File.Exists(Path.Combine(dir, tool)));
 
     private static void TryKill(Process process)
     {

@@ -346,6 +346,19 @@ public sealed class AuthoritativeAnswerTests(AuthServerFixture fixture)
     }
 
     [Fact]
+    public async Task ANY_at_an_alias_is_answered_with_the_CNAME_and_not_followed()
+    {
+        // RFC 1034 4.3.2 step 3a follows a CNAME only when QTYPE does not match it, and ANY matches every type.
+        foreach (var tcp in new[] { false, true })
+        {
+            var r = await Lookup.Client(V4, tcpOnly: tcp).QueryAsync("alias.example.test", QueryType.ANY);
+            Authoritative(r);
+            var cname = Assert.IsType<CNameRecord>(Assert.Single(r.Answers));
+            Assert.Equal(("alias.example.test.", "alias2.example.test."), (cname.DomainName.Value, cname.CanonicalName.Value));
+        }
+    }
+
+    [Fact]
     public async Task IPv6_listener_answers_over_UDP_and_TCP()
     {
         var v6 = fixture.Servers.V6;

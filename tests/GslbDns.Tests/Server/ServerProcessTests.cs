@@ -47,18 +47,26 @@ public sealed partial class ServerProcessTests
                 {
                     if (process.HasExited)
                     {
-                        throw new InvalidOperationException($"exited with {process.ExitCode}");
+                        throw new PollAbortedException($"exited with {process.ExitCode}");
                     }
 
+                    // Ready when DNS answers and /metrics, started just after the DNS listeners, does too.
                     var id = DnsWire.NewId();
                     var reply = await RawDnsClient.UdpAsync(endPoint, DnsWire.Query("example.test", DnsWire.TypeSOA, id), id, TimeSpan.FromMilliseconds(300));
-                    return (reply is not null, "no reply yet");
+                    if (reply is null)
+                    {
+                        return (false, "no DNS reply yet");
+                    }
+
+                    using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+                    using var page = await probe.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
+                    return (page.IsSuccessStatusCode, $"/metrics: {page.StatusCode}");
                 }, TimeSpan.FromMilliseconds(100));
                 server = process;
                 dns = endPoint;
                 metrics = new Uri($"http://127.0.0.1:{metricsPort}/metrics");
             }
-            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            catch (Exception ex) when (ex is PollAbortedException or TimeoutException)
             {
                 failures.Add($"attempt {attempt}: {ex.Message}\n{process.Describe()}");
                 process.Dispose();

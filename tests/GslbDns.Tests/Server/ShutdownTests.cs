@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GslbDns.Server.Listeners;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Server;
@@ -12,7 +13,11 @@ public sealed class ShutdownTests
     {
         using var zones = new TempFolder("shutdown");
         TestZones.WriteParentZones(zones.Path, IPAddress.Parse("127.0.0.53"));
-        var server = await InProcessServer.StartAsync(InProcessServer.Options(zones.Path));
+        // A long read timeout: DisposeAsync waits that long for a query in flight, and the test must not race it.
+        var server = await InProcessServer.StartAsync(InProcessServer.Options(zones.Path) with
+        {
+            Tcp = new TcpLimits(MaxConnections: 8, IdleTimeout: TimeSpan.FromSeconds(10), ReadTimeout: TimeSpan.FromSeconds(30)),
+        });
         var endPoint = server.TcpListeners[0].LocalEndPoint;
         Task? dispose = null;
         try
@@ -75,7 +80,9 @@ public sealed class ShutdownTests
         Assert.Equal(id, RawReply.Parse((await idle.ReceiveAsync())!).Id);
 
         // The idle timeout is 10 s and the read timeout 5 s; shutdown must not wait for either.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await Deadline.Within(server.DisposeAsync().AsTask(), TimeSpan.FromSeconds(3), "DisposeAsync with an idle TCP client");
         Assert.True(await idle.ClosedByPeerAsync(TimeSpan.FromSeconds(3)));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"shutdown took {clock.Elapsed}");
     }
 }

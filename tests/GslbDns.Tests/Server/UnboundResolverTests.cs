@@ -42,7 +42,7 @@ public sealed class UnboundFixture : IAsyncLifetime
                 {
                     if (unbound.HasExited)
                     {
-                        throw new InvalidOperationException($"unbound exited: {unbound.Describe()}");
+                        throw new PollAbortedException("unbound exited");
                     }
 
                     var reply = await RawDnsClient.UdpAsync(resolver, DnsWire.Query("example.test", DnsWire.TypeSOA, 4242, recursionDesired: true), 4242, TimeSpan.FromMilliseconds(500));
@@ -52,7 +52,7 @@ public sealed class UnboundFixture : IAsyncLifetime
                 Resolver = resolver;
                 return;
             }
-            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            catch (Exception ex) when (ex is PollAbortedException or TimeoutException)
             {
                 failures.Add($"attempt {attempt} on port {port}: {ex.Message}\n{unbound.Describe()}");
                 unbound.Dispose();

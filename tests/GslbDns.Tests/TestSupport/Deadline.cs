@@ -26,7 +26,7 @@ internal static class Deadline
 
                 seen = description;
             }
-            catch (Exception ex) when (ex is not TimeoutException || clock.Elapsed < timeout)
+            catch (Exception ex) when (ex is not PollAbortedException && (ex is not TimeoutException || clock.Elapsed < timeout))
             {
                 seen = $"{ex.GetType().Name}: {ex.Message}";
             }
@@ -71,3 +71,6 @@ internal static class Deadline
         await task;
     }
 }
+
+/// <summary>Thrown by a probe to stop polling at once (the process being waited for has exited, say).</summary>
+internal sealed class PollAbortedException(string message) : Exception(message);

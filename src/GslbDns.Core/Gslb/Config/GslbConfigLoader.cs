@@ -19,13 +19,23 @@ public static class GslbConfigLoader
 
     /// <summary>Reads every <c>*.gslb.json</c> in <paramref name="zonesFolder"/> in ordinal name order; none gives <see cref="GslbConfig.Empty"/>.</summary>
     /// <param name="servedZones">The zones this server is authoritative for: every service must lie below one of them.</param>
-    /// <exception cref="GslbConfigException">Any file is unreadable or invalid.</exception>
+    /// <exception cref="GslbConfigException">The folder cannot be listed, or any file is unreadable or invalid.</exception>
     public static GslbConfig Load(string zonesFolder, IReadOnlyCollection<DnsName> servedZones)
     {
-        // The suffix check guards against platforms whose pattern matching also picks "x.gslb.json~".
-        string[] paths = [.. Directory.GetFiles(zonesFolder, "*" + FileSuffix)
-            .Where(f => f.EndsWith(FileSuffix, StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)];
+        string[] paths;
+        try
+        {
+            // The suffix check guards against platforms whose pattern matching also picks "x.gslb.json~".
+            paths = [.. Directory.GetFiles(zonesFolder, "*" + FileSuffix)
+                .Where(f => f.EndsWith(FileSuffix, StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // An error, not an empty config: a folder that vanished must not wipe out the services in force.
+            throw new GslbConfigException([new ConfigError(zonesFolder, 0, JsonPathText.Root, $"cannot list the folder: {ex.Message}")]);
+        }
+
         if (paths.Length == 0)
         {
             return GslbConfig.Empty;
@@ -127,7 +137,8 @@ public static class GslbConfigLoader
     /// <summary>Null (after reporting) on a syntax error; the line map pass finds it with its line and the path reached.</summary>
     private static ConfigSource? Parse(string file, string json, IReadOnlyCollection<DnsName> servedZones, List<ConfigError> errors)
     {
-        var utf8 = Encoding.UTF8.GetBytes(json);
+        // Utf8JsonReader rejects a byte order mark; File.ReadAllText drops it, text from elsewhere may not.
+        var utf8 = Encoding.UTF8.GetBytes(json.StartsWith('\uFEFF') ? json[1..] : json);
         if (JsonLineMap.Build(utf8, file, errors) is not { } lines)
         {
             return null;

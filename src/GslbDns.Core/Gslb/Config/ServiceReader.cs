@@ -41,6 +41,7 @@ internal sealed class ServiceReader
         foreach (var (key, value, path) in ConfigObject.Entries(source, section, root.PathOf("services")))
         {
             var name = ResolveName(source, key, path);
+
             // The id drops only the root's dot: "www.example.com/eu-west/192.0.2.10".
             var service = ReadService(source, value, path, name is null ? key : name.ToString()[..^1]);
             if (name is null)
@@ -156,7 +157,8 @@ internal sealed class ServiceReader
             return null;
         }
 
-        return new ServiceConfig(DnsName.Root, ttl, endpoints, check, policies, behavior, fallback);
+        // Arrays, not the lists being filled: the snapshot is shared by every query thread and must not change.
+        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints], check, [.. policies], behavior, [.. fallback]);
     }
 
     private uint ReadTtl(ConfigObject obj)

@@ -34,6 +34,11 @@ public sealed class GslbServerFixture : IAsyncLifetime
 
     public string ZonesFolder => _folder.Folder("zones");
 
+    /// <summary>Set before InitializeAsync to read health from Consul instead of running embedded.</summary>
+    public IReadOnlyList<Uri> ConsulAddresses { get; set; } = [];
+
+    public string ConsulPrefix { get; set; } = GslbDns.Health.HealthKeys.DefaultPrefix;
+
     public string ConfigFile => Path.Combine(ZonesFolder, "gslb.test.gslb.json");
 
     internal DnsServer Server => _server!;
@@ -71,6 +76,8 @@ public sealed class GslbServerFixture : IAsyncLifetime
                 WatchZones = false,
                 GeoIpDatabase = GeoIpPath,
                 GeoDataFolder = geoData,
+                ConsulAddresses = ConsulAddresses,
+                ConsulPrefix = ConsulPrefix,
             },
             NullLoggerFactory.Instance);
         _server.Start();
@@ -163,8 +170,7 @@ public sealed class GslbServerFixture : IAsyncLifetime
     /// <summary>Installs run-time state as the prober and API will: a whole new snapshot, swapped.</summary>
     public void SetState(GslbState state)
     {
-        var current = Server.Snapshots.Current;
-        Server.Snapshots.Swap(current with { State = state });
+        Server.Snapshots.Update(current => current with { State = state });
     }
 
     public async Task<DnsMessage> QueryAsync(string name, RecordType type, string? subnet = null)

@@ -49,6 +49,18 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
+    public void AMissingFolderIsAnErrorNotAnEmptyConfig()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "gslb-config-missing-" + Guid.NewGuid().ToString("N"));
+
+        var ex = Assert.Throws<GslbConfigException>(() => GslbConfigLoader.Load(missing, Served));
+
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal(missing, error.File);
+        Assert.StartsWith("cannot list the folder", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadReadsEveryGslbFileOfTheFolderAndNamesThemInErrors()
     {
         var folder = Directory.CreateTempSubdirectory("gslb-config-");
@@ -267,6 +279,12 @@ public sealed class GslbConfigLoaderTests
         var text = Edit(Valid, "\"rtt\": {|\"successThreshold\": 2 }", "// measured by hand, 2026-11\n  \"rtt\": {|\"successThreshold\": 2, /* trailing comma next */ }");
 
         Assert.Single(Load(text).Services);
+    }
+
+    [Fact]
+    public void AByteOrderMarkIsIgnored()
+    {
+        Assert.Single(Load("\uFEFF" + Valid).Services);
     }
 
     [Fact]

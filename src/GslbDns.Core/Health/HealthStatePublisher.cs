@@ -1,0 +1,106 @@
+using GslbDns.Query;
+using Microsoft.Extensions.Logging;
+
+namespace GslbDns.Health;
+
+/// <summary>
+/// Turns prober reports into the health and RTT parts of the snapshot's state. Whatever the source
+/// (Consul watch, or the in-process prober in embedded mode) the same quorum rule applies. When no
+/// prober is alive the last verdicts stay in force (static stability): losing every prober must not
+/// turn into failing every data center, nor into forgetting which ones were down.
+/// </summary>
+public sealed partial class HealthStatePublisher
+{
+    private readonly SnapshotHolder _snapshots;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _staleAfter;
+    private readonly Lock _lock = new();
+    private IReadOnlyList<ProberReport> _reports = [];
+
+    public HealthStatePublisher(SnapshotHolder snapshots, ILogger logger, TimeSpan staleAfter, TimeProvider? time = null)
+    {
+        _snapshots = snapshots;
+        _logger = logger;
+        _staleAfter = staleAfter;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The view behind the current verdicts (for /metrics and the API's per-prober detail).</summary>
+    public HealthView Current { get; private set; } = HealthView.Empty;
+
+    /// <summary>A new set of reports arrived.</summary>
+    public void OnReports(IReadOnlyList<ProberReport> reports)
+    {
+        lock (_lock)
+        {
+            _reports = reports;
+            Recompute();
+        }
+    }
+
+    /// <summary>Re-applies the staleness rule as time passes; call only while the report source is reachable.</summary>
+    public void Tick()
+    {
+        lock (_lock)
+        {
+            Recompute();
+        }
+    }
+
+    private void Recompute()
+    {
+        var now = _time.GetUtcNow();
+        var view = QuorumHealth.Compute(_reports, _snapshots.Current.Gslb, now, _staleAfter);
+        if (view.LiveProbers.Count == 0)
+        {
+            if (Current.LiveProbers.Count > 0)
+            {
+                LogNoProbers(_logger, Current.ComputedAt);
+            }
+
+            Current = Current with { LiveProbers = [] };
+            return;
+        }
+
+        var previous = Current;
+        var changed = !SameVerdicts(previous, view);
+        Current = view;
+        _snapshots.Update(s => s with { State = s.State with { Health = view.Health, MeasuredRtt = view.Rtt, AsOf = now } });
+        if (changed)
+        {
+            foreach (var (id, verdict) in view.Verdicts)
+            {
+                var before = !previous.Verdicts.TryGetValue(id, out var old) || old.Healthy;
+                if (before != verdict.Healthy)
+                {
+                    LogVerdict(_logger, id, verdict.Healthy ? "up" : "down", verdict.Down, verdict.Voters);
+                }
+            }
+        }
+    }
+
+    private static bool SameVerdicts(HealthView a, HealthView b)
+    {
+        if (a.Health.Count != b.Health.Count)
+        {
+            return false;
+        }
+
+        foreach (var (id, healthy) in b.Health)
+        {
+            if (!a.Health.TryGetValue(id, out var before) || before != healthy)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No live prober; keeping the verdicts computed at {Since}")]
+    private static partial void LogNoProbers(ILogger logger, DateTimeOffset since);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} is {Verdict} ({Down} of {Voters} live probers see it down)")]
+    private static partial void LogVerdict(ILogger logger, string endpoint, string verdict, int down, int voters);
+}

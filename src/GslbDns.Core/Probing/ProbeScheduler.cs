@@ -1,0 +1,402 @@
+using GslbDns.Gslb;
+using GslbDns.Health;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace GslbDns.Probing;
+
+/// <summary>
+/// Probes every endpoint of every service that has a check, each on its own interval (with jitter), at most
+/// <see cref="ProbeSchedulerOptions.MaxConcurrency"/> at a time, and hands a <see cref="ProberReport"/> of
+/// all verdicts to the <see cref="IReportSink"/> once per cycle (the report interval), and at once when a
+/// verdict flips so a failover does not wait for the next cycle.
+/// </summary>
+/// <remarks>
+/// Each endpoint has its own loop, so a slow or silent endpoint delays only itself. Due times are absolute
+/// (previous due time + interval), so probing keeps its cadence however long a probe took, and an endpoint
+/// that fell behind is probed once at once rather than in a burst of missed probes.
+/// </remarks>
+public sealed class ProbeScheduler : IAsyncDisposable
+{
+    private static readonly TimeSpan DefaultReportInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Flips publish at once, but not more often than this: a whole data center going down is one write, not hundreds.</summary>
+    private static readonly TimeSpan MinPublishGap = TimeSpan.FromMilliseconds(100);
+
+    private readonly ProberInfo _prober;
+    private readonly ProbeRunner _runner;
+    private readonly IReportSink _sink;
+    private readonly ProbeSchedulerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly IProbeObserver? _observer;
+    private readonly SemaphoreSlim _concurrency;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _configLock = new();
+    private readonly List<Task> _loops = [];
+    private Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private TaskCompletionSource _publishNow = NewSignal();
+    private long _reportIntervalTicks = DefaultReportInterval.Ticks;
+    private long _published;
+    private Task? _publisher;
+    private bool _started;
+    private bool _disposed;
+
+    public ProbeScheduler(
+        ProberInfo prober,
+        ProbeRunner runner,
+        IReportSink sink,
+        ProbeSchedulerOptions? options = null,
+        ILogger<ProbeScheduler>? logger = null,
+        TimeProvider? timeProvider = null,
+        IProbeObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(prober);
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(sink);
+        _options = options ?? new ProbeSchedulerOptions();
+        _options.Validate();
+        _prober = prober;
+        _runner = runner;
+        _sink = sink;
+        _logger = logger ?? NullLogger<ProbeScheduler>.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _observer = observer;
+        _concurrency = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
+        ApplyReportInterval([]);
+    }
+
+    public ProberInfo Prober => _prober;
+
+    /// <summary>What is being probed now.</summary>
+    public IReadOnlyList<ProbeTarget> Targets => [.. Volatile.Read(ref _slots).Values.Select(s => s.Target)];
+
+    /// <summary>One cycle: how often a report goes to the sink when no verdict flips.</summary>
+    public TimeSpan ReportInterval => TimeSpan.FromTicks(Interlocked.Read(ref _reportIntervalTicks));
+
+    /// <summary>Reports handed to the sink without it throwing.</summary>
+    public long ReportsPublished => Interlocked.Read(ref _published);
+
+    /// <summary>
+    /// Applies a (re)loaded config: endpoints that still exist keep their verdict, streaks and RTT (a reload
+    /// must not reset health); endpoints whose address or check changed restart their probe loop; removed
+    /// ones stop. Safe to call before or after <see cref="Start"/>, from any thread.
+    /// </summary>
+    public void UpdateConfig(GslbConfig config)
+    {
+        var targets = ProbeTarget.FromConfig(config);
+        int added = 0, changed = 0, removed;
+        lock (_configLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var current = _slots;
+            var next = new Dictionary<string, Slot>(targets.Count, StringComparer.Ordinal);
+            foreach (var target in targets)
+            {
+                if (next.ContainsKey(target.EndpointId))
+                {
+                    continue;
+                }
+
+                if (current.TryGetValue(target.EndpointId, out var old))
+                {
+                    if (old.Target == target)
+                    {
+                        next.Add(target.EndpointId, old);
+                        continue;
+                    }
+
+                    old.Stop();
+                    old.Tracker.SetThresholds(target.Check.FailureThreshold, target.Check.SuccessThreshold);
+                    next.Add(target.EndpointId, StartIfRunning(new Slot(target, old.Tracker)));
+                    changed++;
+                    continue;
+                }
+
+                next.Add(target.EndpointId, StartIfRunning(new Slot(target, new EndpointTracker(target.Check.FailureThreshold, target.Check.SuccessThreshold))));
+                added++;
+            }
+
+            removed = 0;
+            foreach (var (id, old) in current)
+            {
+                if (!next.ContainsKey(id))
+                {
+                    old.Stop();
+                    removed++;
+                }
+            }
+
+            Volatile.Write(ref _slots, next);
+            ApplyReportInterval(targets);
+            _loops.RemoveAll(static t => t.IsCompleted);
+        }
+
+        ProbingLog.ConfigApplied(_logger, targets.Count, added, changed, removed, ReportInterval);
+    }
+
+    /// <summary>Starts probing and publishing.</summary>
+    public void Start()
+    {
+        lock (_configLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_started)
+            {
+                throw new InvalidOperationException("already started");
+            }
+
+            _started = true;
+            foreach (var slot in _slots.Values)
+            {
+                StartSlot(slot);
+            }
+
+            _publisher = Task.Run(() => PublishLoopAsync(_stop.Token));
+        }
+    }
+
+    /// <summary>The verdicts now, as the next report will carry them; endpoints not yet probed once are left out.</summary>
+    public ProberReport CurrentReport()
+    {
+        var endpoints = new Dictionary<string, EndpointObservation>(StringComparer.Ordinal);
+        foreach (var slot in Volatile.Read(ref _slots).Values)
+        {
+            if (slot.Tracker.Observation is { } observation)
+            {
+                endpoints[slot.Target.EndpointId] = observation;
+            }
+        }
+
+        return new ProberReport(_prober, endpoints, _time.GetUtcNow());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task[] running;
+        lock (_configLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            running = [.. _loops, .. _publisher is null ? [] : new[] { _publisher }];
+        }
+
+        await _stop.CancelAsync();
+        await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var slot in _slots.Values)
+        {
+            slot.Stop();
+        }
+
+        _stop.Dispose();
+        _concurrency.Dispose();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void ApplyReportInterval(IReadOnlyList<ProbeTarget> targets)
+    {
+        var interval = _options.ReportInterval
+            ?? (targets.Count == 0 ? DefaultReportInterval : targets.Min(t => t.Check.Interval));
+        Interlocked.Exchange(ref _reportIntervalTicks, Math.Max(interval.Ticks, MinPublishGap.Ticks));
+    }
+
+    private Slot StartIfRunning(Slot slot)
+    {
+        if (_started)
+        {
+            StartSlot(slot);
+        }
+
+        return slot;
+    }
+
+    // Called under _configLock.
+    private void StartSlot(Slot slot)
+    {
+        slot.Cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var token = slot.Cancellation.Token;
+        _loops.Add(Task.Run(() => ProbeLoopAsync(slot, token)));
+    }
+
+    private async Task ProbeLoopAsync(Slot slot, CancellationToken ct)
+    {
+        try
+        {
+            await ProbeForeverAsync(slot, ct);
+        }
+        finally
+        {
+            // Unregisters the slot's link to _stop; a later Stop() of a disposed source is ignored.
+            slot.Cancellation?.Dispose();
+        }
+    }
+
+    private async Task ProbeForeverAsync(Slot slot, CancellationToken ct)
+    {
+        var target = slot.Target;
+        var interval = target.Check.Interval;
+        var due = _time.GetUtcNow() + (interval * (_options.Jitter * Random.Shared.NextDouble()));
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await DelayUntilAsync(due, ct);
+                await _concurrency.WaitAsync(ct);
+                ProbeOutcome outcome;
+                try
+                {
+                    outcome = await _runner.RunAsync(target, ct);
+                }
+                finally
+                {
+                    _concurrency.Release();
+                }
+
+                // A reload may have replaced this loop while the probe ran; its result belongs to the old target.
+                if (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                var (observation, flipped) = slot.Tracker.Record(outcome);
+                if (flipped)
+                {
+                    if (observation.Up)
+                    {
+                        ProbingLog.EndpointUp(_logger, target.EndpointId, observation.ConsecutiveSuccesses);
+                    }
+                    else
+                    {
+                        ProbingLog.EndpointDown(_logger, target.EndpointId, observation.ConsecutiveFailures, observation.Error);
+                    }
+
+                    Volatile.Read(ref _publishNow).TrySetResult();
+                }
+
+                Observe(target, outcome, observation, flipped);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                ProbingLog.ProbeLoopFailed(_logger, ex, target.EndpointId);
+            }
+
+            var factor = 1 + (_options.Jitter * ((2 * Random.Shared.NextDouble()) - 1));
+            due += interval * factor;
+            var now = _time.GetUtcNow();
+            if (due < now)
+            {
+                due = now;
+            }
+        }
+    }
+
+    private void Observe(ProbeTarget target, ProbeOutcome outcome, EndpointObservation observation, bool flipped)
+    {
+        if (_observer is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _observer.OnProbeCompleted(target, outcome, observation, flipped);
+        }
+        catch (Exception ex)
+        {
+            ProbingLog.ObserverFailed(_logger, ex, target.EndpointId);
+        }
+    }
+
+    private async Task PublishLoopAsync(CancellationToken ct)
+    {
+        var last = _time.GetUtcNow();
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await WaitForCycleAsync(last + ReportInterval, ct);
+                await DelayUntilAsync(last + MinPublishGap, ct);
+                last = _time.GetUtcNow();
+                await _sink.PublishAsync(CurrentReport(), ct);
+                Interlocked.Increment(ref _published);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The sink owns retries; a failed cycle is simply superseded by the next one.
+                ProbingLog.PublishFailed(_logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Returns at <paramref name="due"/> or earlier when a verdict flips.</summary>
+    private async Task WaitForCycleAsync(DateTimeOffset due, CancellationToken ct)
+    {
+        var signal = Volatile.Read(ref _publishNow);
+        var wait = due - _time.GetUtcNow();
+        if (wait > TimeSpan.Zero && !signal.Task.IsCompleted)
+        {
+            using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var delay = Task.Delay(wait, _time, delayCancel.Token);
+            await Task.WhenAny(signal.Task, delay);
+            await delayCancel.CancelAsync();
+        }
+
+        ct.ThrowIfCancellationRequested();
+        if (signal.Task.IsCompleted)
+        {
+            // Reset before reading the verdicts: a flip after this point signals the new source.
+            Interlocked.CompareExchange(ref _publishNow, NewSignal(), signal);
+        }
+    }
+
+    private async Task DelayUntilAsync(DateTimeOffset due, CancellationToken ct)
+    {
+        var wait = due - _time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time, ct);
+        }
+        else
+        {
+            ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    private sealed class Slot(ProbeTarget target, EndpointTracker tracker)
+    {
+        public ProbeTarget Target { get; } = target;
+
+        public EndpointTracker Tracker { get; } = tracker;
+
+        public CancellationTokenSource? Cancellation { get; set; }
+
+        public void Stop()
+        {
+            try
+            {
+                Cancellation?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already stopped and cleaned up.
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+using GslbDns.Gslb;
+using GslbDns.Probing;
+using Microsoft.Extensions.Logging;
+
+namespace GslbDns.Prober;
+
+/// <summary>
+/// Reloads the GSLB config on SIGHUP and (unless disabled) when a file in the zone folder changes.
+/// A config that fails to load is logged with every error and ignored: probing goes on with the last good one.
+/// </summary>
+internal sealed partial class ConfigWatcher : IDisposable
+{
+    // Editors write in bursts (truncate, write, rename): gather them into one reload.
+    private static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(250);
+
+    private readonly string _folder;
+    private readonly ProbeScheduler _scheduler;
+    private readonly ILogger _logger;
+    private readonly Lock _reloadLock = new();
+    private readonly Timer _debounce;
+    private readonly FileSystemWatcher? _watcher;
+    private readonly PosixSignalRegistration _sighup;
+
+    public ConfigWatcher(string folder, ProbeScheduler scheduler, bool watchFiles, ILogger logger)
+    {
+        _folder = folder;
+        _scheduler = scheduler;
+        _logger = logger;
+        _debounce = new Timer(_ => Reload("file change"), null, Timeout.Infinite, Timeout.Infinite);
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            // Handled: the default action of SIGHUP would end the process.
+            context.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => Reload("SIGHUP"));
+        });
+        if (watchFiles)
+        {
+            _watcher = new FileSystemWatcher(folder)
+            {
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+            };
+            _watcher.Changed += OnChange;
+            _watcher.Created += OnChange;
+            _watcher.Deleted += OnChange;
+            _watcher.Renamed += OnChange;
+            _watcher.EnableRaisingEvents = true;
+        }
+    }
+
+    /// <summary>Loads the config now; false (and the errors logged) when it is invalid.</summary>
+    public static bool TryLoad(string folder, ILogger logger, out GslbConfig config)
+    {
+        try
+        {
+            config = ProbeConfigLoader.Load(folder, logger);
+            return true;
+        }
+        catch (GslbConfigException ex)
+        {
+            foreach (var error in ex.Errors)
+            {
+                LogConfigError(logger, error.ToString());
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogConfigError(logger, ex.Message);
+        }
+
+        config = GslbConfig.Empty;
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _sighup.Dispose();
+        _watcher?.Dispose();
+        _debounce.Dispose();
+    }
+
+    private static bool Relevant(string? name) =>
+        name is not null && (name.EndsWith(".zone", StringComparison.Ordinal) || name.EndsWith(Gslb.Config.GslbConfigLoader.FileSuffix, StringComparison.Ordinal));
+
+    private void OnChange(object sender, FileSystemEventArgs e)
+    {
+        if (Relevant(e.Name) || (e is RenamedEventArgs r && Relevant(r.OldName)))
+        {
+            _debounce.Change(QuietPeriod, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void Reload(string reason)
+    {
+        lock (_reloadLock)
+        {
+            try
+            {
+                if (!TryLoad(_folder, _logger, out var config))
+                {
+                    LogKeptOld(_logger, reason);
+                    return;
+                }
+
+                _scheduler.UpdateConfig(config);
+                LogReloaded(_logger, reason, config.Services.Count);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Shutting down.
+            }
+            catch (Exception ex)
+            {
+                LogReloadFailed(_logger, ex, reason);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 7230, Level = LogLevel.Error, Message = "GSLB config: {Error}")]
+    private static partial void LogConfigError(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 7231, Level = LogLevel.Warning, Message = "Config reload ({Reason}) failed; still probing with the last good config")]
+    private static partial void LogKeptOld(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7232, Level = LogLevel.Information, Message = "Config reloaded ({Reason}): {Services} services")]
+    private static partial void LogReloaded(ILogger logger, string reason, int services);
+
+    [LoggerMessage(EventId = 7233, Level = LogLevel.Error, Message = "Config reload ({Reason}) failed unexpectedly")]
+    private static partial void LogReloadFailed(ILogger logger, Exception exception, string reason);
+}
