@@ -302,7 +302,7 @@ public sealed class DnsName : IEquatable<DnsName>
     /// <summary>True when this name equals <paramref name="ancestor"/> or lies below it.</summary>
     public bool IsAtOrBelow(DnsName ancestor)
     {
-        if (ancestor.LabelCount > LabelCount)
+        if (ancestor.LabelCount > LabelCount || ancestor.WireLength > WireLength)
         {
             return false;
         }

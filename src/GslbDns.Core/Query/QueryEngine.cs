@@ -287,11 +287,16 @@ public sealed class QueryEngine
         var ns = cut.Find(RecordType.NS)!;
         if (!WriteRRset(builder, ns, cut.Name.Wire, false))
         {
-            return Truncate(context);
+            return Truncate(context, authoritative: false);
         }
 
         builder.StartSection(ResponseBuilder.Section.Additional);
-        AddAddresses(builder, zones, ns.Targets);
+        if (!AddAddresses(builder, zones, ns.Targets, requiredBelow: cut.Name))
+        {
+            // RFC 9471: glue of name servers inside the delegated zone is not optional; without all of it, send the resolver to TCP.
+            return Truncate(context, authoritative: false);
+        }
+
         return Finish(context, authoritative: false, truncated: false, ResponseCode.NoError, true);
     }
 
@@ -313,7 +318,11 @@ public sealed class QueryEngine
         AddAddresses(context.Response, zones, set.Targets);
     }
 
-    private static void AddAddresses(ResponseBuilder builder, ZoneSet zones, DnsName[] targets)
+    /// <summary>
+    /// Adds the A/AAAA RRsets of <paramref name="targets"/> that fit, each whole or not at all (RFC 2181 9). Returns false
+    /// when one that had to fit did not: an address of a name at or below <paramref name="requiredBelow"/> (in-domain glue).
+    /// </summary>
+    private static bool AddAddresses(ResponseBuilder builder, ZoneSet zones, DnsName[] targets, DnsName? requiredBelow = null)
     {
         Span<int> offsets = stackalloc int[DnsQuery.MaxLabels];
         for (var t = 0; t < targets.Length; t++)
@@ -339,12 +348,24 @@ public sealed class QueryEngine
 
             foreach (var set in node.RRsets)
             {
-                if (set.Type is RecordType.A or RecordType.AAAA && !WriteRRset(builder, set, target.Wire, false))
+                if (set.Type is not (RecordType.A or RecordType.AAAA))
                 {
-                    return;
+                    continue;
+                }
+
+                var mark = builder.Save();
+                if (!WriteRRset(builder, set, target.Wire, false))
+                {
+                    builder.Restore(mark);
+                    if (requiredBelow is not null && target.IsAtOrBelow(requiredBelow))
+                    {
+                        return false;
+                    }
                 }
             }
         }
+
+        return true;
     }
 
     private enum LookupKind
@@ -441,12 +462,12 @@ public sealed class QueryEngine
 
     private static bool WroteOwnerBefore(DnsName target, ReadOnlySpan<byte> current) => target.Wire.SequenceEqual(current);
 
-    private int Truncate(QueryContext context)
+    private int Truncate(QueryContext context, bool authoritative = true)
     {
         // RFC 2181 9: TC tells the client to retry over TCP; a partial RRset would mislead a cache.
         context.Response.ClearRecords();
         context.Counters.Truncated++;
-        return Finish(context, authoritative: true, truncated: true, ResponseCode.NoError, true);
+        return Finish(context, authoritative, truncated: true, ResponseCode.NoError, true);
     }
 
     private int AnswerChaos(QueryContext context)

@@ -66,6 +66,19 @@ public sealed class ResponseBuilder
 
     public void StartSection(Section section) => CurrentSection = section;
 
+    /// <summary>Where the reply stands: <see cref="Restore"/> goes back to it when an RRset turns out not to fit, so no RRset is ever sent in part (RFC 2181 9).</summary>
+    public readonly record struct Mark(int Position, int AnswerCount, int AuthorityCount, int AdditionalCount);
+
+    public Mark Save() => new(Position, AnswerCount, AuthorityCount, AdditionalCount);
+
+    public void Restore(Mark mark)
+    {
+        Position = mark.Position;
+        AnswerCount = mark.AnswerCount;
+        AuthorityCount = mark.AuthorityCount;
+        AdditionalCount = mark.AdditionalCount;
+    }
+
     /// <summary>Drops every record written so far (used when a reply must be truncated or replaced by an error).</summary>
     public void ClearRecords()
     {

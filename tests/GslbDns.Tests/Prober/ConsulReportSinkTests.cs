@@ -181,8 +181,8 @@ public sealed class ConsulReportSinkTests(ConsulDevAgent agent) : IClassFixture<
         new ProberInfo(id, "eu", 50.1, 8.7, DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture)),
         new Dictionary<string, EndpointObservation>
         {
-            ["www.example.com./eu-west/192.0.2.10"] = new(true, 0, sequence, 12.5, DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(sequence), null),
-            ["www.example.com./us-east/192.0.2.20"] = new(false, 3 + sequence, 0, null, DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(sequence), "timed out after 800 ms"),
+            ["www.example.com/eu-west/192.0.2.10"] = new(true, 0, sequence, 12.5, DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(sequence), null),
+            ["www.example.com/us-east/192.0.2.20"] = new(false, 3 + sequence, 0, null, DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(sequence), "timed out after 800 ms"),
         },
         DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(sequence));
 

@@ -34,6 +34,8 @@ internal sealed class HttpBackend : IAsyncDisposable
     private readonly Lock _listenerLock = new();
     private TcpListener? _listener;
     private int _requests;
+    private volatile BackendMode _mode = BackendMode.Healthy;
+    private volatile string _body = "status: ok";
 
     private HttpBackend(X509Certificate2? certificate)
     {
@@ -41,9 +43,6 @@ internal sealed class HttpBackend : IAsyncDisposable
     }
 
     public int Port { get; private set; }
-
-    private volatile BackendMode _mode = BackendMode.Healthy;
-    private volatile string _body = "status: ok";
 
     public BackendMode Mode
     {
@@ -179,6 +178,12 @@ internal sealed class HttpBackend : IAsyncDisposable
             await using (stream)
             {
                 var head = await ReadHeadAsync(stream);
+                if (head.Length == 0)
+                {
+                    // The client hung up without a request (a TLS client that rejected our certificate does).
+                    return;
+                }
+
                 var host = head.Split("\r\n").FirstOrDefault(l => l.StartsWith("Host:", StringComparison.OrdinalIgnoreCase));
                 HostHeaders.Enqueue(host is null ? "" : host[5..].Trim());
                 Interlocked.Increment(ref _requests);

@@ -29,7 +29,7 @@ public sealed class ProbeSchedulerTests
         Assert.Equal(TimeSpan.FromSeconds(1), scheduler.ReportInterval);
         scheduler.Start();
 
-        const string fast = "fast.probe.test./dc1/127.0.0.1", fast2 = "fast.probe.test./dc1/127.0.0.2", slow = "slow.probe.test./dc1/127.0.0.3";
+        const string fast = "fast.probe.test/dc1/127.0.0.1", fast2 = "fast.probe.test/dc1/127.0.0.2", slow = "slow.probe.test/dc1/127.0.0.3";
         await UntilCalls(check, (fast, 1), (fast2, 1), (slow, 1));
         for (var second = 1; second <= 6; second++)
         {
@@ -41,7 +41,7 @@ public sealed class ProbeSchedulerTests
         // Exact counts: no probe ran early or twice.
         Assert.Equal(7, check.Calls(fast));
         Assert.Equal(3, check.Calls(slow));
-        Assert.Equal(0, check.Calls("unchecked.probe.test./dc1/127.0.0.4"));
+        Assert.Equal(0, check.Calls("unchecked.probe.test/dc1/127.0.0.4"));
 
         var report = sink.Last!;
         Assert.Equal(Info, report.Prober);
@@ -65,7 +65,7 @@ public sealed class ProbeSchedulerTests
             timeProvider: time);
         scheduler.UpdateConfig(Config(("a", Check("tcp", 1, interval: TimeSpan.FromSeconds(1), failureThreshold: 3), ["127.0.0.1"])));
         scheduler.Start();
-        const string id = "a.probe.test./dc1/127.0.0.1";
+        const string id = "a.probe.test/dc1/127.0.0.1";
 
         // Fail open: after one failure the endpoint is still up, and no report has been due yet.
         await UntilCalls(check, (id, 1));
@@ -96,7 +96,7 @@ public sealed class ProbeSchedulerTests
         await using var scheduler = new ProbeScheduler(Info, runner, new ListSink(), new ProbeSchedulerOptions { Jitter = 0 }, timeProvider: time);
         scheduler.UpdateConfig(Config(("a", Check("tcp", 1, failureThreshold: 3), ["127.0.0.1", "127.0.0.2"])));
         scheduler.Start();
-        const string kept = "a.probe.test./dc1/127.0.0.1", removed = "a.probe.test./dc1/127.0.0.2", added = "a.probe.test./dc1/127.0.0.3";
+        const string kept = "a.probe.test/dc1/127.0.0.1", removed = "a.probe.test/dc1/127.0.0.2", added = "a.probe.test/dc1/127.0.0.3";
         await UntilCalls(check, (kept, 1), (removed, 1));
         time.Advance(TimeSpan.FromSeconds(1));
         await UntilCalls(check, (kept, 2), (removed, 2));
@@ -104,7 +104,7 @@ public sealed class ProbeSchedulerTests
 
         // Same endpoint, a changed check (longer timeout): the streak carries on, so the next failure is the third.
         scheduler.UpdateConfig(Config(("a", Check("tcp", 1, failureThreshold: 3, timeout: TimeSpan.FromMilliseconds(900)), ["127.0.0.1", "127.0.0.3"])));
-        Assert.Equal(new[] { added, kept }, scheduler.Targets.Select(t => t.EndpointId).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { kept, added }, scheduler.Targets.Select(t => t.EndpointId).Order(StringComparer.Ordinal));
         await UntilCalls(check, (kept, 3), (added, 1));
         var report = await TestSupport.Deadline.PollAsync("third failure", Patience, () =>
         {
@@ -149,7 +149,7 @@ public sealed class ProbeSchedulerTests
         var check = new HealthCheck("http", backend.Port, "/health", 200, null, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(80), 3, 2);
         scheduler.UpdateConfig(Config(("web", check, ["127.0.0.1"])));
         scheduler.Start();
-        const string id = "web.probe.test./dc1/127.0.0.1";
+        const string id = "web.probe.test/dc1/127.0.0.1";
 
         await TestSupport.Deadline.UntilAsync("healthy and reported", Patience, () => Task.FromResult((sink.Last?.Endpoints.GetValueOrDefault(id) is { Up: true, ConsecutiveSuccesses: >= 2, RttMs: > 0 }, $"{sink.Last?.Endpoints.GetValueOrDefault(id)}")));
 
@@ -213,7 +213,7 @@ public sealed class ProbeSchedulerTests
         scheduler.Start();
         var observation = await TestSupport.Deadline.PollAsync("three successes", Patience, () =>
         {
-            var o = scheduler.CurrentReport().Endpoints.GetValueOrDefault("slow.probe.test./dc1/127.0.0.1");
+            var o = scheduler.CurrentReport().Endpoints.GetValueOrDefault("slow.probe.test/dc1/127.0.0.1");
             return Task.FromResult((o is { ConsecutiveSuccesses: >= 3 }, o, $"{o}"));
         });
         Assert.InRange(observation!.RttMs!.Value, 40, 250);

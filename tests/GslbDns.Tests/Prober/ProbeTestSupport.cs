@@ -41,7 +41,7 @@ internal static class ProbeTestSupport
         foreach (var (service, check, addresses) in services)
         {
             var name = DnsName.Parse(service + ".probe.test.");
-            var endpoints = addresses.Select(a => new Endpoint($"{service}.probe.test./dc1/{a}", "dc1", IPAddress.Parse(a), 1, 0)).ToArray();
+            var endpoints = addresses.Select(a => new Endpoint($"{service}.probe.test/dc1/{a}", "dc1", IPAddress.Parse(a), 1, 0)).ToArray();
             map[name] = new ServiceConfig(name, 30, endpoints, check, [], AllUnhealthyBehavior.FailOpen, []);
         }
 

@@ -94,7 +94,7 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
         Assert.DoesNotContain("s3cr3t-value", result.StandardError + result.StandardOutput);
     }
 
-    private static string Endpoint(string address) => $"web.probe.test./eu-dc/{address}";
+    private static string Endpoint(string address) => $"web.probe.test/eu-dc/{address}";
 
     private string WriteZones(string[] addresses)
     {

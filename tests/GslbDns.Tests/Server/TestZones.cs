@@ -9,8 +9,9 @@ namespace GslbDns.Tests.Server;
 /// <item>example.test: SOA TTL 3600 with MINIMUM 300 (negative TTL 300), NS at the apex, A/AAAA, a CNAME chain
 /// of two hops inside the zone, one into other.test and one out of our zones, MX/SRV with in-zone targets, TXT
 /// with several strings, a medium TXT RRset (over 512, under 1232 bytes) and a big one (over 1232), CAA, an
-/// RFC 3597 record, RFC 4592's wildcard example under wild.example.test, and the delegation sub.example.test with
-/// in-bailiwick glue that points at a second server (the child) on port 53.</item>
+/// RFC 3597 record, RFC 4592's wildcard example under wild.example.test, the delegation sub.example.test with
+/// in-bailiwick glue that points at a second server (the child) on port 53, and for size limits an MX host with 30
+/// addresses and a delegation (big) with 12 name servers and their glue.</item>
 /// <item>other.test: SOA TTL 120 with MINIMUM 600 (negative TTL 120, the other side of RFC 2308's min).</item>
 /// <item>2.0.192.in-addr.arpa: a reverse zone with a PTR.</item>
 /// <item>sub.example.test: the child zone, served by the child server only.</item>
@@ -33,6 +34,8 @@ internal static class TestZones
     public const int MediumTxtStrings = 3;
     public const int BigTxtStrings = 7;
     public const int TxtStringLength = 200;
+    public const int ManyAddresses = 30;
+    public const int BigDelegationServers = 12;
 
     /// <summary>The RRset of medtxt: 3 records of 200 octets, about 690 bytes on the wire with its question.</summary>
     public static string MediumTxt(int i) => new((char)('a' + i), TxtStringLength);
@@ -97,6 +100,19 @@ internal static class TestZones
         for (var i = 0; i < BigTxtStrings; i++)
         {
             text.Append($"bigtxt  IN TXT \"{BigTxt(i)}\"\n");
+        }
+
+        // An MX whose exchange has more addresses than fit in 512 bytes beside it: additional data, never split.
+        text.Append("manymx  IN MX  10 many\n");
+        for (var i = 1; i <= ManyAddresses; i++)
+        {
+            text.Append($"many    IN A   192.0.2.{100 + i}\n");
+        }
+
+        // A delegation whose in-domain glue (RFC 9471) does not fit in 512 bytes.
+        for (var i = 1; i <= BigDelegationServers; i++)
+        {
+            text.Append($"big     IN NS  ns{i}.big\nns{i}.big IN A 198.51.100.{i}\nns{i}.big IN AAAA 2001:db8:b16::{i}\n");
         }
 
         return text.ToString();

@@ -169,6 +169,42 @@ public sealed class WireConformanceTests(AuthServerFixture fixture)
     }
 
     [Theory]
+    [InlineData(null)]
+    [InlineData((ushort)1232)]
+    public async Task Additional_RRsets_that_do_not_fit_are_left_out_whole_without_TC(ushort? size)
+    {
+        var reply = await RawDnsClient.UdpQueryAsync(V4, "manymx.example.test", DnsWire.TypeMX, size is { } s ? new EdnsSpec(UdpSize: s) : null);
+        Assert.False(reply.Truncated);
+        Assert.Single(reply.Answers);
+        var glue = reply.Additional.Count(r => r.Name == "many.example.test." && r.Type == DnsWire.TypeA);
+        Assert.True(glue is 0 or TestZones.ManyAddresses, $"{glue} of the {TestZones.ManyAddresses} A records of many.example.test: an RRset split (RFC 2181 9)");
+        Assert.Equal(size is null ? 0 : TestZones.ManyAddresses, glue);
+        Assert.True(reply.Size <= (size ?? 512));
+    }
+
+    [Fact]
+    public async Task Referral_whose_in_domain_glue_does_not_fit_is_truncated_and_complete_otherwise()
+    {
+        // RFC 9471: in-domain glue is not optional. Without EDNS it does not fit in 512 bytes: TC, AA clear.
+        var small = await RawDnsClient.UdpQueryAsync(V4, "www.big.example.test", DnsWire.TypeA);
+        Assert.True(small.Truncated, small.ToString());
+        Assert.False(small.Authoritative);
+        Assert.Empty(small.Authority);
+
+        foreach (var reply in new[]
+        {
+            await RawDnsClient.UdpQueryAsync(V4, "www.big.example.test", DnsWire.TypeA, new EdnsSpec(UdpSize: 1232)),
+            await RawDnsClient.TcpQueryAsync(V4, "www.big.example.test", DnsWire.TypeA),
+        })
+        {
+            Assert.False(reply.Truncated);
+            Assert.False(reply.Authoritative);
+            Assert.Equal(TestZones.BigDelegationServers, reply.Authority.Count(r => r.Type == DnsWire.TypeNS));
+            Assert.Equal(2 * TestZones.BigDelegationServers, reply.Additional.Count(r => r.Type is DnsWire.TypeA or DnsWire.TypeAAAA));
+        }
+    }
+
+    [Theory]
     [InlineData(1)] // IQUERY (obsolete)
     [InlineData(2)] // STATUS
     [InlineData(4)] // NOTIFY

@@ -40,27 +40,27 @@ public sealed class FailoverPolicyTests
     [Fact]
     public void GroupsTakeOverInOrderAsEndpointsGoUnhealthy()
     {
-        Assert.Equal([0, 1], Select(State(), Now));
-        Assert.Equal([1], Select(State(health: [new(Id(0), false)]), Now));
-        Assert.Equal([2], Select(State(health: [new(Id(0), false), new(Id(1), false)]), Now));
-        Assert.Equal([3], Select(State(health: [new(Id(0), false), new(Id(1), false), new(Id(2), false)]), Now));
+        Assert.Equal([0, 1], Select(StateOf(), Now));
+        Assert.Equal([1], Select(StateOf(health: [new(Id(0), false)]), Now));
+        Assert.Equal([2], Select(StateOf(health: [new(Id(0), false), new(Id(1), false)]), Now));
+        Assert.Equal([3], Select(StateOf(health: [new(Id(0), false), new(Id(1), false), new(Id(2), false)]), Now));
 
         // Recovery moves traffic straight back to the primary.
-        Assert.Equal([0], Select(State(health: [new(Id(0), true), new(Id(1), false), new(Id(2), false)]), Now));
+        Assert.Equal([0], Select(StateOf(health: [new(Id(0), true), new(Id(1), false), new(Id(2), false)]), Now));
     }
 
     [Fact]
     public void DrainedDataCenterIsSkipped()
     {
-        Assert.Equal([2], Select(State(drained: ["ashburn"]), Now));
-        Assert.Equal([3], Select(State(drained: ["ashburn", Id(2)]), Now));
+        Assert.Equal([2], Select(StateOf(drained: ["ashburn"]), Now));
+        Assert.Equal([3], Select(StateOf(drained: ["ashburn", Id(2)]), Now));
     }
 
     [Fact]
     public void OverridesApplyUntilTheyExpire()
     {
         var time = new FakeTimeProvider(Now);
-        var state = State(
+        var state = StateOf(
             health: [new(Id(0), false), new(Id(1), false)],
             overrides:
             [
@@ -82,7 +82,7 @@ public sealed class FailoverPolicyTests
     [Fact]
     public void EveryGroupDownFailsOpenToTheFirstGroup()
     {
-        var state = State(health: Svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
+        var state = StateOf(health: Svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
 
         Assert.Equal([0, 1], Select(state, Now));
     }

@@ -17,7 +17,7 @@ public sealed class HealthyPolicyTests
     [Fact]
     public void KeepsUsableEndpointsInOrder()
     {
-        var state = State(health: [new(Svc.Endpoints[1].Id, false), new(Svc.Endpoints[2].Id, true)]);
+        var state = StateOf(health: [new(Svc.Endpoints[1].Id, false), new(Svc.Endpoints[2].Id, true)]);
 
         Assert.Equal([0, 2], Run(HealthyPolicy.Instance, Context(Svc, state: state)));
     }
@@ -25,7 +25,7 @@ public sealed class HealthyPolicyTests
     [Fact]
     public void DrainedEndpointOrDataCenterIsNotUsable()
     {
-        var state = State(drained: [Svc.Endpoints[0].Id, "frankfurt"]);
+        var state = StateOf(drained: [Svc.Endpoints[0].Id, "frankfurt"]);
 
         Assert.Equal([1], Run(HealthyPolicy.Instance, Context(Svc, state: state)));
     }
@@ -33,7 +33,7 @@ public sealed class HealthyPolicyTests
     [Fact]
     public void UnexpiredOverrideWinsOverProbesAndExpiredOneDoesNot()
     {
-        var state = State(
+        var state = StateOf(
             health: [new(Svc.Endpoints[0].Id, false), new(Svc.Endpoints[1].Id, true)],
             overrides:
             [
@@ -49,7 +49,7 @@ public sealed class HealthyPolicyTests
     public void AllUnhealthyReturnsZeroAndLeavesTheCandidatesUntouched()
     {
         // The selector's fail-open path depends on this: it carries on with buffer[..count].
-        var state = State(health: Svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
+        var state = StateOf(health: Svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
         int[] buffer = [2, 0, 1];
 
         var kept = HealthyPolicy.Instance.Apply(buffer, 3, Context(Svc, state: state));

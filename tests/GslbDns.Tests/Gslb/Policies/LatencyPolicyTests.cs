@@ -43,7 +43,7 @@ public sealed class LatencyPolicyTests
     [Fact]
     public void MeasuredRttWinsOverStatic()
     {
-        var state = State(measuredRtt: Rtt(("eu-west", "frankfurt", 4), ("eu-west", "dublin", 31), ("eu-west", "ashburn", 80)));
+        var state = StateOf(measuredRtt: Rtt(("eu-west", "frankfurt", 4), ("eu-west", "dublin", 31), ("eu-west", "ashburn", 80)));
 
         Assert.Equal(["frankfurt"], Where(Paris, state));
         Assert.Equal(["dublin", "frankfurt"], Where(Paris, state, count: 2));
@@ -52,7 +52,7 @@ public sealed class LatencyPolicyTests
     [Fact]
     public void MeasurementsForAnotherRegionLeaveStaticInForce()
     {
-        var state = State(measuredRtt: Rtt(("us-east", "frankfurt", 1)));
+        var state = StateOf(measuredRtt: Rtt(("us-east", "frankfurt", 1)));
 
         Assert.Equal(["dublin"], Where(Paris, state));
         Assert.Equal(["frankfurt"], Where(NewYork, state));
@@ -62,7 +62,7 @@ public sealed class LatencyPolicyTests
     public void MeasuredDataCenterMissingFromTheMatrixRanksLast()
     {
         // Singapore has no measurement from eu-west: even a huge RTT elsewhere beats "unknown".
-        var state = State(measuredRtt: Rtt(("eu-west", "ashburn", 900)));
+        var state = StateOf(measuredRtt: Rtt(("eu-west", "ashburn", 900)));
 
         Assert.Equal(["ashburn"], Where(Paris, state, candidates: [0, 3]));
     }
@@ -91,7 +91,7 @@ public sealed class LatencyPolicyTests
     public void ExplainSaysWhichMatrixWasUsed()
     {
         var svc = Svc with { Policies = [new LatencyPolicy(1)] };
-        var context = Context(svc, Cfg, State(measuredRtt: Rtt(("eu-west", "frankfurt", 4))), new StubLocator(Paris));
+        var context = Context(svc, Cfg, StateOf(measuredRtt: Rtt(("eu-west", "frankfurt", 4))), new StubLocator(Paris));
         context.Trace = new SelectionTrace();
 
         ServiceSelector.Select(svc, RecordType.A, context, new int[4], out _);

@@ -81,7 +81,7 @@ internal static class PolicyTestSupport
             DefaultLocation = defaultLocation ?? GslbConfig.Empty.DefaultLocation,
         };
 
-    public static GslbState State(
+    public static GslbState StateOf(
         IEnumerable<KeyValuePair<string, bool>>? health = null,
         IEnumerable<KeyValuePair<string, int>>? weights = null,
         IEnumerable<string>? drained = null,

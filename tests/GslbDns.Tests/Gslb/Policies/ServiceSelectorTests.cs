@@ -26,7 +26,7 @@ public sealed class ServiceSelectorTests
         return (buffer[..count], useFallback);
     }
 
-    private static GslbState AllDown(ServiceConfig svc) => State(health: svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
+    private static GslbState AllDown(ServiceConfig svc) => StateOf(health: svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
 
     [Fact]
     public void QueryTypeChoosesTheAddressFamily()
@@ -53,7 +53,7 @@ public sealed class ServiceSelectorTests
     public void ChainWithoutHealthyGetsItImplicitlyFirst()
     {
         var svc = Service(Mixed, [new FirstPolicy(1)]);
-        var context = Context(svc, state: State(health: [new(Mixed[0].Id, false)]));
+        var context = Context(svc, state: StateOf(health: [new(Mixed[0].Id, false)]));
         context.Trace = new SelectionTrace();
 
         Assert.Equal([2], Select(svc, RecordType.A, context).Kept);
@@ -66,7 +66,7 @@ public sealed class ServiceSelectorTests
     {
         // first(2) before healthy: the unhealthy endpoint 0 is among the two, healthy then drops it.
         var svc = Service(Mixed, [new FirstPolicy(2), HealthyPolicy.Instance]);
-        var context = Context(svc, state: State(health: [new(Mixed[0].Id, false)]));
+        var context = Context(svc, state: StateOf(health: [new(Mixed[0].Id, false)]));
         context.Trace = new SelectionTrace();
 
         Assert.Equal([2], Select(svc, RecordType.A, context).Kept);
@@ -108,7 +108,7 @@ public sealed class ServiceSelectorTests
     public void OneHealthyEndpointIsEnoughToAvoidFallback()
     {
         var svc = Service(Mixed, [], AllUnhealthyBehavior.Fallback);
-        var state = State(health: [new(Mixed[0].Id, false), new(Mixed[2].Id, false)]);
+        var state = StateOf(health: [new(Mixed[0].Id, false), new(Mixed[2].Id, false)]);
 
         var (kept, useFallback) = Select(svc, RecordType.A, Context(svc, state: state));
 
@@ -157,7 +157,7 @@ public sealed class ServiceSelectorTests
         // Many endpoints per data center so that every step has real work to do.
         var endpoints = World.SelectMany((dc, d) => Enumerable.Range(1, 4).Select(i => Endpoint(dc.Name, $"10.0.{d}.{i}", weight: i))).ToArray();
         var svc = Service(endpoints, [HealthyPolicy.Instance, new GeoProximityPolicy(2), new WeightedPolicy(3, false), new FirstPolicy(2)]);
-        var state = State(health: [new(endpoints[0].Id, false)], weights: [new("dublin", 2)]);
+        var state = StateOf(health: [new(endpoints[0].Id, false)], weights: [new("dublin", 2)]);
         var locator = new StubLocator(London);
 
         AssertNoAllocation(svc, ConfigOf(World), state, locator, RecordType.A);
@@ -171,7 +171,7 @@ public sealed class ServiceSelectorTests
         var svc = Service(endpoints, [new LatencyPolicy(3), geolocation, FailoverPolicy.Instance, new WeightedPolicy(2, true), new MultivaluePolicy(8)]);
         var regions = new[] { new ProberRegion("eu-west", 53.3, -6.3) };
         var config = ConfigOf(World, regions, Rtt(("eu-west", "dublin", 2), ("eu-west", "frankfurt", 20), ("eu-west", "ashburn", 80)));
-        var state = State(measuredRtt: Rtt(("eu-west", "dublin", 3)), overrides: [new("sydney", new HealthOverride(false, Now.AddHours(1), "test"))]);
+        var state = StateOf(measuredRtt: Rtt(("eu-west", "dublin", 3)), overrides: [new("sydney", new HealthOverride(false, Now.AddHours(1), "test"))]);
 
         AssertNoAllocation(svc, config, state, new StubLocator(London), RecordType.A);
     }

@@ -71,7 +71,7 @@ public sealed class WeightedPolicyTests
         var svc = Weighted(1, 1, 1);
 
         // dc0 zeroed by data center, endpoint 2 raised to 8 by id.
-        var state = State(weights: [new("dc0", 0), new(svc.Endpoints[2].Id, 8)]);
+        var state = StateOf(weights: [new("dc0", 0), new(svc.Endpoints[2].Id, 8)]);
         var counts = Tally(new WeightedPolicy(1, false, new Random(5)), svc, state);
 
         Assert.Equal(0, counts[0]);

@@ -1,0 +1,84 @@
+using GslbDns.Health;
+using GslbDns.Query;
+using GslbDns.State;
+using Prometheus;
+
+namespace GslbDns.Api;
+
+/// <summary>What every route works against: the store, the watcher that applies it, and the serving snapshot.</summary>
+internal sealed class ApiContext
+{
+    private readonly SemaphoreSlim _guardLock = new(1, 1);
+
+    public ApiContext(IOperatorStateStore store, OperatorStateWatcher watcher, SnapshotHolder snapshots, QueryEngine engine, HealthStatePublisher? health, TimeProvider time)
+    {
+        Store = store;
+        Watcher = watcher;
+        Snapshots = snapshots;
+        Engine = engine;
+        Health = health;
+        Time = time;
+    }
+
+    public IOperatorStateStore Store { get; }
+
+    public OperatorStateWatcher Watcher { get; }
+
+    public SnapshotHolder Snapshots { get; }
+
+    public QueryEngine Engine { get; }
+
+    public HealthStatePublisher? Health { get; }
+
+    public TimeProvider Time { get; }
+
+    public HealthView HealthView => Health?.Current ?? HealthView.Empty;
+
+    /// <summary>Serialises guarded writes in this process when the store cannot check all their conditions.</summary>
+    public async Task<IDisposable> LockForGuardAsync(bool needed, CancellationToken ct)
+    {
+        if (!needed)
+        {
+            return NoLock.Instance;
+        }
+
+        await _guardLock.WaitAsync(ct);
+        return new Releaser(_guardLock);
+    }
+
+    private sealed class NoLock : IDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
+}
+
+/// <summary>The API's own Prometheus metrics (HTTP metrics come from prometheus-net.AspNetCore).</summary>
+internal static class ApiMetrics
+{
+    public static readonly Counter Writes = Metrics.CreateCounter(
+        "gslbdns_api_writes_total",
+        "Operator state changes through the API, by kind (weight, drain, override) and outcome (applied, forced, refused, precondition_failed, retried, contended).",
+        new CounterConfiguration { LabelNames = ["kind", "outcome"] });
+
+    public static readonly Counter AuthFailures = Metrics.CreateCounter(
+        "gslbdns_api_auth_failures_total",
+        "Requests refused with 401 or 403.",
+        new CounterConfiguration { LabelNames = ["status"] });
+}

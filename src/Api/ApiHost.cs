@@ -1,0 +1,250 @@
+using System.Net;
+using GslbDns.Api.Auth;
+using GslbDns.Consul;
+using GslbDns.Health;
+using GslbDns.Query;
+using GslbDns.State;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Serilog;
+using Serilog.Events;
+
+namespace GslbDns.Api;
+
+/// <summary>Where and how the API listens.</summary>
+public sealed record ApiHostOptions
+{
+    /// <summary>Addresses to listen on (HTTP). Port 0 picks a free port; <see cref="ApiHost.Urls"/> tells which.</summary>
+    public IReadOnlyList<IPEndPoint> Listen { get; init; } = [new(IPAddress.Loopback, 8080)];
+
+    /// <summary>Refuse any non-loopback listen address (embedded mode).</summary>
+    public bool LoopbackOnly { get; init; }
+
+    /// <summary>The accepted bearer tokens.</summary>
+    public required ApiTokens Tokens { get; init; }
+
+    /// <summary>Largest request body; larger ones get 413.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Where logs (including one line per request, without headers) go; defaults to <see cref="Log.Logger"/>.</summary>
+    public Serilog.ILogger? Logger { get; init; }
+
+    public TimeProvider? Time { get; init; }
+}
+
+/// <summary>
+/// The operator REST API as an embeddable host: builds a Kestrel <see cref="WebApplication"/> against a given
+/// store, snapshot, engine and health view, and starts it. The standalone <c>gslbdns-api</c> process uses it,
+/// and so can the DNS server in embedded mode (one process, the SQLite store, the same snapshot).
+/// </summary>
+public sealed class ApiHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly OperatorStateWatcher? _ownedWatcher;
+
+    private ApiHost(WebApplication app, OperatorStateWatcher watcher, OperatorStateWatcher? ownedWatcher, IReadOnlyList<Uri> urls)
+    {
+        _app = app;
+        Watcher = watcher;
+        _ownedWatcher = ownedWatcher;
+        Urls = urls;
+    }
+
+    /// <summary>The bound addresses, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public IReadOnlyList<Uri> Urls { get; }
+
+    public Uri BaseAddress => Urls[0];
+
+    /// <summary>The watcher that applies the store's state to the snapshot (given, or started by this host).</summary>
+    public OperatorStateWatcher Watcher { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>
+    /// Starts the API. If <paramref name="watcher"/> is null the host starts (and owns) one that applies
+    /// <paramref name="store"/> to <paramref name="snapshots"/>; pass the DNS server's own watcher when it has one.
+    /// </summary>
+    /// <exception cref="ArgumentException">A non-loopback address with <see cref="ApiHostOptions.LoopbackOnly"/>.</exception>
+    public static async Task<ApiHost> StartAsync(
+        ApiHostOptions options,
+        IOperatorStateStore store,
+        SnapshotHolder snapshots,
+        QueryEngine engine,
+        HealthStatePublisher? health,
+        OperatorStateWatcher? watcher = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(snapshots);
+        ArgumentNullException.ThrowIfNull(engine);
+        if (options.Listen.Count == 0)
+        {
+            throw new ArgumentException("at least one listen address is needed", nameof(options));
+        }
+
+        if (options.LoopbackOnly && options.Listen.FirstOrDefault(e => !IPAddress.IsLoopback(e.Address)) is { } exposed)
+        {
+            throw new ArgumentException($"embedded mode listens on loopback only; {exposed} is not", nameof(options));
+        }
+
+        var time = options.Time ?? TimeProvider.System;
+        var logger = Filtered(options.Logger ?? Log.Logger);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory, EnvironmentName = Environments.Production });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(logger, dispose: false);
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            foreach (var endPoint in options.Listen)
+            {
+                kestrel.Listen(endPoint);
+            }
+        });
+
+        OperatorStateWatcher? owned = null;
+        if (watcher is null)
+        {
+            var publisher = new OperatorStatePublisher(snapshots, time);
+            owned = watcher = new OperatorStateWatcher(store, publisher, new Serilog.Extensions.Logging.SerilogLoggerFactory(logger).CreateLogger("GslbDns.State"), time);
+            watcher.Start();
+        }
+
+        builder.Services.AddSingleton(options.Tokens);
+        builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time));
+        builder.Services.AddSingleton<StateWriter>();
+        builder.Services.ConfigureHttpJsonOptions(o => ApiJson.ConfigureResponse(o.SerializerOptions));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddAuthentication(BearerTokenHandler.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.Scheme, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(BearerTokenHandler.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole("read", "operator"))
+            .AddPolicy(BearerTokenHandler.OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole("operator"));
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "GslbDns operator API";
+            document.Info.Version = "v1";
+            document.Info.Description = "Data-center and endpoint weights, drains, forced health verdicts, explain and audit. "
+                + "Every /v1 route needs 'Authorization: Bearer <token>' (read or operator); changes need an operator token. "
+                + "Entries carry their version as an ETag; send it back in If-Match to write only if nobody else did (412 otherwise).";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
+        app.UseStatusCodePages();
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.Logger = logger;
+
+            // Method, path (no query string), status and time, plus who: the token's name, never the token.
+            o.EnrichDiagnosticContext = (diagnostics, http) =>
+            {
+                diagnostics.Set("Actor", http.User.Identity?.IsAuthenticated == true ? http.User.Identity.Name : "anonymous");
+                if (http.Response.StatusCode is 401 or 403)
+                {
+                    ApiMetrics.AuthFailures.WithLabels(http.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                }
+            };
+            o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms ({Actor})";
+        });
+        app.Use(StoreUnavailableAsync);
+        app.UseHttpMetrics();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi().AllowAnonymous();
+        app.MapMetrics("/metrics").AllowAnonymous();
+        app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous().ExcludeFromDescription();
+        Routes.Map(app);
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            if (owned is not null)
+            {
+                await owned.DisposeAsync();
+            }
+
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var urls = addresses.Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal).TrimEnd('/') + "/")).ToList();
+        return new ApiHost(app, watcher, owned, urls);
+    }
+
+    /// <summary>The given logger, with ASP.NET Core's own per-request chatter (which the request log replaces) turned down.</summary>
+    private static Serilog.ILogger Filtered(Serilog.ILogger logger) =>
+        new LoggerConfiguration()
+            .MinimumLevel.Verbose()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Warning)
+            .WriteTo.Logger(logger)
+            .CreateLogger();
+
+    private static int StatusFor(Exception exception) => exception switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        InvalidFieldException => StatusCodes.Status400BadRequest,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>Store trouble (Consul down, disk full) is a 503 with problem details, not a bare 500; a too-large body is a 413.</summary>
+    private static async Task StoreUnavailableAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            await Problems.WriteAsync(context, ex.StatusCode, ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request", ex.Message);
+        }
+        catch (InvalidFieldException ex) when (!context.Response.HasStarted)
+        {
+            await Problems.Invalid(ex.Field, ex.Reason).ExecuteAsync(context);
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
+            && ex is ConsulException or HttpRequestException or System.Data.Common.DbException or TimeoutException)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "State store unavailable", $"The {context.RequestServices.GetRequiredService<ApiContext>().Store.Kind} store did not answer; nothing was changed by this request. Retry later.");
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken = default) => await _app.StopAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _app.StopAsync(CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
+            // Already stopping.
+        }
+
+        await _app.DisposeAsync();
+        if (_ownedWatcher is not null)
+        {
+            await _ownedWatcher.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GslbDns.Api.Auth;
+
+/// <summary>
+/// <c>Authorization: Bearer &lt;token&gt;</c> against <see cref="ApiTokens"/>. 401 (no or unknown token) and
+/// 403 (a read token on a write) are answered with RFC 9457 problem details. The token is never logged
+/// nor echoed; the principal carries only the token's name and role.
+/// </summary>
+internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationSchemeOptions>
+{
+    public const string Scheme = "Bearer";
+    public const string ReadPolicy = "read";
+    public const string OperatorPolicy = "operator";
+
+    private readonly ApiTokens _tokens;
+
+    public BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens)
+        : base(options, logger, encoder)
+    {
+        _tokens = tokens;
+    }
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization;
+        if (header.Count == 0)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var value = header.ToString();
+        if (header.Count > 1 || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(AuthenticateResult.Fail("the Authorization header is not one bearer token"));
+        }
+
+        var token = value["Bearer ".Length..].Trim();
+        var entry = token.Length == 0 ? null : _tokens.Find(token);
+        if (entry is null)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("unknown token"));
+        }
+
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, entry.Name), new Claim(ClaimTypes.Role, entry.Role == ApiRole.Operator ? "operator" : "read")],
+            Scheme);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        var presented = Request.Headers.Authorization.Count > 0;
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = presented ? "Bearer realm=\"gslbdns\", error=\"invalid_token\"" : "Bearer realm=\"gslbdns\"";
+        await Problems.WriteAsync(
+            Context,
+            StatusCodes.Status401Unauthorized,
+            "Unauthorized",
+            presented ? $"The bearer token was not accepted ({result.Failure?.Message ?? "invalid"})." : "This request needs 'Authorization: Bearer <token>'.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "This token may only read; changes need an operator token.");
+}

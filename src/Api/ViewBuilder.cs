@@ -1,0 +1,241 @@
+using System.Net;
+using System.Reflection;
+using GslbDns.Gslb;
+using GslbDns.Health;
+using GslbDns.Query;
+using GslbDns.State;
+
+namespace GslbDns.Api;
+
+/// <summary>Turns the snapshot, the health view and the operator state into the API's views.</summary>
+internal static class ViewBuilder
+{
+    public static EntryView? Entry(OperatorState state, StateKey key, DateTimeOffset now, int? configuredWeight = null, string? auditId = null)
+    {
+        var entry = state.Get(key);
+        return entry is null ? null : Entry(key, entry, now, configuredWeight, auditId);
+    }
+
+    public static EntryView Entry(StateKey key, VersionedSetting entry, DateTimeOffset now, int? configuredWeight = null, string? auditId = null) => entry.Setting switch
+    {
+        WeightSetting w => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, w.Weight, configuredWeight, null, null, null, w.Reason, w.By, w.At, auditId),
+        OverrideSetting o => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, o.Healthy, o.Expires, o.Expires <= now, o.Reason, o.By, o.At, auditId),
+        _ => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, null, null, null, entry.Setting.Reason, entry.Setting.By, entry.Setting.At, auditId),
+    };
+
+    /// <summary>The entry, or an "unset" view with version 0 (the ETag for "does not exist").</summary>
+    public static EntryView EntryOrUnset(OperatorState state, StateKey key, DateTimeOffset now, int? configuredWeight = null, string? auditId = null) =>
+        Entry(state, key, now, configuredWeight, auditId)
+        ?? new EntryView(StateKinds.Name(key.Kind), key.Target, false, 0, null, configuredWeight, null, null, null, null, null, null, auditId);
+
+    public static EndpointView Endpoint(ServiceConfig service, Endpoint endpoint, ServerSnapshot snapshot, OperatorState operatorState, HealthView health, DateTimeOffset now)
+    {
+        var state = snapshot.State;
+        var drainedBy = state.Drained.Contains(endpoint.Id) ? endpoint.Id : state.Drained.Contains(endpoint.DataCenter) ? endpoint.DataCenter : null;
+        bool? forced = null;
+        if ((state.Overrides.TryGetValue(endpoint.Id, out var o) || state.Overrides.TryGetValue(endpoint.DataCenter, out o)) && o.Expires > now)
+        {
+            forced = o.Healthy;
+        }
+
+        HealthDetail detail;
+        if (health.Verdicts.TryGetValue(endpoint.Id, out var verdict))
+        {
+            detail = new HealthDetail(verdict.Healthy ? "healthy" : "unhealthy", verdict.Voters, verdict.Down, verdict.ByProber);
+        }
+        else
+        {
+            detail = state.Health.TryGetValue(endpoint.Id, out var healthy)
+                ? new HealthDetail(healthy ? "healthy" : "unhealthy", 0, 0, new Dictionary<string, bool>())
+                : new HealthDetail("unknown", 0, 0, new Dictionary<string, bool>());
+        }
+
+        return new EndpointView(
+            endpoint.Id,
+            ServiceName(service),
+            endpoint.DataCenter,
+            endpoint.Address.ToString(),
+            endpoint.Priority,
+            endpoint.Weight,
+            state.WeightOf(endpoint),
+            state.IsUsable(endpoint, now),
+            drainedBy is not null,
+            drainedBy,
+            forced,
+            detail,
+            RttByRegion(snapshot, endpoint.DataCenter),
+            Entry(operatorState, new StateKey(StateKind.Weight, endpoint.Id), now, endpoint.Weight),
+            Entry(operatorState, new StateKey(StateKind.Drain, endpoint.Id), now),
+            Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now));
+    }
+
+    public static DataCenterView DataCenter(DataCenter dc, ServerSnapshot snapshot, OperatorState operatorState, HealthView health, DateTimeOffset now)
+    {
+        var endpoints = new List<EndpointView>();
+        foreach (var service in snapshot.Gslb.Services.Values.OrderBy(s => s.Name.ToString(), StringComparer.Ordinal))
+        {
+            foreach (var endpoint in service.Endpoints)
+            {
+                if (endpoint.DataCenter == dc.Name)
+                {
+                    endpoints.Add(Endpoint(service, endpoint, snapshot, operatorState, health, now));
+                }
+            }
+        }
+
+        return new DataCenterView(
+            dc.Name,
+            dc.Latitude,
+            dc.Longitude,
+            dc.Region,
+            dc.Bias,
+            snapshot.State.Drained.Contains(dc.Name),
+            endpoints.Count(e => e.Usable),
+            endpoints.Count,
+            RttByRegion(snapshot, dc.Name),
+            Entry(operatorState, new StateKey(StateKind.Weight, dc.Name), now),
+            Entry(operatorState, new StateKey(StateKind.Drain, dc.Name), now),
+            Entry(operatorState, new StateKey(StateKind.Override, dc.Name), now),
+            endpoints);
+    }
+
+    public static ServiceView Service(ServiceConfig service, ServerSnapshot snapshot, OperatorState operatorState, HealthView health, DateTimeOffset now)
+    {
+        var endpoints = service.Endpoints.Select(e => Endpoint(service, e, snapshot, operatorState, health, now)).ToList();
+        return new ServiceView(
+            ServiceName(service),
+            service.Ttl,
+            service.Policies.Select(Policy).ToList(),
+            service.WhenAllUnhealthy == AllUnhealthyBehavior.FailOpen ? "fail-open" : "fallback",
+            service.FallbackAddresses.Select(a => a.ToString()).ToList(),
+            service.Check?.Type,
+            endpoints.Count(e => e.Usable),
+            endpoints);
+    }
+
+    /// <summary>A policy step's type and its simple public settings (count, sticky ...).</summary>
+    public static PolicyView Policy(ISelectionPolicy policy)
+    {
+        var options = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var property in policy.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.Name == nameof(ISelectionPolicy.Name) || property.GetIndexParameters().Length > 0)
+            {
+                continue;
+            }
+
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (type.IsPrimitive || type == typeof(string) || type.IsEnum || type == typeof(TimeSpan))
+            {
+                var value = property.GetValue(policy);
+                options[JsonNamingCamel(property.Name)] = value is Enum or TimeSpan ? value.ToString() : value;
+            }
+        }
+
+        return new PolicyView(policy.Name, options);
+    }
+
+    public static AuditView Audit(AuditEntry entry) => new(
+        entry.Id,
+        entry.At,
+        entry.Actor,
+        entry.Action,
+        entry.Kind,
+        entry.Target,
+        ParseJson(entry.Before),
+        ParseJson(entry.After),
+        entry.Reason,
+        entry.Forced,
+        entry.Version);
+
+    public static string ServiceName(ServiceConfig service) => service.Name.ToString().TrimEnd('.');
+
+    /// <summary>Measured RTTs from each prober region to the data center, with the static matrix filling gaps.</summary>
+    public static IReadOnlyDictionary<string, double> RttByRegion(ServerSnapshot snapshot, string dataCenter)
+    {
+        var result = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var ((region, dc), ms) in snapshot.Gslb.StaticRtt.Entries)
+        {
+            if (dc == dataCenter)
+            {
+                result[region] = ms;
+            }
+        }
+
+        if (snapshot.State.MeasuredRtt is { } measured)
+        {
+            foreach (var ((region, dc), ms) in measured.Entries)
+            {
+                if (dc == dataCenter)
+                {
+                    result[region] = Math.Round(ms, 3);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The endpoint with this id (<c>service/data-center/address</c>), address compared by value, service name case-insensitively.</summary>
+    public static (ServiceConfig Service, Endpoint Endpoint)? FindEndpoint(GslbConfig config, string service, string dataCenter, string address)
+    {
+        if (!IPAddress.TryParse(address, out var ip))
+        {
+            return null;
+        }
+
+        var name = service.TrimEnd('.');
+        foreach (var candidate in config.Services.Values)
+        {
+            if (!string.Equals(ServiceName(candidate), name, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var endpoint in candidate.Endpoints)
+            {
+                if (endpoint.DataCenter == dataCenter && endpoint.Address.Equals(ip))
+                {
+                    return (candidate, endpoint);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    public static (ServiceConfig Service, Endpoint Endpoint)? FindEndpointById(GslbConfig config, string id)
+    {
+        foreach (var service in config.Services.Values)
+        {
+            foreach (var endpoint in service.Endpoints)
+            {
+                if (string.Equals(endpoint.Id, id, StringComparison.Ordinal))
+                {
+                    return (service, endpoint);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    public static ServiceConfig? FindService(GslbConfig config, string name)
+    {
+        var trimmed = name.TrimEnd('.');
+        return config.Services.Values.FirstOrDefault(s => string.Equals(ServiceName(s), trimmed, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static System.Text.Json.JsonElement? ParseJson(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    private static string JsonNamingCamel(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
+}

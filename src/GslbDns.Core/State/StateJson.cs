@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace GslbDns.State;
+
+/// <summary>
+/// The stored JSON of settings and audit entries, shared by both stores so a Consul value and an
+/// embedded row read the same: <c>{"weight":150,"reason":"...","by":"alice","at":"2025-..."}</c>,
+/// <c>{"reason":"...","by":"...","at":"..."}</c>, <c>{"healthy":false,"expires":"...","reason":"...","by":"...","at":"..."}</c>.
+/// </summary>
+public static class StateJson
+{
+    public static string Serialize(StateSetting setting) => JsonSerializer.Serialize(ToJson(setting), StateJsonContext.Default.SettingJson);
+
+    public static byte[] SerializeToUtf8(StateSetting setting) => JsonSerializer.SerializeToUtf8Bytes(ToJson(setting), StateJsonContext.Default.SettingJson);
+
+    /// <summary>Reads a setting of <paramref name="kind"/>; throws <see cref="JsonException"/> when the value does not fit the kind.</summary>
+    public static StateSetting Deserialize(StateKind kind, ReadOnlySpan<byte> utf8)
+    {
+        var json = JsonSerializer.Deserialize(utf8, StateJsonContext.Default.SettingJson) ?? throw new JsonException("null setting");
+        return FromJson(kind, json);
+    }
+
+    public static StateSetting Deserialize(StateKind kind, string text)
+    {
+        var json = JsonSerializer.Deserialize(text, StateJsonContext.Default.SettingJson) ?? throw new JsonException("null setting");
+        return FromJson(kind, json);
+    }
+
+    public static byte[] SerializeAudit(AuditEntry entry) => JsonSerializer.SerializeToUtf8Bytes(entry, StateJsonContext.Default.AuditEntry);
+
+    public static AuditEntry? DeserializeAudit(ReadOnlySpan<byte> utf8) => JsonSerializer.Deserialize(utf8, StateJsonContext.Default.AuditEntry);
+
+    private static SettingJson ToJson(StateSetting setting) => setting switch
+    {
+        WeightSetting w => new SettingJson { Weight = w.Weight, Reason = w.Reason, By = w.By, At = w.At },
+        DrainSetting d => new SettingJson { Reason = d.Reason, By = d.By, At = d.At },
+        OverrideSetting o => new SettingJson { Healthy = o.Healthy, Expires = o.Expires, Reason = o.Reason, By = o.By, At = o.At },
+        _ => throw new ArgumentException($"unknown setting type {setting.GetType().Name}", nameof(setting)),
+    };
+
+    private static StateSetting FromJson(StateKind kind, SettingJson json) => kind switch
+    {
+        StateKind.Weight => new WeightSetting(json.Weight ?? throw new JsonException("a weight entry needs 'weight'"), json.Reason, json.By ?? "", json.At),
+        StateKind.Drain => new DrainSetting(json.Reason ?? "", json.By ?? "", json.At),
+        StateKind.Override => new OverrideSetting(
+            json.Healthy ?? throw new JsonException("an override entry needs 'healthy'"),
+            json.Expires ?? throw new JsonException("an override entry needs 'expires'"),
+            json.Reason ?? "",
+            json.By ?? "",
+            json.At),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    internal sealed class SettingJson
+    {
+        public int? Weight { get; set; }
+
+        public bool? Healthy { get; set; }
+
+        public DateTimeOffset? Expires { get; set; }
+
+        public string? Reason { get; set; }
+
+        public string? By { get; set; }
+
+        public DateTimeOffset At { get; set; }
+    }
+}
+
+[JsonSerializable(typeof(StateJson.SettingJson))]
+[JsonSerializable(typeof(AuditEntry))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+internal sealed partial class StateJsonContext : JsonSerializerContext
+{
+}
