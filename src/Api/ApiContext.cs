@@ -6,7 +6,7 @@ using Prometheus;
 namespace GslbDns.Api;
 
 /// <summary>What every route works against: the store, the watcher that applies it, and the serving snapshot.</summary>
-internal sealed class ApiContext
+internal sealed class ApiContext : IDisposable
 {
     private readonly SemaphoreSlim _guardLock = new(1, 1);
 
@@ -33,6 +33,8 @@ internal sealed class ApiContext
     public TimeProvider Time { get; }
 
     public HealthView HealthView => Health?.Current ?? HealthView.Empty;
+
+    public void Dispose() => _guardLock.Dispose();
 
     /// <summary>Serialises guarded writes in this process when the store cannot check all their conditions.</summary>
     public async Task<IDisposable> LockForGuardAsync(bool needed, CancellationToken ct)

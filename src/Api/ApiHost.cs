@@ -118,17 +118,21 @@ public sealed class ApiHost : IAsyncDisposable
         if (watcher is null)
         {
             var publisher = new OperatorStatePublisher(snapshots, time);
-            owned = watcher = new OperatorStateWatcher(store, publisher, new Serilog.Extensions.Logging.SerilogLoggerFactory(logger).CreateLogger("GslbDns.State"), time);
+            using var factory = new Serilog.Extensions.Logging.SerilogLoggerFactory(logger);
+            owned = watcher = new OperatorStateWatcher(store, publisher, factory.CreateLogger("GslbDns.State"), time);
             watcher.Start();
         }
 
+        // Authentication pulls in data protection, which this API never uses (no cookies): keep its keys in
+        // memory instead of writing a key ring to the home folder.
+        builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(options.Tokens);
         builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time));
         builder.Services.AddSingleton<StateWriter>();
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.ConfigureResponse(o.SerializerOptions));
         builder.Services.AddProblemDetails();
-        builder.Services.AddAuthentication(BearerTokenHandler.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.Scheme, null);
+        builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(BearerTokenHandler.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole("read", "operator"))
             .AddPolicy(BearerTokenHandler.OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole("operator"));
@@ -224,7 +228,7 @@ public sealed class ApiHost : IAsyncDisposable
         catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
             && ex is ConsulException or HttpRequestException or System.Data.Common.DbException or TimeoutException)
         {
-            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "State store unavailable", $"The {context.RequestServices.GetRequiredService<ApiContext>().Store.Kind} store did not answer; nothing was changed by this request. Retry later.");
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "State store unavailable", $"The {context.RequestServices.GetRequiredService<ApiContext>().Store.Kind} store did not answer. A change may or may not have been made: read the entry again before retrying.");
         }
     }
 

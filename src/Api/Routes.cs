@@ -3,6 +3,7 @@ using System.Net;
 using GslbDns.Api.Auth;
 using GslbDns.Dns;
 using GslbDns.Gslb;
+using Endpoint = GslbDns.Gslb.Endpoint;
 using GslbDns.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -251,34 +252,34 @@ internal static class Routes
     // ---- Writes --------------------------------------------------------------------------------------
 
     private static Task<IResult> PutDataCenterWeight(HttpContext http, ApiContext api, StateWriter writer, string dc, CancellationToken ct) =>
-        DataCenterWrite(http, api, dc, ct, async target => await WeightChange(http, new StateKey(StateKind.Weight, target), null, api, ct), writer);
+        DataCenterWrite(http, api, dc, async target => await WeightChange(http, new StateKey(StateKind.Weight, target), null, api, ct), writer, ct);
 
     private static Task<IResult> PutDataCenterDrain(HttpContext http, ApiContext api, StateWriter writer, string dc, CancellationToken ct) =>
-        DataCenterWrite(http, api, dc, ct, async target => await DrainChange(http, new StateKey(StateKind.Drain, target), api, ct), writer);
+        DataCenterWrite(http, api, dc, async target => await DrainChange(http, new StateKey(StateKind.Drain, target), api, ct), writer, ct);
 
     private static Task<IResult> PutDataCenterOverride(HttpContext http, ApiContext api, StateWriter writer, string dc, CancellationToken ct) =>
-        DataCenterWrite(http, api, dc, ct, async target => await OverrideChange(http, new StateKey(StateKind.Override, target), api, ct), writer);
+        DataCenterWrite(http, api, dc, async target => await OverrideChange(http, new StateKey(StateKind.Override, target), api, ct), writer, ct);
 
     private static Task<IResult> DeleteDataCenterEntry(HttpContext http, ApiContext api, StateWriter writer, string dc, string kind, CancellationToken ct) =>
         StateKinds.TryParseName(kind, out var k)
-            ? DataCenterWrite(http, api, dc, ct, async target => await ClearChange(http, new StateKey(k, target), null, ct), writer)
+            ? DataCenterWrite(http, api, dc, async target => await ClearChange(http, new StateKey(k, target), null, ct), writer, ct)
             : Task.FromResult(UnknownKind(kind));
 
     private static Task<IResult> PutEndpointWeight(HttpContext http, ApiContext api, StateWriter writer, string service, string dc, string address, CancellationToken ct) =>
-        EndpointWrite(http, api, service, dc, address, ct, async e => await WeightChange(http, new StateKey(StateKind.Weight, e.Id), e.Weight, api, ct), writer);
+        EndpointWrite(http, api, service, dc, address, async e => await WeightChange(http, new StateKey(StateKind.Weight, e.Id), e.Weight, api, ct), writer, ct);
 
     private static Task<IResult> PutEndpointDrain(HttpContext http, ApiContext api, StateWriter writer, string service, string dc, string address, CancellationToken ct) =>
-        EndpointWrite(http, api, service, dc, address, ct, async e => await DrainChange(http, new StateKey(StateKind.Drain, e.Id), api, ct), writer);
+        EndpointWrite(http, api, service, dc, address, async e => await DrainChange(http, new StateKey(StateKind.Drain, e.Id), api, ct), writer, ct);
 
     private static Task<IResult> PutEndpointOverride(HttpContext http, ApiContext api, StateWriter writer, string service, string dc, string address, CancellationToken ct) =>
-        EndpointWrite(http, api, service, dc, address, ct, async e => await OverrideChange(http, new StateKey(StateKind.Override, e.Id), api, ct), writer);
+        EndpointWrite(http, api, service, dc, address, async e => await OverrideChange(http, new StateKey(StateKind.Override, e.Id), api, ct), writer, ct);
 
     private static Task<IResult> DeleteEndpointEntry(HttpContext http, ApiContext api, StateWriter writer, string service, string dc, string address, string kind, CancellationToken ct) =>
         StateKinds.TryParseName(kind, out var k)
-            ? EndpointWrite(http, api, service, dc, address, ct, async e => await ClearChange(http, new StateKey(k, e.Id), k == StateKind.Weight ? e.Weight : null, ct), writer)
+            ? EndpointWrite(http, api, service, dc, address, async e => await ClearChange(http, new StateKey(k, e.Id), k == StateKind.Weight ? e.Weight : null, ct), writer, ct)
             : Task.FromResult(UnknownKind(kind));
 
-    private static async Task<IResult> DataCenterWrite(HttpContext http, ApiContext api, string dc, CancellationToken ct, Func<string, Task<ChangeRequest>> build, StateWriter writer)
+    private static async Task<IResult> DataCenterWrite(HttpContext http, ApiContext api, string dc, Func<string, Task<ChangeRequest>> build, StateWriter writer, CancellationToken ct)
     {
         if (!api.Snapshots.Current.Gslb.DataCenters.ContainsKey(dc))
         {
@@ -288,7 +289,7 @@ internal static class Routes
         return await WriteAsync(http, writer, () => build(dc), ct);
     }
 
-    private static async Task<IResult> EndpointWrite(HttpContext http, ApiContext api, string service, string dc, string address, CancellationToken ct, Func<Endpoint, Task<ChangeRequest>> build, StateWriter writer)
+    private static async Task<IResult> EndpointWrite(HttpContext http, ApiContext api, string service, string dc, string address, Func<Endpoint, Task<ChangeRequest>> build, StateWriter writer, CancellationToken ct)
     {
         if (ViewBuilder.FindEndpoint(api.Snapshots.Current.Gslb, service, dc, address) is not { } found)
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using GslbDns.Gslb;
+using Endpoint = GslbDns.Gslb.Endpoint;
 using GslbDns.Health;
 using GslbDns.Query;
 using GslbDns.State;

@@ -14,7 +14,7 @@ namespace GslbDns.Api.Auth;
 /// </summary>
 internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationSchemeOptions>
 {
-    public const string Scheme = "Bearer";
+    public const string SchemeName = "Bearer";
     public const string ReadPolicy = "read";
     public const string OperatorPolicy = "operator";
 
@@ -49,8 +49,8 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
 
         var identity = new ClaimsIdentity(
             [new Claim(ClaimTypes.Name, entry.Name), new Claim(ClaimTypes.Role, entry.Role == ApiRole.Operator ? "operator" : "read")],
-            Scheme);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme)));
+            SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

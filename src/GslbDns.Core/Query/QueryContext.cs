@@ -1,3 +1,4 @@
+using GslbDns.Dns;
 using GslbDns.Gslb;
 using GslbDns.Wire;
 
@@ -36,6 +37,9 @@ public sealed class QueryContext
 
     /// <summary>Reused by load-balanced answers.</summary>
     public SelectionContext Selection { get; } = new();
+
+    /// <summary>Names a CNAME chain has visited, for loop detection.</summary>
+    internal DnsName?[] ChainTargets { get; } = new DnsName?[8];
 
     /// <summary>Scratch for candidate endpoint indexes.</summary>
     internal int[] Candidates { get; } = new int[1024];

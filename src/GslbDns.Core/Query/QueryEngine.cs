@@ -154,10 +154,12 @@ public sealed class QueryEngine
                 }
 
                 var target = cname.Targets[0];
-                if (hop + 1 >= MaxCnameHops || WroteOwnerBefore(target, name))
+                if (hop + 1 >= MaxCnameHops || WroteOwnerBefore(target, query.QName, context.ChainTargets, hop))
                 {
                     break;
                 }
+
+                context.ChainTargets[hop] = target;
 
                 var nextZone = FindZone(zones, target, context.LabelScratch, out var targetLabels);
                 if (nextZone is null)
@@ -460,7 +462,24 @@ public sealed class QueryEngine
         return zones.FindExact(wire[^1..]);
     }
 
-    private static bool WroteOwnerBefore(DnsName target, ReadOnlySpan<byte> current) => target.Wire.SequenceEqual(current);
+    /// <summary>A loop (a -> b -> a): the target is the QNAME or a name this chain already answered for.</summary>
+    private static bool WroteOwnerBefore(DnsName target, ReadOnlySpan<byte> qname, DnsName?[] chain, int hops)
+    {
+        if (target.Wire.SequenceEqual(qname))
+        {
+            return true;
+        }
+
+        for (var i = 0; i < hops; i++)
+        {
+            if (chain[i] == target)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private int Truncate(QueryContext context, bool authoritative = true)
     {

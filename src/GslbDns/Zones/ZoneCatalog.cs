@@ -53,7 +53,8 @@ internal sealed partial class ZoneCatalog
 
     public long Generation { get; private set; }
 
-    private sealed record LoadedZone(string File, DateTime WriteTimeUtc, long Length, ParsedZone Zone)
+    /// <param name="ContentHash">SHA-256 of the file: a same-size edit within one clock tick, or a copy that keeps the old mtime, still reloads.</param>
+    private sealed record LoadedZone(string File, byte[] ContentHash, ParsedZone Zone)
     {
         public DnsName Origin => Zone.Origin;
     }
@@ -75,8 +76,8 @@ internal sealed partial class ZoneCatalog
             var next = new Dictionary<string, LoadedZone>(StringComparer.Ordinal);
             foreach (var file in files)
             {
-                var info = new FileInfo(file);
-                if (_lastGood.TryGetValue(file, out var previous) && previous.WriteTimeUtc == info.LastWriteTimeUtc && previous.Length == info.Length
+                var hash = HashOf(file);
+                if (_lastGood.TryGetValue(file, out var previous) && hash is not null && previous.ContentHash.AsSpan().SequenceEqual(hash)
                     && !IncludesChanged(previous))
                 {
                     next[file] = previous;
@@ -89,7 +90,7 @@ internal sealed partial class ZoneCatalog
 
                     // Compiling checks what the reader cannot (e.g. SOA shape); a failure here also keeps the old zone.
                     _ = CompiledZone.Build(parsed);
-                    next[file] = new LoadedZone(file, info.LastWriteTimeUtc, info.Length, parsed);
+                    next[file] = new LoadedZone(file, hash ?? [], parsed);
                     LogZoneLoaded(_logger, parsed.Origin.ToString(), file, parsed.Records.Count);
                     foreach (var warning in parsed.Warnings)
                     {
@@ -204,6 +205,18 @@ internal sealed partial class ZoneCatalog
         }
 
         return CompiledZone.Build(zone, dynamic);
+    }
+
+    private static byte[]? HashOf(string file)
+    {
+        try
+        {
+            return System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static bool IncludesChanged(LoadedZone previous) => previous.Zone.Includes.Any(i => !File.Exists(i.Path) || File.GetLastWriteTimeUtc(i.Path) != i.WriteTimeUtc);

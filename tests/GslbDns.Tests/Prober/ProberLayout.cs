@@ -82,6 +82,19 @@ internal static class ProberLayout
             args.Add(artifactsRoot);
         }
 
+        // Restoring is the slow part here; skip it when the project was restored before, and restore only if that fails.
+        var assets = artifactsRoot is null
+            ? Path.Combine(RepoLayout.Root, "src", "Prober", "obj", "project.assets.json")
+            : Path.Combine(artifactsRoot, "obj", "Prober", "project.assets.json");
+        if (File.Exists(assets))
+        {
+            var quick = await ChildProcess.RunAsync(RepoLayout.DotnetHost, [.. args, "--no-restore"], TimeSpan.FromMinutes(3));
+            if (quick.ExitCode == 0)
+            {
+                return;
+            }
+        }
+
         var result = await ChildProcess.RunAsync(RepoLayout.DotnetHost, args, TimeSpan.FromMinutes(3));
         if (result.ExitCode != 0)
         {

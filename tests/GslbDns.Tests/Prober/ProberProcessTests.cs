@@ -9,8 +9,8 @@ namespace GslbDns.Tests.Prober;
 
 /// <summary>
 /// The real gslbdns-prober process against a real Consul with ACLs on (the token comes from a file), probing a
-/// real TCP backend: its report appears, SIGHUP reloads the config, SIGTERM removes the report at once and
-/// exits 0, SIGKILL leaves the report to expire with the session TTL.
+/// real TCP backend: its report appears, SIGHUP and file changes reload the config, SIGTERM removes the report
+/// at once and exits 0, SIGKILL leaves the report to expire with the session TTL.
 /// </summary>
 public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<ConsulAclAgent>, IDisposable
 {
@@ -66,13 +66,17 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
     }
 
     [Fact]
-    public async Task Killed_prober_report_expires_within_twice_the_session_ttl()
+    public async Task File_change_reloads_and_a_killed_probers_report_expires_within_twice_the_session_ttl()
     {
         var prefix = ConsulTestSupport.UniquePrefix("prober-kill");
         var zones = WriteZones(["127.0.0.1"]);
-        var prober = await StartProberAsync("proc-kill", prefix, zones, "off");
+        var prober = await StartProberAsync("proc-kill", prefix, zones, "off", watch: true);
         var key = HealthKeys.ProberReport(prefix, "proc-kill");
         await UntilReportAsync(prober, key, r => r.Endpoints.Count == 1);
+
+        // Watched folder: writing the file is enough, no signal.
+        WriteZones(["127.0.0.1", "127.0.0.3"]);
+        await UntilReportAsync(prober, key, r => r.Endpoints.ContainsKey(Endpoint("127.0.0.3")));
 
         prober.Dispose(); // SIGKILL
         var clock = Stopwatch.StartNew();
@@ -129,7 +133,7 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
         return zones;
     }
 
-    private async Task<ChildProcess> StartProberAsync(string id, string prefix, string zones, string metrics)
+    private async Task<ChildProcess> StartProberAsync(string id, string prefix, string zones, string metrics, bool watch = false)
     {
         var dll = await ProberLayout.ProberDllAsync();
         var tokenFile = Path.Combine(_folder.Path, "consul-token");
@@ -138,7 +142,8 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
         [
             dll, "--id", id, "--region", "eu", "--lat", "50.1", "--lon", "8.7", "--zones", zones,
             "--consul", agent.HttpAddress.ToString(), "--consul-token-file", tokenFile, "--prefix", prefix,
-            "--session-ttl", SessionTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--metrics", metrics, "--no-watch",
+            "--session-ttl", SessionTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--metrics", metrics,
+            .. watch ? Array.Empty<string>() : ["--no-watch"],
         ]);
     }
 
