@@ -14,16 +14,21 @@ internal static partial class Program
     private static async Task<int> Main(string[] args)
     {
         var options = ProberCommandLine.Parse(args, out var errors);
+        if (errors.Contains("help"))
+        {
+            Console.WriteLine(ProberCommandLine.Usage);
+            return 0;
+        }
+
         if (errors.Count > 0)
         {
-            var help = errors.Remove("help");
             foreach (var error in errors)
             {
                 Console.Error.WriteLine($"gslbdns-prober: {error}");
             }
 
             Console.Error.WriteLine(ProberCommandLine.Usage);
-            return help && errors.Count == 0 ? 0 : 2;
+            return 2;
         }
 
         var token = ProberCommandLine.ReadToken(options, out var tokenError);

@@ -26,7 +26,7 @@ public sealed class ExampleConfigTests
         Assert.Equal(80, rtt);
         Assert.Equal(new TtlLimits(30, 5, 300), config.Ttl);
         Assert.Equal(-77.5, config.DefaultLocation.Longitude);
-        Assert.Equal([Name("app"), Name("geo"), Name("geoloc"), Name("lat"), Name("weighted")], config.Services.Keys.OrderBy(n => n.ToString(), StringComparer.Ordinal));
+        Assert.Equal([Name("app"), Name("geo"), Name("geoloc"), Name("lat"), Name("local"), Name("weighted")], config.Services.Keys.OrderBy(n => n.ToString(), StringComparer.Ordinal));
 
         var dublin = config.DataCenters["eu-west"];
         Assert.Equal(new DataCenter("eu-west", 53.35, -6.26, "eu", 0), dublin);
@@ -41,7 +41,9 @@ public sealed class ExampleConfigTests
         var geo = config.Services[Name("geo")];
         Assert.Equal(20u, geo.Ttl);
         Assert.Equal(["healthy", "geo-proximity", "weighted"], geo.Policies.Select(p => p.Name));
-        Assert.Equal(new HealthCheck("http", 80, "/health", 200, null, null, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(800), 3, 2), geo.Check);
+
+        // TEST-NET endpoints carry no check: nothing may probe addresses off this machine.
+        Assert.Null(geo.Check);
         Assert.Equal(AllUnhealthyBehavior.FailOpen, geo.WhenAllUnhealthy);
         var first = geo.Endpoints[0];
         Assert.Equal(new Endpoint("geo.example.com/us-east/192.0.2.20", "us-east", IPAddress.Parse("192.0.2.20"), 100, 0), first);
@@ -52,23 +54,24 @@ public sealed class ExampleConfigTests
         Assert.Equal(["healthy", "failover", "multivalue"], app.Policies.Select(p => p.Name));
         Assert.Equal(AllUnhealthyBehavior.Fallback, app.WhenAllUnhealthy);
         Assert.Equal([IPAddress.Parse("192.0.2.200"), IPAddress.Parse("2001:db8:ff::200")], app.FallbackAddresses);
-        Assert.Equal(new HealthCheck("https", 443, "/ready", 200, "ok", null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), 3, 2), app.Check);
         Assert.Equal([0, 0, 1, 1, 2], app.Endpoints.Select(e => e.Priority));
 
         var weighted = config.Services[Name("weighted")];
         Assert.Equal(["healthy", "weighted"], weighted.Policies.Select(p => p.Name));
         Assert.Equal([70, 20, 10], weighted.Endpoints.Select(e => e.Weight));
 
-        // tcp: no path or status; the timeout defaults to 80% of the interval, capped at 5s.
-        Assert.Equal(new HealthCheck("tcp", 443, null, 0, null, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(4), 3, 2), weighted.Check);
-
         var lat = config.Services[Name("lat")];
         Assert.Equal(["healthy", "latency", "weighted"], lat.Policies.Select(p => p.Name));
-        Assert.Equal(new HealthCheck("dns", 53, null, 0, null, "probe.example.com.", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1600), 3, 2), lat.Check);
 
         var geoloc = config.Services[Name("geoloc")];
         Assert.Equal(["healthy", "geolocation", "weighted"], geoloc.Policies.Select(p => p.Name));
-        Assert.Equal(8080, geoloc.Check!.Port);
+        Assert.Null(geoloc.Check);
+
+        // The one checked service probes loopback only: the DNS server's own TCP port.
+        var local = config.Services[Name("local")];
+        Assert.Equal(new HealthCheck("tcp", 5353, null, 0, null, null, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(500), 3, 2), local.Check);
+        Assert.All(local.Endpoints, e => Assert.True(IPAddress.IsLoopback(e.Address)));
+        Assert.All(config.Services.Values.Where(s => s.Check is not null).SelectMany(s => s.Endpoints), e => Assert.True(IPAddress.IsLoopback(e.Address)));
     }
 
     [Fact]
@@ -88,10 +91,10 @@ public sealed class ExampleConfigTests
     private static bool Below(DnsName name, DnsName ancestor) => ancestor.WireLength <= name.WireLength && name.IsAtOrBelow(ancestor);
 
     [Fact]
-    public void ServiceAddressesAreDocumentationAddresses()
+    public void ServiceAddressesAreDocumentationOrLoopbackAddresses()
     {
         var config = GslbConfigLoader.Load(Zones, [Example]);
-        string[] testNets = ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"];
+        string[] testNets = ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:", "127."];
 
         var addresses = config.Services.Values.SelectMany(s => s.Endpoints.Select(e => e.Address).Concat(s.FallbackAddresses));
         Assert.All(addresses, a => Assert.Contains(testNets, n => a.ToString().StartsWith(n, StringComparison.Ordinal)));
