@@ -54,6 +54,16 @@ internal static class Program
         Console.WriteLine($"GslbDns is answering on {string.Join(", ", server.UdpListeners.Select(u => u.LocalEndPoint))}. Try:");
         Console.WriteLine($"  dig @{first.Address} -p {first.Port} {zone} SOA");
         Console.WriteLine($"  dig @{first.Address} -p {first.Port} www.{zone} A +tcp");
+        foreach (var service in server.Snapshots.Current.Gslb.Services.Keys.Take(3))
+        {
+            Console.WriteLine($"  dig @{first.Address} -p {first.Port} {service} A +subnet=81.2.69.0/24     (load-balanced)");
+        }
+
+        if (server.Snapshots.Current.Gslb.Services.Count > 0)
+        {
+            var name = server.Snapshots.Current.Gslb.Services.Keys.First();
+            Console.WriteLine($"  dotnet {Path.GetFileName(Environment.ProcessPath ?? "GslbDns")} explain --zones {parsed.Options.ZonesFolder} --name {name} --client 81.2.69.0/24");
+        }
         Console.Out.Flush();
 
         var stop = new TaskCompletionSource();

@@ -30,6 +30,8 @@ internal static class CommandLine
           --consul URL              read prober health from this Consul agent; repeat for several (default: embedded mode)
           --consul-token-file FILE  Consul ACL token (or env GSLBDNS_CONSUL_TOKEN); never pass a token on the command line
           --consul-prefix PREFIX    root of GslbDns keys in Consul KV (default: gslbdns/)
+          --no-prober               embedded mode without the in-process prober (every endpoint counts as healthy)
+          --prober-region NAME      the embedded prober's region (default: local)
           --no-watch                reload only on SIGHUP, not on file change
         """;
 
@@ -61,6 +63,8 @@ internal static class CommandLine
         string? nsid = null, identity = null, version = null;
         var maxUdp = 1232;
         var watch = true;
+        var embeddedProber = true;
+        var proberRegion = "local";
         string? geoIp = File.Exists(".cache/geoip/GeoLite2-City.mmdb") ? ".cache/geoip/GeoLite2-City.mmdb" : null;
         var geoData = "geo-data";
         string? explainName = null, explainClient = null;
@@ -75,6 +79,12 @@ internal static class CommandLine
             if (name == "--no-watch")
             {
                 watch = false;
+                continue;
+            }
+
+            if (name == "--no-prober")
+            {
+                embeddedProber = false;
                 continue;
             }
 
@@ -161,6 +171,9 @@ internal static class CommandLine
                 case "--consul-prefix":
                     consulPrefix = value.EndsWith('/') ? value : value + "/";
                     break;
+                case "--prober-region":
+                    proberRegion = value;
+                    break;
                 case "--geo-data":
                     geoData = value;
                     break;
@@ -205,6 +218,8 @@ internal static class CommandLine
             ConsulAddresses = consul,
             ConsulTokenFile = consulTokenFile,
             ConsulPrefix = consulPrefix,
+            EmbeddedProber = embeddedProber,
+            EmbeddedProberInfo = new Health.ProberInfo("embedded", proberRegion, 0, 0, DateTimeOffset.UtcNow),
         };
         ExplainRequest? explain = null;
         if (command == "explain")

@@ -23,6 +23,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private HttpClient? _consulHttp;
     private Health.ConsulReportWatcher? _consulWatcher;
     private Timer? _healthTicker;
+    private Probing.ProbeScheduler? _embeddedProber;
+    private Probing.ProbeRunner? _probeRunner;
 
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -97,6 +99,10 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             StartConsulWatch();
         }
+        else if (_options.EmbeddedProber)
+        {
+            StartEmbeddedProber();
+        }
 
         if (_options.MetricsEndPoint is { } metrics)
         {
@@ -104,6 +110,23 @@ internal sealed partial class DnsServer : IAsyncDisposable
             _metrics.Start();
         }
     }
+
+    /// <summary>Embedded mode: one prober in this process, a quorum of one, same rules as the fleet.</summary>
+    private void StartEmbeddedProber()
+    {
+        _probeRunner = Probing.ProbeRunner.CreateDefault();
+        _embeddedProber = new Probing.ProbeScheduler(
+            _options.EmbeddedProberInfo,
+            _probeRunner,
+            new Health.LocalReportSink(HealthPublisher),
+            logger: _loggerFactory.CreateLogger<Probing.ProbeScheduler>());
+        _embeddedProber.UpdateConfig(Snapshots.Current.Gslb);
+        Catalog.GslbChanged += _embeddedProber.UpdateConfig;
+        _embeddedProber.Start();
+    }
+
+    /// <summary>The in-process prober in embedded mode; null with Consul.</summary>
+    public Probing.ProbeScheduler? EmbeddedProber => _embeddedProber;
 
     private void StartConsulWatch()
     {
@@ -136,6 +159,14 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             await _consulWatcher.DisposeAsync();
         }
+
+        if (_embeddedProber is not null)
+        {
+            Catalog.GslbChanged -= _embeddedProber.UpdateConfig;
+            await _embeddedProber.DisposeAsync();
+        }
+
+        _probeRunner?.Dispose();
 
         _consulHttp?.Dispose();
         _sighup?.Dispose();

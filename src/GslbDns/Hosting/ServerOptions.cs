@@ -37,6 +37,12 @@ internal sealed record ServerOptions
     /// <summary>Root of GslbDns keys in Consul KV.</summary>
     public string ConsulPrefix { get; init; } = Health.HealthKeys.DefaultPrefix;
 
+    /// <summary>Embedded mode runs a prober in-process unless this is false.</summary>
+    public bool EmbeddedProber { get; init; } = true;
+
+    /// <summary>The embedded prober's region name and coordinates (the latency policy ranks data centers by RTT from it).</summary>
+    public Health.ProberInfo EmbeddedProberInfo { get; init; } = new("embedded", "local", 0, 0, DateTimeOffset.UtcNow);
+
     /// <summary>A prober report older than this no longer votes.</summary>
     public TimeSpan ReportStaleAfter { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -46,6 +46,9 @@ internal sealed partial class ZoneCatalog
 
     public string? GeoDataFolder => _geoDataFolder;
 
+    /// <summary>Raised after a reload that installed a different GSLB config (the embedded prober follows it).</summary>
+    public event Action<GslbConfig>? GslbChanged;
+
     public string Folder => _folder;
 
     /// <summary>Errors of the last reload; empty when every file loaded.</summary>
@@ -133,7 +136,12 @@ internal sealed partial class ZoneCatalog
             var zoneSet = new ZoneSet(byOrigin.Values.Select(z => CompileWithServices(z, byOrigin.Keys, gslb, errors)));
             var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
             var builtAt = _time.GetUtcNow();
+            var before = _snapshots.Current.Gslb;
             _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt });
+            if (!ReferenceEquals(before, gslb))
+            {
+                GslbChanged?.Invoke(gslb);
+            }
             Generation++;
             LastErrors = errors;
             LogReloaded(_logger, zoneSet.Count, errors.Count);

@@ -77,6 +77,9 @@ public sealed class GslbServerFixture : IAsyncLifetime
                 GeoIpDatabase = GeoIpPath,
                 GeoDataFolder = geoData,
                 ConsulAddresses = ConsulAddresses,
+
+                // These tests install health by hand; the embedded prober would publish its own.
+                EmbeddedProber = false,
                 ConsulPrefix = ConsulPrefix,
             },
             NullLoggerFactory.Instance);
