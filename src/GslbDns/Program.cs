@@ -62,7 +62,7 @@ internal static class Program
         if (server.Snapshots.Current.Gslb.Services.Count > 0)
         {
             var name = server.Snapshots.Current.Gslb.Services.Keys.First();
-            Console.WriteLine($"  dotnet {Path.GetFileName(Environment.ProcessPath ?? "GslbDns")} explain --zones {parsed.Options.ZonesFolder} --name {name} --client 81.2.69.0/24");
+            Console.WriteLine($"  dotnet {Environment.GetCommandLineArgs()[0]} explain --zones {parsed.Options.ZonesFolder} --name {name} --client 81.2.69.0/24");
         }
         Console.Out.Flush();
 

@@ -55,7 +55,10 @@ public sealed class EndToEndTests
         ApiTestZones.Write(zones);
         var tokens = folder.File("tokens");
         File.WriteAllText(tokens, $"operator {InProcessApi.OperatorToken} alice\nread {InProcessApi.ReadToken}\n");
-        File.SetUnixFileMode(tokens, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(tokens, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
 
         // What the DNS server does in embedded mode: one call, against its own snapshot, engine and health.
         await using var server = StartDnsServer(zones, [], GslbDns.Health.HealthKeys.DefaultPrefix);

@@ -64,7 +64,7 @@ public sealed class GuardrailTests : IAsyncLifetime
         // dc-c holds one of three IPv4 endpoints of w and nothing else: fine.
         using var allowed = await ApiCalls.SendAsync(_api.Http, HttpMethod.Put, "/v1/datacenters/dc-c/drain", InProcessApi.OperatorToken, new { reason = "power work" });
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
-        Assert.True(_api.Snapshots.Current.State.Drained.Contains("dc-c"));
+        Assert.Contains("dc-c", (IReadOnlySet<string>)_api.Snapshots.Current.State.Drained);
         using var dc = await ApiCalls.SendAsync(_api.Http, HttpMethod.Get, "/v1/datacenters/dc-c", InProcessApi.ReadToken);
         var view = await ApiCalls.JsonAsync(dc);
         Assert.True(view.GetProperty("drained").GetBoolean());

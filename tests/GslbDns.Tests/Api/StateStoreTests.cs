@@ -166,13 +166,13 @@ public sealed class StateStoreTests : IAsyncLifetime
         var drain = await store.SetAsync(new StateKey(StateKind.Drain, "dc-1"), new DrainSetting("r", "tester", At), 0, null);
         var forced = await store.SetAsync(new StateKey(StateKind.Override, "dc-2"), new OverrideSetting(false, DateTimeOffset.UtcNow.AddMinutes(5), "r", "tester", At), 0, null);
         Assert.True(await watcher.WaitForIndexAsync(Math.Max(drain.Version, forced.Version), TimeSpan.FromSeconds(1)));
-        Assert.True(snapshots.Current.State.Drained.Contains("dc-1"));
+        Assert.Contains("dc-1", (IReadOnlySet<string>)snapshots.Current.State.Drained);
         Assert.False(snapshots.Current.State.Overrides["dc-2"].Healthy);
 
         // Deletes reach the snapshot too.
         var deleted = await store.DeleteAsync(new StateKey(StateKind.Drain, "dc-1"), drain.Version, null);
         Assert.True(await watcher.WaitForIndexAsync(deleted.Version, TimeSpan.FromSeconds(1)));
-        Assert.False(snapshots.Current.State.Drained.Contains("dc-1"));
+        Assert.DoesNotContain("dc-1", (IReadOnlySet<string>)snapshots.Current.State.Drained);
     }
 
     [Fact]
@@ -189,13 +189,13 @@ public sealed class StateStoreTests : IAsyncLifetime
             watcher.Start();
             var written = await store.SetAsync(new StateKey(StateKind.Drain, "dc-a"), new DrainSetting("r", "tester", At), 0, null);
             Assert.True(await watcher.WaitForIndexAsync(written.Version, TimeSpan.FromSeconds(5)));
-            Assert.True(snapshots.Current.State.Drained.Contains("dc-a"));
+            Assert.Contains("dc-a", (IReadOnlySet<string>)snapshots.Current.State.Drained);
 
             await agent.DisposeAsync();
             await Deadline.UntilAsync("the watcher to notice Consul is gone", TimeSpan.FromSeconds(40), () => Task.FromResult((!watcher.Connected, "still connected")), TimeSpan.FromMilliseconds(50));
 
             // Blind, but still serving the last state: nothing was cleared.
-            Assert.True(snapshots.Current.State.Drained.Contains("dc-a"));
+            Assert.Contains("dc-a", (IReadOnlySet<string>)snapshots.Current.State.Drained);
             Assert.Equal(written.Version, watcher.Current.VersionOf(new StateKey(StateKind.Drain, "dc-a")));
         }
         finally
