@@ -49,10 +49,12 @@ public sealed class ApiHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly OperatorStateWatcher? _ownedWatcher;
+    private readonly Serilog.Core.Logger _logger;
 
-    private ApiHost(WebApplication app, OperatorStateWatcher watcher, OperatorStateWatcher? ownedWatcher, IReadOnlyList<Uri> urls)
+    private ApiHost(WebApplication app, OperatorStateWatcher watcher, OperatorStateWatcher? ownedWatcher, IReadOnlyList<Uri> urls, Serilog.Core.Logger logger)
     {
         _app = app;
+        _logger = logger;
         Watcher = watcher;
         _ownedWatcher = ownedWatcher;
         Urls = urls;
@@ -186,16 +188,17 @@ public sealed class ApiHost : IAsyncDisposable
             }
 
             await app.DisposeAsync();
+            await logger.DisposeAsync();
             throw;
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var urls = addresses.Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal).TrimEnd('/') + "/")).ToList();
-        return new ApiHost(app, watcher, owned, urls);
+        return new ApiHost(app, watcher, owned, urls, logger);
     }
 
     /// <summary>The given logger, with ASP.NET Core's own per-request chatter (which the request log replaces) turned down.</summary>
-    private static Serilog.ILogger Filtered(Serilog.ILogger logger) =>
+    private static Serilog.Core.Logger Filtered(Serilog.ILogger logger) =>
         new LoggerConfiguration()
             .MinimumLevel.Verbose()
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
@@ -250,5 +253,8 @@ public sealed class ApiHost : IAsyncDisposable
         {
             await _ownedWatcher.DisposeAsync();
         }
+
+        // Only the filtering pipeline: the logger it forwards to belongs to the caller.
+        await _logger.DisposeAsync();
     }
 }

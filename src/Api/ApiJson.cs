@@ -46,6 +46,16 @@ internal static class ApiJson
 
         try
         {
+            // Syntax first, so a broken document is blamed on the body, not on the field the parser was in.
+            using var syntax = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { MaxDepth = Request.MaxDepth });
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidFieldException("body", $"not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})");
+        }
+
+        try
+        {
             buffer.Position = 0;
             return await JsonSerializer.DeserializeAsync<T>(buffer, Request, ct) ?? throw new InvalidFieldException("body", "a JSON object is required, not null");
         }

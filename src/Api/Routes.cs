@@ -200,8 +200,14 @@ internal static class Routes
         return Results.Ok(explanation);
     }
 
-    private static async Task<IResult> Audit(ApiContext api, string? from, string? to, string? @object, string? kind, int? limit, CancellationToken ct)
+    private static async Task<IResult> Audit(ApiContext api, string? from, string? to, string? @object, string? kind, string? limit, CancellationToken ct)
     {
+        var count = 1000;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count < 1 || count > 10000))
+        {
+            return Problems.Invalid("limit", "a whole number from 1 to 10000");
+        }
+
         DateTimeOffset? fromTime = null, toTime = null;
         if (from is not null)
         {
@@ -239,12 +245,7 @@ internal static class Routes
             stateKind = k;
         }
 
-        if (limit is < 1 or > 10000)
-        {
-            return Problems.Invalid("limit", "1..10000");
-        }
-
-        var entries = await api.Store.QueryAuditAsync(new AuditQuery(fromTime, toTime, string.IsNullOrEmpty(@object) ? null : @object, stateKind, limit ?? 1000), ct);
+        var entries = await api.Store.QueryAuditAsync(new AuditQuery(fromTime, toTime, string.IsNullOrEmpty(@object) ? null : @object, stateKind, count), ct);
         var views = entries.Select(ViewBuilder.Audit).ToList();
         return Results.Ok(new AuditPage(views.Count, views));
     }

@@ -41,6 +41,16 @@ public sealed class EndpointTracker
         }
     }
 
+    /// <summary>
+    /// Still up, but the latest probes failed (fewer than the failure threshold): the scheduler probes a suspect
+    /// endpoint again sooner (<see cref="ProbeSchedulerOptions.SuspectRecheck"/>) until it is confirmed down or recovers.
+    /// </summary>
+    public static bool IsSuspect(EndpointObservation observation)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        return observation.Up && observation.ConsecutiveFailures > 0;
+    }
+
     /// <summary>Null until the first probe finished: there is nothing true to report before that.</summary>
     public EndpointObservation? Observation
     {

@@ -14,13 +14,18 @@ namespace GslbDns.Probing;
 /// <remarks>
 /// Each endpoint has its own loop, so a slow or silent endpoint delays only itself. Due times are absolute
 /// (previous due time + interval), so probing keeps its cadence however long a probe took, and an endpoint
-/// that fell behind is probed once at once rather than in a burst of missed probes.
+/// that fell behind is probed once at once rather than in a burst of missed probes. A suspect endpoint (up, but
+/// its latest probes failed) is probed again after <see cref="ProbeSchedulerOptions.SuspectRecheck"/> of its
+/// interval, so a real outage is confirmed sooner while the failure threshold still absorbs a lost probe.
 /// </remarks>
 public sealed class ProbeScheduler : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultReportInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>Flips publish at once, but not more often than this: a whole data center going down is one write, not hundreds.</summary>
+    /// <summary>
+    /// A flip publishes at once, however recently the last cycle's report went out; only a flip within this long of the
+    /// previous flip's report waits for the rest of it, so a whole data center going down is one write, not hundreds.
+    /// </summary>
     private static readonly TimeSpan MinPublishGap = TimeSpan.FromMilliseconds(100);
 
     private readonly ProberInfo _prober;
@@ -243,6 +248,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
         var due = _time.GetUtcNow() + (interval * (_options.Jitter * Random.Shared.NextDouble()));
         while (!ct.IsCancellationRequested)
         {
+            var suspect = false;
             try
             {
                 await DelayUntilAsync(due, ct);
@@ -279,6 +285,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 }
 
                 Observe(target, outcome, observation, flipped);
+                suspect = EndpointTracker.IsSuspect(observation);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -293,8 +300,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 ProbingLog.ProbeLoopFailed(_logger, ex, target.EndpointId);
             }
 
+            var step = suspect ? interval * _options.SuspectRecheck : interval;
             var factor = 1 + (_options.Jitter * ((2 * Random.Shared.NextDouble()) - 1));
-            due += interval * factor;
+            due += step * factor;
             var now = _time.GetUtcNow();
             if (due < now)
             {
@@ -323,12 +331,18 @@ public sealed class ProbeScheduler : IAsyncDisposable
     private async Task PublishLoopAsync(CancellationToken ct)
     {
         var last = _time.GetUtcNow();
+        var lastFlip = DateTimeOffset.MinValue;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await WaitForCycleAsync(last + ReportInterval, ct);
-                await DelayUntilAsync(last + MinPublishGap, ct);
+                if (await WaitForCycleAsync(last + ReportInterval, ct))
+                {
+                    // Coalesce only a burst of flips; a flip right after a routine report still goes out at once.
+                    await DelayUntilAsync(lastFlip + MinPublishGap, ct);
+                    lastFlip = _time.GetUtcNow();
+                }
+
                 last = _time.GetUtcNow();
                 await _sink.PublishAsync(CurrentReport(), ct);
                 Interlocked.Increment(ref _published);
@@ -345,8 +359,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>Returns at <paramref name="due"/> or earlier when a verdict flips.</summary>
-    private async Task WaitForCycleAsync(DateTimeOffset due, CancellationToken ct)
+    /// <summary>Returns at <paramref name="due"/> (false) or earlier when a verdict flips (true).</summary>
+    private async Task<bool> WaitForCycleAsync(DateTimeOffset due, CancellationToken ct)
     {
         var signal = Volatile.Read(ref _publishNow);
         var wait = due - _time.GetUtcNow();
@@ -363,7 +377,10 @@ public sealed class ProbeScheduler : IAsyncDisposable
         {
             // Reset before reading the verdicts: a flip after this point signals the new source.
             Interlocked.CompareExchange(ref _publishNow, NewSignal(), signal);
+            return true;
         }
+
+        return false;
     }
 
     private async Task DelayUntilAsync(DateTimeOffset due, CancellationToken ct)

@@ -16,12 +16,27 @@ public sealed record ProbeSchedulerOptions
     /// <summary>How often a report is published (one cycle); null: the shortest check interval, 1 s without checks.</summary>
     public TimeSpan? ReportInterval { get; init; }
 
+    /// <summary>
+    /// While an endpoint is suspect (still up, but its latest probes failed, fewer than the failure threshold) it is
+    /// probed again after this share of its interval instead of a whole one, until it is confirmed down or a probe
+    /// succeeds. The threshold is unchanged, so one lost probe still changes nothing; what shrinks is the time a real
+    /// outage takes to be confirmed: 1 interval + (threshold - 1) x interval x SuspectRecheck instead of threshold x
+    /// interval (1.5 s instead of 3 s with the defaults). An endpoint coming back is confirmed at the normal pace.
+    /// 1 turns it off.
+    /// </summary>
+    public double SuspectRecheck { get; init; } = 0.25;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrency, 1, nameof(MaxConcurrency));
         if (Jitter is < 0 or >= 1 || double.IsNaN(Jitter))
         {
             throw new ArgumentOutOfRangeException(nameof(Jitter), Jitter, "must be in [0, 1)");
+        }
+
+        if (SuspectRecheck is <= 0 or > 1 || double.IsNaN(SuspectRecheck))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SuspectRecheck), SuspectRecheck, "must be in (0, 1]");
         }
 
         if (ReportInterval is { } interval && interval <= TimeSpan.Zero)

@@ -183,10 +183,21 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
         {
             var results = response?.Results ?? [];
 
-            // delete-cas has no result; the audit set's ModifyIndex is the transaction's index then.
             var version = setting is null ? 0UL : results.FirstOrDefault(r => r.KV?.Key == main.Key)?.KV?.ModifyIndex ?? 0;
-            var committedAt = auditKey is null ? version : results.FirstOrDefault(r => r.KV?.Key == auditKey)?.KV?.ModifyIndex ?? version;
-            return new StateWriteResult(WriteStatus.Applied, setting is null ? committedAt : version, setting);
+            if (setting is null)
+            {
+                // A delete has no result; the audit set's ModifyIndex is the transaction's index. Without an
+                // audit entry, a read after the commit gives an index at least as large (it counts tombstones).
+                var committedAt = auditKey is null ? 0 : results.FirstOrDefault(r => r.KV?.Key == auditKey)?.KV?.ModifyIndex ?? 0;
+                if (committedAt == 0)
+                {
+                    committedAt = (await ReadAsync(ct)).Index;
+                }
+
+                return new StateWriteResult(WriteStatus.Applied, committedAt, null);
+            }
+
+            return new StateWriteResult(WriteStatus.Applied, version, setting);
         }
 
         // 409: some operation failed and nothing was written. If an earlier attempt may have been
@@ -325,8 +336,8 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
         }
 
         var pairs = await _client.KvListAsync(listPrefix, cancellationToken);
-        var entries = new List<AuditEntry>();
-        foreach (var pair in pairs.OrderBy(p => p.Key, StringComparer.Ordinal))
+        var entries = new List<(AuditEntry Entry, ulong Order)>();
+        foreach (var pair in pairs)
         {
             AuditEntry? entry;
             try
@@ -345,14 +356,11 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
             }
 
             // The version a set produced is the transaction's index, which is the audit key's CreateIndex.
-            entries.Add(entry.After is not null && entry.Version == 0 ? entry with { Version = pair.CreateIndex } : entry);
-            if (entries.Count >= query.Limit)
-            {
-                break;
-            }
+            entries.Add((entry.After is not null && entry.Version == 0 ? entry with { Version = pair.CreateIndex } : entry, pair.CreateIndex));
         }
 
-        return entries;
+        // Time order; entries stamped with the same time in the order Consul committed them.
+        return entries.OrderBy(e => e.Entry.At).ThenBy(e => e.Order).Take(Math.Max(0, query.Limit)).Select(e => e.Entry).ToList();
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -104,11 +104,15 @@ internal static class ApiTestZones
 /// <summary>Every log event, rendered with its properties, to prove what never gets logged.</summary>
 internal sealed class CapturingSink : ILogEventSink
 {
+    private static readonly Serilog.Formatting.Display.MessageTemplateTextFormatter Literal = new("{Message:lj}");
+
     public ConcurrentQueue<string> Lines { get; } = new();
 
     public void Emit(LogEvent logEvent)
     {
-        var text = new StringBuilder(logEvent.RenderMessage());
+        using var rendered = new StringWriter();
+        Literal.Format(logEvent, rendered);
+        var text = new StringBuilder(rendered.ToString());
         foreach (var (name, value) in logEvent.Properties)
         {
             text.Append(' ').Append(name).Append('=').Append(value);

@@ -181,6 +181,7 @@ public sealed class StateStoreTests : IAsyncLifetime
         // An agent of its own, to kill.
         var agent = new ConsulDevAgent();
         await agent.InitializeAsync();
+        var killed = false;
         try
         {
             var store = new ConsulOperatorStateStore(Client(agent.HttpAddress), _http, "gslbdns/");
@@ -191,6 +192,7 @@ public sealed class StateStoreTests : IAsyncLifetime
             Assert.True(await watcher.WaitForIndexAsync(written.Version, TimeSpan.FromSeconds(5)));
             Assert.Contains("dc-a", (IReadOnlySet<string>)snapshots.Current.State.Drained);
 
+            killed = true;
             await agent.DisposeAsync();
             await Deadline.UntilAsync("the watcher to notice Consul is gone", TimeSpan.FromSeconds(40), () => Task.FromResult((!watcher.Connected, "still connected")), TimeSpan.FromMilliseconds(50));
 
@@ -200,7 +202,10 @@ public sealed class StateStoreTests : IAsyncLifetime
         }
         finally
         {
-            await agent.DisposeAsync();
+            if (!killed)
+            {
+                await agent.DisposeAsync();
+            }
         }
     }
 }

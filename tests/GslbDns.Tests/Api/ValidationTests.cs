@@ -127,6 +127,7 @@ public sealed class ValidationTests : IAsyncLifetime
             ("/v1/audit?from=yesterday", "from"),
             ("/v1/audit?kind=colour", "kind"),
             ("/v1/audit?limit=0", "limit"),
+            ("/v1/audit?limit=abc", "limit"),
         })
         {
             using var response = await ApiCalls.SendAsync(_api.Http, HttpMethod.Get, query, InProcessApi.ReadToken);
@@ -170,7 +171,7 @@ public sealed class ValidationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Wrong_content_type_is_400()
+    public async Task Wrong_content_type_is_415()
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, "/v1/datacenters/dc-a/weight")
         {
@@ -178,7 +179,9 @@ public sealed class ValidationTests : IAsyncLifetime
         };
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", InProcessApi.OperatorToken);
         using var response = await _api.Http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await ApiCalls.JsonAsync(response)).GetProperty("errors").TryGetProperty("body", out _));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(415, (await ApiCalls.JsonAsync(response)).GetProperty("status").GetInt32());
+        Assert.Equal(0, (await _api.Store.ReadAsync()).Count);
     }
 }

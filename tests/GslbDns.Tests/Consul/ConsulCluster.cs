@@ -15,8 +15,20 @@ public sealed class ConsulCluster : IAsyncLifetime
     private static readonly TimeSpan ReadyDeadline = TimeSpan.FromSeconds(45);
 
     private readonly ConsulProcess?[] _servers = new ConsulProcess?[Size];
+    private readonly string? _extraHcl;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "gslb-consul-cluster-" + Guid.NewGuid().ToString("N"));
     private int[] _serverPorts = [];
+
+    public ConsulCluster()
+        : this(null)
+    {
+    }
+
+    /// <param name="extraHcl">More server config, e.g. <c>session_ttl_min = "1s"</c> for tests that wait for session TTLs.</param>
+    internal ConsulCluster(string? extraHcl)
+    {
+        _extraHcl = extraHcl;
+    }
 
     /// <summary>HTTP addresses of the servers, index-aligned with the server numbers used below.</summary>
     public IReadOnlyList<Uri> HttpAddresses { get; private set; } = [];
@@ -27,7 +39,7 @@ public sealed class ConsulCluster : IAsyncLifetime
     {
         Directory.CreateDirectory(_root);
         var config = Path.Combine(_root, "performance.hcl");
-        await File.WriteAllTextAsync(config, "performance { raft_multiplier = 1 }\n");
+        await File.WriteAllTextAsync(config, "performance { raft_multiplier = 1 }\n" + (_extraHcl is null ? "" : _extraHcl + "\n"));
         for (var attempt = 1; ; attempt++)
         {
             try

@@ -33,6 +33,7 @@ internal sealed class HttpBackend : IAsyncDisposable
     private readonly ConcurrentDictionary<TcpClient, byte> _open = new();
     private readonly Lock _listenerLock = new();
     private TcpListener? _listener;
+    private IPAddress _address = IPAddress.Loopback;
     private int _requests;
     private volatile BackendMode _mode = BackendMode.Healthy;
     private volatile string _body = "status: ok";
@@ -72,6 +73,24 @@ internal sealed class HttpBackend : IAsyncDisposable
         backend.Listen(0);
         return backend;
     }
+
+    /// <summary>
+    /// A backend on a given loopback address and port (0: any free port), for configs where several endpoints
+    /// (127.0.0.2, 127.0.0.3, ...) share their service's check port, each with its own backend.
+    /// </summary>
+    public static HttpBackend Start(IPAddress address, int port, string? tlsName = null)
+    {
+        if (!IPAddress.IsLoopback(address))
+        {
+            throw new ArgumentException($"test backends listen on loopback only, not {address}", nameof(address));
+        }
+
+        var backend = new HttpBackend(tlsName is null ? null : SelfSigned(tlsName)) { _address = address };
+        backend.Listen(port);
+        return backend;
+    }
+
+    public IPAddress Address => _address;
 
     /// <summary>Closes the listener and every open connection: new connections are refused.</summary>
     public void Refuse()
@@ -122,7 +141,7 @@ internal sealed class HttpBackend : IAsyncDisposable
 
     private void Listen(int port)
     {
-        var listener = new TcpListener(IPAddress.Loopback, port);
+        var listener = new TcpListener(_address, port);
         listener.Start();
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
         _listener = listener;
