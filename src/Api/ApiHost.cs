@@ -145,6 +145,19 @@ public sealed class ApiHost : IAsyncDisposable
             document.Info.Description = "Data-center and endpoint weights, drains, forced health verdicts, explain and audit. "
                 + "Every /v1 route needs 'Authorization: Bearer <token>' (read or operator); changes need an operator token. "
                 + "Entries carry their version as an ETag; send it back in If-Match to write only if nobody else did (412 otherwise).";
+            document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes[BearerTokenHandler.SchemeName] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "A token from the tokens file: role 'read' for GET, 'operator' for changes.",
+            };
+            document.Security ??= [];
+            document.Security.Add(new Microsoft.OpenApi.OpenApiSecurityRequirement
+            {
+                [new Microsoft.OpenApi.OpenApiSecuritySchemeReference(BearerTokenHandler.SchemeName, document)] = [],
+            });
             return Task.CompletedTask;
         }));
 

@@ -30,6 +30,9 @@ internal static class CommandLine
           --consul URL              read prober health from this Consul agent; repeat for several (default: embedded mode)
           --consul-token-file FILE  Consul ACL token (or env GSLBDNS_CONSUL_TOKEN); never pass a token on the command line
           --consul-prefix PREFIX    root of GslbDns keys in Consul KV (default: gslbdns/)
+          --api ADDR:PORT|off       embedded mode: REST API on loopback (default: 127.0.0.1:8080)
+          --state DIR               embedded mode: durable operator state and the API token (default: state)
+          --api-tokens-file FILE    API tokens, one "operator TOKEN" or "read TOKEN" per line (default: generated in --state)
           --no-prober               embedded mode without the in-process prober (every endpoint counts as healthy)
           --prober-region NAME      the embedded prober's region (default: local)
           --no-watch                reload only on SIGHUP, not on file change
@@ -65,6 +68,9 @@ internal static class CommandLine
         var watch = true;
         var embeddedProber = true;
         var proberRegion = "local";
+        IPEndPoint? api = new(IPAddress.Loopback, 8080);
+        var stateFolder = "state";
+        string? apiTokensFile = null;
         string? geoIp = File.Exists(".cache/geoip/GeoLite2-City.mmdb") ? ".cache/geoip/GeoLite2-City.mmdb" : null;
         var geoData = "geo-data";
         string? explainName = null, explainClient = null;
@@ -171,6 +177,32 @@ internal static class CommandLine
                 case "--consul-prefix":
                     consulPrefix = value.EndsWith('/') ? value : value + "/";
                     break;
+                case "--api":
+                    if (value == "off")
+                    {
+                        api = null;
+                    }
+                    else if (TryEndPoint(value, out var apiEndPoint))
+                    {
+                        api = apiEndPoint;
+                    }
+                    else
+                    {
+                        errors.Add($"--api: '{value}' is not ADDR:PORT or off");
+                    }
+
+                    break;
+                case "--state":
+                    stateFolder = value;
+                    break;
+                case "--api-tokens-file":
+                    apiTokensFile = value;
+                    if (!File.Exists(value))
+                    {
+                        errors.Add($"--api-tokens-file: '{value}' does not exist");
+                    }
+
+                    break;
                 case "--prober-region":
                     proberRegion = value;
                     break;
@@ -219,6 +251,9 @@ internal static class CommandLine
             ConsulTokenFile = consulTokenFile,
             ConsulPrefix = consulPrefix,
             EmbeddedProber = embeddedProber,
+            ApiEndPoint = api,
+            StateFolder = stateFolder,
+            ApiTokensFile = apiTokensFile,
             EmbeddedProberInfo = new Health.ProberInfo("embedded", proberRegion, 0, 0, DateTimeOffset.UtcNow),
         };
         ExplainRequest? explain = null;

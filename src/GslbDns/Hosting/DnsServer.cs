@@ -25,6 +25,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private Timer? _healthTicker;
     private Probing.ProbeScheduler? _embeddedProber;
     private Probing.ProbeRunner? _probeRunner;
+    private Api.EmbeddedApi? _embeddedApi;
+    private State.OperatorStateWatcher? _operatorState;
 
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -99,9 +101,23 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             StartConsulWatch();
         }
-        else if (_options.EmbeddedProber)
+        else
         {
-            StartEmbeddedProber();
+            if (_options.EmbeddedProber)
+            {
+                StartEmbeddedProber();
+            }
+
+            if (_options.ApiEndPoint is { } apiEndPoint)
+            {
+                // Start-up only: block until the stored state is applied, so the first answers already honour drains and weights.
+                _embeddedApi = Api.EmbeddedApi.StartAsync(
+                    new Api.EmbeddedApiOptions { StateFolder = _options.StateFolder, Listen = [apiEndPoint], TokensFile = _options.ApiTokensFile, Logger = Serilog.Log.Logger },
+                    Snapshots,
+                    Engine,
+                    HealthPublisher).GetAwaiter().GetResult();
+                LogApi(_logger, _embeddedApi.Host.BaseAddress.ToString());
+            }
         }
 
         if (_options.MetricsEndPoint is { } metrics)
@@ -137,6 +153,13 @@ internal sealed partial class DnsServer : IAsyncDisposable
         _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));
         _consulWatcher.Start();
 
+        // Operator state (weights, drains, overrides) written by the API into Consul, applied within a second.
+        _operatorState = new State.OperatorStateWatcher(
+            new State.ConsulOperatorStateStore(client, _consulHttp, _options.ConsulPrefix),
+            new State.OperatorStatePublisher(Snapshots),
+            _loggerFactory.CreateLogger("GslbDns.State"));
+        _operatorState.Start();
+
         // Reports age even when nothing changes in Consul; re-apply the staleness rule, but only while
         // Consul answers: a blind server must keep its last good verdicts, not age them into "no probers".
         _healthTicker = new Timer(_ =>
@@ -153,6 +176,16 @@ internal sealed partial class DnsServer : IAsyncDisposable
         if (_healthTicker is not null)
         {
             await _healthTicker.DisposeAsync();
+        }
+
+        if (_embeddedApi is not null)
+        {
+            await _embeddedApi.DisposeAsync();
+        }
+
+        if (_operatorState is not null)
+        {
+            await _operatorState.DisposeAsync();
         }
 
         if (_consulWatcher is not null)
@@ -187,6 +220,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Answering DNS on {EndPoint} (UDP and TCP)")]
     private static partial void LogListening(ILogger logger, string endPoint);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "REST API on {Address} (embedded mode, state in SQLite)")]
+    private static partial void LogApi(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SIGHUP: reloading zones")]
     private static partial void LogSighup(ILogger logger);

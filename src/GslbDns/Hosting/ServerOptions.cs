@@ -37,6 +37,15 @@ internal sealed record ServerOptions
     /// <summary>Root of GslbDns keys in Consul KV.</summary>
     public string ConsulPrefix { get; init; } = Health.HealthKeys.DefaultPrefix;
 
+    /// <summary>Embedded mode: where the REST API listens (loopback); null runs no API. The command line defaults it to 127.0.0.1:8080.</summary>
+    public IPEndPoint? ApiEndPoint { get; init; }
+
+    /// <summary>Embedded mode: the durable local store (SQLite) for weights, drains, overrides and audit, and the generated API token.</summary>
+    public string StateFolder { get; init; } = "state";
+
+    /// <summary>API tokens (<c>role token</c> per line); when absent in embedded mode one is generated at first start.</summary>
+    public string? ApiTokensFile { get; init; }
+
     /// <summary>Embedded mode runs a prober in-process unless this is false.</summary>
     public bool EmbeddedProber { get; init; } = true;
 

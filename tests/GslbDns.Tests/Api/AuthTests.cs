@@ -101,6 +101,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
         var document = await ApiCalls.JsonAsync(openApi);
         Assert.StartsWith("3.", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
         foreach (var path in new[]
         {

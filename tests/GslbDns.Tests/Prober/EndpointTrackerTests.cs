@@ -63,6 +63,21 @@ public sealed class EndpointTrackerTests
     }
 
     [Fact]
+    public void Suspect_only_while_up_with_a_failure_streak()
+    {
+        var tracker = new EndpointTracker(3, 2);
+        Assert.False(EndpointTracker.IsSuspect(tracker.Record(Success()).Observation));
+        Assert.True(EndpointTracker.IsSuspect(tracker.Record(Failure()).Observation));
+        Assert.True(EndpointTracker.IsSuspect(tracker.Record(Failure()).Observation));
+
+        // Confirmed down, then recovering (one success of two), then up: none of these is suspect.
+        Assert.False(EndpointTracker.IsSuspect(tracker.Record(Failure()).Observation));
+        Assert.False(EndpointTracker.IsSuspect(tracker.Record(Success()).Observation));
+        Assert.False(EndpointTracker.IsSuspect(tracker.Record(Success()).Observation));
+        Assert.True(tracker.Up);
+    }
+
+    [Fact]
     public void Alternating_flaps_never_flip_the_verdict()
     {
         var tracker = new EndpointTracker(3, 2);

@@ -61,7 +61,8 @@ public sealed class ProbeSchedulerTests
             Info,
             runner,
             sink,
-            new ProbeSchedulerOptions { Jitter = 0, ReportInterval = TimeSpan.FromMinutes(10) },
+            // The suspect re-check off: this test steps whole intervals (the re-check has its own test below).
+            new ProbeSchedulerOptions { Jitter = 0, ReportInterval = TimeSpan.FromMinutes(10), SuspectRecheck = 1 },
             timeProvider: time);
         scheduler.UpdateConfig(Config(("a", Check("tcp", 1, interval: TimeSpan.FromSeconds(1), failureThreshold: 3), ["127.0.0.1"])));
         scheduler.Start();
@@ -93,7 +94,8 @@ public sealed class ProbeSchedulerTests
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var check = new ScriptedCheck { Answer = _ => ProbeResult.Fail("refused") };
         using var runner = new ProbeRunner(new Dictionary<string, IEndpointCheck> { ["tcp"] = check }, time);
-        await using var scheduler = new ProbeScheduler(Info, runner, new ListSink(), new ProbeSchedulerOptions { Jitter = 0 }, timeProvider: time);
+        // The suspect re-check off: this test counts probes per whole interval.
+        await using var scheduler = new ProbeScheduler(Info, runner, new ListSink(), new ProbeSchedulerOptions { Jitter = 0, SuspectRecheck = 1 }, timeProvider: time);
         scheduler.UpdateConfig(Config(("a", Check("tcp", 1, failureThreshold: 3), ["127.0.0.1", "127.0.0.2"])));
         scheduler.Start();
         const string kept = "a.probe.test/dc1/127.0.0.1", removed = "a.probe.test/dc1/127.0.0.2", added = "a.probe.test/dc1/127.0.0.3";
@@ -195,7 +197,8 @@ public sealed class ProbeSchedulerTests
         Assert.False(down!.Up);
         Assert.Equal("timed out after 100 ms", down.Error);
 
-        // Three probes at 0, 200 and 400 ms, each ending after its 100 ms timeout: about 500 ms.
+        // Three probes, each ending after its 100 ms timeout; the suspect re-checks (due 50 ms after the one before)
+        // follow at once: about 300 ms.
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
         Assert.All(observer.Probes, p => Assert.InRange(p.Outcome.Elapsed, TimeSpan.FromMilliseconds(90), TimeSpan.FromMilliseconds(900)));
     }
@@ -217,6 +220,102 @@ public sealed class ProbeSchedulerTests
             return Task.FromResult((o is { ConsecutiveSuccesses: >= 3 }, o, $"{o}"));
         });
         Assert.InRange(observation!.RttMs!.Value, 40, 250);
+    }
+
+    [Fact]
+    public async Task A_suspect_endpoint_is_rechecked_at_a_quarter_interval_until_confirmed_down_and_recovers_at_the_normal_pace()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var failing = true;
+        var check = new ScriptedCheck { Answer = _ => failing ? ProbeResult.Fail("refused") : ProbeResult.Ok };
+        using var runner = new ProbeRunner(new Dictionary<string, IEndpointCheck> { ["tcp"] = check }, time);
+        var sink = new ListSink();
+        await using var scheduler = new ProbeScheduler(Info, runner, sink, new ProbeSchedulerOptions { Jitter = 0, ReportInterval = TimeSpan.FromMinutes(10) }, timeProvider: time);
+        Assert.Equal(0.25, new ProbeSchedulerOptions().SuspectRecheck);
+        scheduler.UpdateConfig(Config(("a", Check("tcp", 1, interval: TimeSpan.FromSeconds(1), failureThreshold: 3, successThreshold: 2), ["127.0.0.1"])));
+        scheduler.Start();
+        const string id = "a.probe.test/dc1/127.0.0.1";
+
+        // t=0: first failure, suspect. The next probes come 250 ms apart, not 1 s.
+        await UntilCalls(check, (id, 1));
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        await UntilCalls(check, (id, 2));
+        Assert.True(scheduler.CurrentReport().Endpoints[id].Up);
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        await UntilCalls(check, (id, 3));
+
+        // t=500 ms: the third failure confirms it; the flip is published at once.
+        var down = await TestSupport.Deadline.PollAsync("down published", Patience, () => Task.FromResult((sink.Last is not null, sink.Last, $"{sink.Reports.Count} reports")));
+        Assert.False(down!.Endpoints[id].Up);
+        Assert.Equal(3, down.Endpoints[id].ConsecutiveFailures);
+        Assert.Equal(time.GetUtcNow(), down.PublishedAt);
+
+        // Confirmed down: back to the whole interval (a down endpoint is not hammered).
+        time.Advance(TimeSpan.FromMilliseconds(750));
+        Assert.Equal(3, check.Calls(id));
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        await UntilCalls(check, (id, 4));
+
+        // Recovering is confirmed at the normal pace: successes at 2.5 s and 3.5 s, up at the second.
+        failing = false;
+        time.Advance(TimeSpan.FromSeconds(1));
+        await UntilCalls(check, (id, 5));
+        await TestSupport.Deadline.UntilAsync("one success recorded", Patience, () => Task.FromResult((scheduler.CurrentReport().Endpoints[id].ConsecutiveSuccesses == 1, "")));
+        time.Advance(TimeSpan.FromMilliseconds(750));
+        Assert.Equal(5, check.Calls(id));
+        Assert.False(scheduler.CurrentReport().Endpoints[id].Up);
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        await UntilCalls(check, (id, 6));
+        await TestSupport.Deadline.UntilAsync("up again", Patience, () => Task.FromResult((sink.Last?.Endpoints[id].Up == true, $"{sink.Last?.Endpoints[id]}")));
+
+        // One failure, then a success: suspect for one re-check only, then the normal interval again.
+        failing = true;
+        time.Advance(TimeSpan.FromSeconds(1));
+        await UntilCalls(check, (id, 7));
+        await TestSupport.Deadline.UntilAsync("one failure recorded", Patience, () => Task.FromResult((scheduler.CurrentReport().Endpoints[id].ConsecutiveFailures == 1, "")));
+        failing = false;
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        await UntilCalls(check, (id, 8));
+        await TestSupport.Deadline.UntilAsync("streak reset", Patience, () => Task.FromResult((scheduler.CurrentReport().Endpoints[id].ConsecutiveSuccesses == 1, "")));
+        time.Advance(TimeSpan.FromMilliseconds(750));
+        Assert.Equal(8, check.Calls(id));
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        await UntilCalls(check, (id, 9));
+        Assert.True(scheduler.CurrentReport().Endpoints[id].Up);
+    }
+
+    [Fact]
+    public async Task A_flip_right_after_a_routine_report_is_published_at_once()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var failing = false;
+        var check = new ScriptedCheck { Answer = _ => failing ? ProbeResult.Fail("refused") : ProbeResult.Ok };
+        using var runner = new ProbeRunner(new Dictionary<string, IEndpointCheck> { ["tcp"] = check }, time);
+        var sink = new ListSink();
+        await using var scheduler = new ProbeScheduler(
+            Info,
+            runner,
+            sink,
+            new ProbeSchedulerOptions { Jitter = 0, ReportInterval = TimeSpan.FromMilliseconds(950) },
+            timeProvider: time);
+        scheduler.UpdateConfig(Config(("a", Check("tcp", 1, interval: TimeSpan.FromSeconds(1), failureThreshold: 1), ["127.0.0.1"])));
+        scheduler.Start();
+        const string id = "a.probe.test/dc1/127.0.0.1";
+        await UntilCalls(check, (id, 1));
+        await TestSupport.Deadline.UntilAsync("first probe recorded", Patience, () => Task.FromResult((scheduler.CurrentReport().Endpoints.ContainsKey(id), "")));
+
+        // t=950 ms: the routine report.
+        time.Advance(TimeSpan.FromMilliseconds(950));
+        await TestSupport.Deadline.UntilAsync("routine report", Patience, () => Task.FromResult((sink.Reports.Count == 1, $"{sink.Reports.Count} reports")));
+        Assert.True(sink.Last!.Endpoints[id].Up);
+
+        // t=1 s, 50 ms later: the probe fails and flips the verdict (threshold 1). Out at once, not 100 ms after the last report.
+        failing = true;
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        await UntilCalls(check, (id, 2));
+        var flipped = await TestSupport.Deadline.PollAsync("flip published", Patience, () => Task.FromResult((sink.Reports.Count == 2, sink.Last, $"{sink.Reports.Count} reports")));
+        Assert.False(flipped!.Endpoints[id].Up);
+        Assert.Equal(time.GetUtcNow(), flipped.PublishedAt);
     }
 
     private static Task UntilCalls(ScriptedCheck check, params (string Id, int Calls)[] expected) =>
