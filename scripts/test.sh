@@ -10,11 +10,10 @@ set +e
 dotnet test GslbDns.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# One plain closing line for CI: "N passed, N failed".
-summary=$(grep -E "^(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1 || true)
-if [ -n "$summary" ]; then
-  failed=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")
-  passed=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")
-  echo "$passed passed, $failed failed"
+# One plain closing line for CI: "N passed, N failed" (from the runner's summary block).
+passed=$(grep -E '^\s+Passed: +[0-9]+$' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+failed=$(grep -E '^\s+Failed: +[0-9]+$' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+if [ -n "$passed" ]; then
+  echo "${passed} passed, ${failed:-0} failed"
 fi
 exit "$status"
