@@ -42,7 +42,7 @@ fi
 if [[ $SKIP_BUILD != 1 ]]; then
   log "building GslbDns, the prober and the driver (Release) into $BUILD_DIR"
   for project in src/GslbDns/GslbDns.csproj src/Prober/Prober.csproj bench/failover/FailoverBench/FailoverBench.csproj; do
-    dotnet build "$REPO_DIR/$project" -c Release --artifacts-path "$BUILD_DIR" -nologo -v q -clp:ErrorsOnly >&2
+    dotnet build "$REPO_DIR/$project" -c Release --artifacts-path "$BUILD_DIR" -nologo -v q "-clp:ErrorsOnly;NoSummary" >&2
   done
 fi
 SERVER_DLL=$BUILD_DIR/bin/GslbDns/release/GslbDns.dll

@@ -177,8 +177,8 @@ internal sealed partial class ModeRun : IAsyncDisposable
 
     public long FalseFailovers { get; private set; }
 
-    /// <summary>What the partitioned prober reported for part's primary at the end (evidence the partition was real).</summary>
-    public string PartitionedView { get; private set; } = "-";
+    /// <summary>What the partitioned prober last reported for part's primary (evidence the partition is real).</summary>
+    public string PartitionedView => _watch?.PartitionedView(FleetSpec.Probers[2].Id) ?? "-";
 
     public static async Task<ModeRun> StartAsync(string mode, BenchOptions options)
     {
@@ -431,7 +431,6 @@ internal sealed partial class ModeRun : IAsyncDisposable
     {
         if (_watch is not null)
         {
-            PartitionedView = _watch.PartitionedView(FleetSpec.Probers[2].Id);
             await _watch.DisposeAsync();
         }
 

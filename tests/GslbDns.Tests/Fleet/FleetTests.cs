@@ -35,14 +35,11 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
     {
         var victim = fleet.Backends.Service[1];
         victim.Refuse();
-        var clock = Stopwatch.StartNew();
-        await UntilStableAsync(a => !a.Contains(victim.Address), DownDeadline, $"answers without {victim.Address} (refusing)");
-        var down = clock.Elapsed;
+        var down = await UntilStableAsync(a => !a.Contains(victim.Address), DownDeadline, $"answers without {victim.Address} (refusing)");
 
         victim.Accept();
-        clock.Restart();
-        await UntilStableAsync(a => a.Contains(victim.Address), UpDeadline, $"answers with {victim.Address} again");
-        output.WriteLine($"left the answers {down.TotalMilliseconds:0} ms after it was killed, back {clock.Elapsed.TotalMilliseconds - 1000:0} ms after it returned");
+        var up = await UntilStableAsync(a => a.Contains(victim.Address), UpDeadline, $"answers with {victim.Address} again");
+        output.WriteLine($"left the answers {down.TotalMilliseconds:0} ms after it was killed, back {up.TotalMilliseconds:0} ms after it returned");
         Assert.True(down < DownDeadline, $"left the answers after {down}");
     }
 
@@ -191,6 +188,7 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
 
         var changes = 0;
         var answers = 0;
+        var worstStreak = 0;
         bool? included = null;
         var clock = Stopwatch.StartNew();
         try
@@ -208,6 +206,15 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
                 }
 
                 included = now;
+                if (answers % 10 == 0)
+                {
+                    // What the probers make of it: failure streaks that the threshold then absorbs.
+                    foreach (var report in (await fleet.ReportsAsync()).Values)
+                    {
+                        worstStreak = Math.Max(worstStreak, report.Endpoints.GetValueOrDefault(FleetSpec.ServiceEndpointId(0))?.ConsecutiveFailures ?? 0);
+                    }
+                }
+
                 await tick.WaitForNextTickAsync();
             }
         }
@@ -218,20 +225,22 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
         }
 
         var bound = FlipBound.AnswerChanges(window + TimeSpan.FromSeconds(1), probers: 3);
-        output.WriteLine($"{changes} answer changes in {window.TotalSeconds} s ({toggles} toggles, {answers} answers); bound {bound}");
+        output.WriteLine($"{changes} answer changes in {window.TotalSeconds} s ({toggles} toggles, {answers} answers, longest failure streak seen {worstStreak}); bound {bound}");
         Assert.True(changes <= bound, $"{changes} answer changes in {window.TotalSeconds} s ({toggles} toggles, {answers} answers); the thresholds allow at most {bound}");
         Assert.True(toggles >= 20, $"only {toggles} toggles");
+        Assert.True(worstStreak >= 1, "no prober ever saw the flapping backend fail: the scenario tested nothing");
     }
 
     /// <summary>
     /// Asks every 50 ms until <paramref name="predicate"/> has held for 1 s of answers (every fresh answer, not just
-    /// one), failing on any SERVFAIL, empty answer or silence along the way.
+    /// one), failing on any SERVFAIL, empty answer or silence along the way. Returns when that run of answers began.
     /// </summary>
-    private async Task UntilStableAsync(Func<FleetAnswer, bool> predicate, TimeSpan deadline, string what)
+    private async Task<TimeSpan> UntilStableAsync(Func<FleetAnswer, bool> predicate, TimeSpan deadline, string what)
     {
         var clock = Stopwatch.StartNew();
         var held = Stopwatch.StartNew();
         var holding = false;
+        var since = TimeSpan.Zero;
         FleetAnswer? last = null;
         while (true)
         {
@@ -244,11 +253,12 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
                 if (!holding)
                 {
                     held.Restart();
+                    since = clock.Elapsed;
                     holding = true;
                 }
                 else if (held.Elapsed >= TimeSpan.FromSeconds(1))
                 {
-                    return;
+                    return since;
                 }
             }
             else
