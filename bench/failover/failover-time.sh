@@ -41,8 +41,12 @@ fi
 
 if [[ $SKIP_BUILD != 1 ]]; then
   log "building GslbDns, the prober and the driver (Release) into $BUILD_DIR"
+  mkdir -p "$BUILD_DIR"
   for project in src/GslbDns/GslbDns.csproj src/Prober/Prober.csproj bench/failover/FailoverBench/FailoverBench.csproj; do
-    dotnet build "$REPO_DIR/$project" -c Release --artifacts-path "$BUILD_DIR" -nologo -v q "-clp:ErrorsOnly;NoSummary" >&2
+    if ! dotnet build "$REPO_DIR/$project" -c Release --artifacts-path "$BUILD_DIR" -nologo -v q > "$BUILD_DIR/build.log" 2>&1; then
+      cat "$BUILD_DIR/build.log" >&2
+      log "building $project failed"; exit 1
+    fi
   done
 fi
 SERVER_DLL=$BUILD_DIR/bin/GslbDns/release/GslbDns.dll
