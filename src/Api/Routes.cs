@@ -191,7 +191,7 @@ internal static class Routes
             return Problems.Invalid("client", "required: an address or subnet, e.g. client=81.2.69.0/24");
         }
 
-        if (!TryParseClient(client, out var address, out var prefix))
+        if (!Explainer.TryParseClient(client, out var address, out var prefix))
         {
             return Problems.Invalid("client", $"'{client}' is not ADDR or ADDR/PREFIX");
         }
@@ -456,24 +456,4 @@ internal static class Routes
     private static IResult UnknownEndpoint(string service, string dc, string address) => Problems.NotFound($"no endpoint {service}/{dc}/{address}");
 
     private static IResult UnknownKind(string kind) => Problems.NotFound($"'{kind}' is not weight, drain or override");
-
-    public static bool TryParseClient(string text, out IPAddress address, out int prefix)
-    {
-        prefix = -1;
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText, out address!))
-        {
-            return false;
-        }
-
-        var max = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32;
-        if (slash < 0)
-        {
-            prefix = max;
-            return true;
-        }
-
-        return int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) && prefix >= 0 && prefix <= max;
-    }
 }

@@ -36,6 +36,27 @@ public sealed class Explainer
         _engine = engine;
     }
 
+    /// <summary>Parses a client as explain takes it: <c>ADDR</c> (full length) or <c>ADDR/PREFIX</c>.</summary>
+    public static bool TryParseClient(string text, out IPAddress address, out int prefix)
+    {
+        prefix = -1;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        var addressText = slash < 0 ? text : text[..slash];
+        if (!IPAddress.TryParse(addressText, out address!))
+        {
+            return false;
+        }
+
+        var max = address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
+        if (slash < 0)
+        {
+            prefix = max;
+            return true;
+        }
+
+        return int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out prefix) && prefix >= 0 && prefix <= max;
+    }
+
     public Explanation Explain(DnsName name, ushort qtype, IPAddress clientAddress, int prefixLength, TimeProvider? time = null)
     {
         var isIPv6 = clientAddress.AddressFamily == AddressFamily.InterNetworkV6;

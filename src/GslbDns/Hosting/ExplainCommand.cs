@@ -26,7 +26,7 @@ internal static class ExplainCommand
             return 2;
         }
 
-        if (!TryParseClient(request.Client, out var address, out var prefix))
+        if (!Explainer.TryParseClient(request.Client, out var address, out var prefix))
         {
             await Console.Error.WriteLineAsync($"explain: --client: '{request.Client}' is not ADDR or ADDR/PREFIX");
             return 2;
@@ -41,25 +41,5 @@ internal static class ExplainCommand
         var explanation = new Explainer(server.Engine).Explain(name, type, address, prefix);
         Console.WriteLine(JsonSerializer.Serialize(explanation, Json));
         return 0;
-    }
-
-    public static bool TryParseClient(string text, out IPAddress address, out int prefix)
-    {
-        prefix = -1;
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText, out address!))
-        {
-            return false;
-        }
-
-        var max = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32;
-        if (slash < 0)
-        {
-            prefix = max;
-            return true;
-        }
-
-        return int.TryParse(text[(slash + 1)..], out prefix) && prefix >= 0 && prefix <= max;
     }
 }
