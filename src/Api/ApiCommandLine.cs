@@ -1,4 +1,5 @@
 using System.Net;
+using GslbDns.Hosting;
 
 namespace GslbDns.Api;
 
@@ -98,32 +99,21 @@ internal static class ApiCommandLine
                     zones = value;
                     break;
                 case "--consul":
-                    if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
-                    {
-                        consul.Add(uri);
-                    }
-                    else
-                    {
-                        errors.Add($"--consul: '{value}' is not an http(s) URL");
-                    }
+                    OptionValues.ConsulAddress(name, value, consul, errors);
 
                     break;
                 case "--consul-token-file":
-                    consulTokenFile = value;
-                    if (!File.Exists(value))
-                    {
-                        errors.Add($"--consul-token-file: '{value}' does not exist");
-                    }
+                    consulTokenFile = OptionValues.ExistingFile(name, value, errors);
 
                     break;
                 case "--consul-prefix":
-                    prefix = value.EndsWith('/') ? value : value + "/";
+                    prefix = OptionValues.KeyPrefix(value);
                     break;
                 case "--state":
                     state = value;
                     break;
                 case "--listen":
-                    if (IPEndPoint.TryParse(value, out var endPoint) && value.Contains(':', StringComparison.Ordinal))
+                    if (OptionValues.TryEndPoint(value, out var endPoint))
                     {
                         listen.Add(endPoint);
                     }
@@ -134,19 +124,11 @@ internal static class ApiCommandLine
 
                     break;
                 case "--tokens-file":
-                    tokens = value;
-                    if (!File.Exists(value))
-                    {
-                        errors.Add($"--tokens-file: '{value}' does not exist");
-                    }
+                    tokens = OptionValues.ExistingFile(name, value, errors);
 
                     break;
                 case "--geoip":
-                    geoIp = value;
-                    if (!File.Exists(value))
-                    {
-                        errors.Add($"--geoip: '{value}' does not exist");
-                    }
+                    geoIp = OptionValues.ExistingFile(name, value, errors);
 
                     break;
                 case "--geo-data":

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using GslbDns.Hosting;
 using GslbDns.Health;
 
 namespace GslbDns.Prober;
@@ -120,34 +121,27 @@ internal static class ProberCommandLine
                     zones = value;
                     break;
                 case "--consul":
-                    if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-                    {
-                        consul.Add(uri);
-                    }
-                    else
-                    {
-                        errors.Add($"--consul: '{value}' is not an http:// or https:// URL");
-                    }
+                    OptionValues.ConsulAddress(name, value, consul, errors);
 
                     break;
                 case "--consul-token-file":
                     tokenFile = value;
                     break;
                 case "--prefix":
-                    prefix = value.Length == 0 || value.EndsWith('/') ? value : value + "/";
+                    prefix = OptionValues.KeyPrefix(value);
                     break;
                 case "--session-ttl":
-                    ttl = Int(name, value, 1, 86400, errors);
+                    ttl = OptionValues.Int(name, value, 1, 86400, errors);
                     break;
                 case "--max-concurrency":
-                    concurrency = Int(name, value, 1, 4096, errors);
+                    concurrency = OptionValues.Int(name, value, 1, 4096, errors);
                     break;
                 case "--metrics":
                     if (value == "off")
                     {
                         metrics = null;
                     }
-                    else if (IPEndPoint.TryParse(value, out var ep) && ep.Port != 0)
+                    else if (OptionValues.TryEndPoint(value, out var ep) && ep.Port != 0)
                     {
                         metrics = ep;
                     }
@@ -230,16 +224,5 @@ internal static class ProberCommandLine
 
         errors.Add($"{name}: '{value}' is not a number of degrees in -{limit}..{limit}");
         return null;
-    }
-
-    private static int Int(string name, string value, int min, int max, List<string> errors)
-    {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max)
-        {
-            return n;
-        }
-
-        errors.Add($"{name}: '{value}' is not a whole number in {min}..{max}");
-        return min;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using GslbDns.Hosting;
 using GslbDns.Server.Listeners;
 
 namespace GslbDns.Server.Hosting;
@@ -113,7 +114,7 @@ internal static class CommandLine
                     zones = value;
                     break;
                 case "--dns":
-                    if (TryEndPoint(value, out var ep))
+                    if (OptionValues.TryEndPoint(value, out var ep))
                     {
                         dns.Add(ep);
                     }
@@ -124,20 +125,20 @@ internal static class CommandLine
 
                     break;
                 case "--udp-threads":
-                    udpThreads = Int(name, value, 1, 64, errors);
+                    udpThreads = OptionValues.Int(name, value, 1, 64, errors);
                     break;
                 case "--tcp-max-connections":
-                    maxConnections = Int(name, value, 1, 65536, errors);
+                    maxConnections = OptionValues.Int(name, value, 1, 65536, errors);
                     break;
                 case "--tcp-idle-timeout":
-                    idle = Int(name, value, 1, 3600, errors);
+                    idle = OptionValues.Int(name, value, 1, 3600, errors);
                     break;
                 case "--metrics":
                     if (value == "off")
                     {
                         metrics = null;
                     }
-                    else if (TryEndPoint(value, out var m))
+                    else if (OptionValues.TryEndPoint(value, out var m))
                     {
                         metrics = m;
                     }
@@ -148,41 +149,26 @@ internal static class CommandLine
 
                     break;
                 case "--geoip":
-                    geoIp = value;
-                    if (!File.Exists(value))
-                    {
-                        errors.Add($"--geoip: '{value}' does not exist");
-                    }
+                    geoIp = OptionValues.ExistingFile(name, value, errors);
 
                     break;
                 case "--consul":
-                    if (Uri.TryCreate(value, UriKind.Absolute, out var consulUri) && consulUri.Scheme is "http" or "https")
-                    {
-                        consul.Add(consulUri);
-                    }
-                    else
-                    {
-                        errors.Add($"--consul: '{value}' is not an http(s) URL");
-                    }
+                    OptionValues.ConsulAddress(name, value, consul, errors);
 
                     break;
                 case "--consul-token-file":
-                    consulTokenFile = value;
-                    if (!File.Exists(value))
-                    {
-                        errors.Add($"--consul-token-file: '{value}' does not exist");
-                    }
+                    consulTokenFile = OptionValues.ExistingFile(name, value, errors);
 
                     break;
                 case "--consul-prefix":
-                    consulPrefix = value.EndsWith('/') ? value : value + "/";
+                    consulPrefix = OptionValues.KeyPrefix(value);
                     break;
                 case "--api":
                     if (value == "off")
                     {
                         api = null;
                     }
-                    else if (TryEndPoint(value, out var apiEndPoint))
+                    else if (OptionValues.TryEndPoint(value, out var apiEndPoint))
                     {
                         api = apiEndPoint;
                     }
@@ -196,11 +182,7 @@ internal static class CommandLine
                     stateFolder = value;
                     break;
                 case "--api-tokens-file":
-                    apiTokensFile = value;
-                    if (!File.Exists(value))
-                    {
-                        errors.Add($"--api-tokens-file: '{value}' does not exist");
-                    }
+                    apiTokensFile = OptionValues.ExistingFile(name, value, errors);
 
                     break;
                 case "--prober-region":
@@ -228,7 +210,7 @@ internal static class CommandLine
                     version = value;
                     break;
                 case "--max-udp-size":
-                    maxUdp = Int(name, value, 512, 4096, errors);
+                    maxUdp = OptionValues.Int(name, value, 512, 4096, errors);
                     break;
                 default:
                     errors.Add($"unknown option '{name}'");
@@ -275,16 +257,4 @@ internal static class CommandLine
         return new Parsed(command, options, explain);
     }
 
-    private static int Int(string name, string value, int min, int max, List<string> errors)
-    {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max)
-        {
-            return n;
-        }
-
-        errors.Add($"{name}: '{value}' is not a whole number from {min} to {max}");
-        return min;
-    }
-
-    public static bool TryEndPoint(string text, out IPEndPoint endPoint) => IPEndPoint.TryParse(text, out endPoint!) && text.Contains(':', StringComparison.Ordinal) && (endPoint.Port > 0 || text.EndsWith(":0", StringComparison.Ordinal));
 }
