@@ -71,11 +71,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
         foreach (var endPoint in _options.DnsEndPoints)
         {
-            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger);
+            var (udp, tcp) = BindPair(endPoint);
             _udp.Add(udp);
-
-            // TCP takes the port UDP got, so port 0 (tests) gives one port for both.
-            var tcp = new TcpListener(udp.LocalEndPoint, Engine, _options.Tcp, _logger);
             _tcp.Add(tcp);
             udp.Start();
             tcp.Start();
@@ -124,6 +121,31 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             _metrics = new ServerMetrics(this, metrics);
             _metrics.Start();
+        }
+    }
+
+    /// <summary>
+    /// UDP and TCP on one port. With port 0 (tests) the OS picks a free UDP port, which a TCP socket may
+    /// already hold; then both are released and another port is tried, a bounded number of times.
+    /// </summary>
+    private (UdpListener Udp, TcpListener Tcp) BindPair(System.Net.IPEndPoint endPoint)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger);
+            try
+            {
+                return (udp, new TcpListener(udp.LocalEndPoint, Engine, _options.Tcp, _logger));
+            }
+            catch (System.Net.Sockets.SocketException ex) when (endPoint.Port == 0 && attempt < 20 && ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+            {
+                udp.Dispose();
+            }
+            catch
+            {
+                udp.Dispose();
+                throw;
+            }
         }
     }
 
