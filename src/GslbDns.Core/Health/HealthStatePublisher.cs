@@ -1,5 +1,6 @@
 using GslbDns.Query;
 using Microsoft.Extensions.Logging;
+using GslbDns.Reports;
 
 namespace GslbDns.Health;
 

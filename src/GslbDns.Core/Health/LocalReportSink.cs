@@ -1,4 +1,4 @@
-using GslbDns.Probing;
+using GslbDns.Reports;
 
 namespace GslbDns.Health;
 

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using GslbDns.Gslb;
+using GslbDns.Reports;
 
 namespace GslbDns.Health;
 

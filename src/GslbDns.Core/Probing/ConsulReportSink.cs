@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text.Json;
 using GslbDns.Consul;
-using GslbDns.Health;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
+using GslbDns.Reports;
 
 namespace GslbDns.Probing;
 

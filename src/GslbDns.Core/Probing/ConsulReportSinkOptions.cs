@@ -1,4 +1,4 @@
-using GslbDns.Health;
+using GslbDns.Reports;
 
 namespace GslbDns.Probing;
 

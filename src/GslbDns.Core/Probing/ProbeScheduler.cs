@@ -1,7 +1,7 @@
 using GslbDns.Gslb;
-using GslbDns.Health;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using GslbDns.Reports;
 
 namespace GslbDns.Probing;
 

@@ -7,7 +7,7 @@ namespace GslbDns.Probing;
 /// One endpoint of one service as a prober sees it: what to connect to and how to judge the answer.
 /// Value equality: a config reload that leaves all of this unchanged keeps the endpoint's probe loop as it is.
 /// </summary>
-/// <param name="EndpointId">The endpoint's id (<c>service/data-center/address</c>): the key in <see cref="Health.ProberReport"/>.</param>
+/// <param name="EndpointId">The endpoint's id (<c>service/data-center/address</c>): the key in <see cref="Reports.ProberReport"/>.</param>
 /// <param name="HostName">The service name without the trailing dot: HTTP Host header and TLS SNI.</param>
 /// <param name="Address">Where to connect; the prober never resolves the service name, it checks this one address.</param>
 public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress Address, HealthCheck Check)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using GslbDns.Hosting;
+using GslbDns.Reports;
 using GslbDns.Server.Listeners;
 
 namespace GslbDns.Server.Hosting;
@@ -77,7 +78,7 @@ internal static class CommandLine
         string? explainName = null, explainClient = null;
         var consul = new List<Uri>();
         string? consulTokenFile = null;
-        var consulPrefix = Health.HealthKeys.DefaultPrefix;
+        var consulPrefix = HealthKeys.DefaultPrefix;
         var explainType = "A";
 
         for (var i = start; i < args.Length; i++)
@@ -236,7 +237,7 @@ internal static class CommandLine
             ApiEndPoint = api,
             StateFolder = stateFolder,
             ApiTokensFile = apiTokensFile,
-            EmbeddedProberInfo = new Health.ProberInfo("embedded", proberRegion, 0, 0, DateTimeOffset.UtcNow),
+            EmbeddedProberInfo = new ProberInfo("embedded", proberRegion, 0, 0, DateTimeOffset.UtcNow),
         };
         ExplainRequest? explain = null;
         if (command == "explain")

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using GslbDns.Answers;
 using GslbDns.Dns;
-using GslbDns.Gslb;
 using GslbDns.Query;
 using Microsoft.Extensions.Logging;
 

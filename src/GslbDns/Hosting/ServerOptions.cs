@@ -1,5 +1,6 @@
 using System.Net;
 using GslbDns.Query;
+using GslbDns.Reports;
 using GslbDns.Server.Listeners;
 
 namespace GslbDns.Server.Hosting;
@@ -35,7 +36,7 @@ internal sealed record ServerOptions
     public string? ConsulTokenFile { get; init; }
 
     /// <summary>Root of GslbDns keys in Consul KV.</summary>
-    public string ConsulPrefix { get; init; } = Health.HealthKeys.DefaultPrefix;
+    public string ConsulPrefix { get; init; } = HealthKeys.DefaultPrefix;
 
     /// <summary>Embedded mode: where the REST API listens (loopback); null runs no API. The command line defaults it to 127.0.0.1:8080.</summary>
     public IPEndPoint? ApiEndPoint { get; init; }
@@ -50,7 +51,7 @@ internal sealed record ServerOptions
     public bool EmbeddedProber { get; init; } = true;
 
     /// <summary>The embedded prober's region name and coordinates (the latency policy ranks data centers by RTT from it).</summary>
-    public Health.ProberInfo EmbeddedProberInfo { get; init; } = new("embedded", "local", 0, 0, DateTimeOffset.UtcNow);
+    public ProberInfo EmbeddedProberInfo { get; init; } = new("embedded", "local", 0, 0, DateTimeOffset.UtcNow);
 
     /// <summary>A prober report older than this no longer votes.</summary>
     public TimeSpan ReportStaleAfter { get; init; } = TimeSpan.FromSeconds(5);

@@ -1,3 +1,4 @@
+using GslbDns.Answers;
 using GslbDns.Dns;
 using GslbDns.Geo;
 using GslbDns.Gslb;

@@ -61,7 +61,7 @@ public sealed class EndToEndTests
         }
 
         // What the DNS server does in embedded mode: one call, against its own snapshot, engine and health.
-        await using var server = StartDnsServer(zones, [], GslbDns.Health.HealthKeys.DefaultPrefix);
+        await using var server = StartDnsServer(zones, [], GslbDns.Reports.HealthKeys.DefaultPrefix);
         await using var embedded = await EmbeddedApi.StartAsync(
             new EmbeddedApiOptions { StateFolder = folder.Folder("state"), Listen = [new IPEndPoint(IPAddress.Loopback, 0)], TokensFile = tokens, Logger = Serilog.Core.Logger.None },
             server.Snapshots,
@@ -151,7 +151,7 @@ public sealed class EndToEndTests
         for (var i = 0; i < queries; i++)
         {
             var id = (ushort)Random.Shared.Next(ushort.MaxValue);
-            var packet = GslbDns.Gslb.Explainer.BuildQuery(GslbDns.Dns.DnsName.Parse(ApiTestZones.Weighted + "."), (ushort)RecordType.A, IPAddress.Parse("198.51.100.0"), 24, id);
+            var packet = GslbDns.Answers.Explainer.BuildQuery(GslbDns.Dns.DnsName.Parse(ApiTestZones.Weighted + "."), (ushort)RecordType.A, IPAddress.Parse("198.51.100.0"), 24, id);
             await udp.SendAsync(packet);
             DnsMessage reply;
             do

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using GslbDns.Consul;
-using GslbDns.Health;
+using GslbDns.Reports;
 using GslbDns.Tests.Consul;
 using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;

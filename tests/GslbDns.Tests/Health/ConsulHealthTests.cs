@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using ARSoft.Tools.Net.Dns;
 using GslbDns.Consul;
-using GslbDns.Health;
+using GslbDns.Reports;
 using GslbDns.Server.Hosting;
 using GslbDns.Tests.Consul;
 using GslbDns.Tests.Gslb.Answers;

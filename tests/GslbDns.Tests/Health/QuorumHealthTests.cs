@@ -3,6 +3,7 @@ using GslbDns.Dns;
 using GslbDns.Geo;
 using GslbDns.Gslb;
 using GslbDns.Health;
+using GslbDns.Reports;
 
 namespace GslbDns.Tests.Health;
 

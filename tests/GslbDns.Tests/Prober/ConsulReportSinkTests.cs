@@ -3,8 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using GslbDns.Consul;
-using GslbDns.Health;
 using GslbDns.Probing;
+using GslbDns.Reports;
 using GslbDns.Tests.Consul;
 using GslbDns.Tests.TestSupport;
 

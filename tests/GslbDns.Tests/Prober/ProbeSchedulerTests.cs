@@ -1,6 +1,6 @@
 using GslbDns.Gslb;
-using GslbDns.Health;
 using GslbDns.Probing;
+using GslbDns.Reports;
 using GslbDns.Tests.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 using static GslbDns.Tests.Prober.ProbeTestSupport;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using GslbDns.Gslb;
-using GslbDns.Health;
 using GslbDns.Probing;
+using GslbDns.Reports;
 using DnsName = GslbDns.Dns.DnsName;
 
 namespace GslbDns.Tests.Prober;

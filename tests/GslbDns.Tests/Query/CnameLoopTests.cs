@@ -1,6 +1,6 @@
 using System.Net;
+using GslbDns.Answers;
 using GslbDns.Dns;
-using GslbDns.Gslb;
 using GslbDns.Query;
 using GslbDns.Zones;
 

@@ -4,6 +4,7 @@ using ARSoft.Tools.Net.Dns;
 using DnsServer = GslbDns.Server.Hosting.DnsServer;
 using RecordType = ARSoft.Tools.Net.Dns.RecordType;
 using DnsName = GslbDns.Dns.DnsName;
+using GslbDns.Answers;
 using GslbDns.Gslb;
 using GslbDns.Server.Hosting;
 using GslbDns.Tests.TestSupport;
@@ -37,7 +38,7 @@ public sealed class GslbServerFixture : IAsyncLifetime
     /// <summary>Set before InitializeAsync to read health from Consul instead of running embedded.</summary>
     public IReadOnlyList<Uri> ConsulAddresses { get; set; } = [];
 
-    public string ConsulPrefix { get; set; } = GslbDns.Health.HealthKeys.DefaultPrefix;
+    public string ConsulPrefix { get; set; } = GslbDns.Reports.HealthKeys.DefaultPrefix;
 
     public string ConfigFile => Path.Combine(ZonesFolder, "gslb.test.gslb.json");
 

@@ -1,8 +1,9 @@
 using System.Net;
 using GslbDns.Dns;
+using GslbDns.Gslb;
 using GslbDns.Query;
 
-namespace GslbDns.Gslb;
+namespace GslbDns.Answers;
 
 /// <summary>
 /// The dynamic records of one load-balanced name: on each A/AAAA query it runs the service's policy

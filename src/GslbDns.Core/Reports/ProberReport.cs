@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace GslbDns.Health;
+namespace GslbDns.Reports;
 
 /// <summary>Who a prober is and where it probes from (its region's coordinates feed the latency policy).</summary>
 public sealed record ProberInfo(string Id, string Region, double Latitude, double Longitude, DateTimeOffset StartedAt);

@@ -3,9 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using GslbDns.Dns;
 using GslbDns.Geo;
+using GslbDns.Gslb;
 using GslbDns.Query;
 
-namespace GslbDns.Gslb;
+namespace GslbDns.Answers;
 
 /// <summary>One record of an explained answer, in presentation form.</summary>
 public sealed record ExplainedRecord(string Section, string Owner, string Type, uint Ttl, string Data);
