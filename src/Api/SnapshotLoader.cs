@@ -100,7 +100,7 @@ internal sealed class SnapshotLoader
 
     private static CompiledZone Compile(ParsedZone zone, IReadOnlyCollection<DnsName> origins, GslbConfig gslb, List<string> errors)
     {
-        Dictionary<DnsName, object>? dynamic = null;
+        Dictionary<DnsName, IDynamicAnswerSource>? dynamic = null;
         foreach (var (name, service) in gslb.Services)
         {
             if (!name.IsAtOrBelow(zone.Origin) || origins.Any(o => o != zone.Origin && o.LabelCount > zone.Origin.LabelCount && name.IsAtOrBelow(o)))

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using GslbDns.Dns;
 using GslbDns.Wire;
-using GslbDns.Zones;
 
 namespace GslbDns.Query;
 
@@ -210,7 +209,7 @@ public sealed class QueryEngine
     {
         var builder = context.Response;
         var before = builder.AnswerCount;
-        var dynamic = node.Dynamic as IDynamicAnswerSource;
+        var dynamic = node.Dynamic;
         if (qtype == RecordType.ANY)
         {
             // RFC 8482: over UDP one RRset is a complete answer; over TCP, where size is no lever for amplification, give all.

@@ -1,6 +1,5 @@
 using GslbDns.Geo;
 using GslbDns.Gslb;
-using GslbDns.Zones;
 
 namespace GslbDns.Query;
 

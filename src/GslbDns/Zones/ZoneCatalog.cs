@@ -195,7 +195,7 @@ internal sealed partial class ZoneCatalog
     private static CompiledZone CompileWithServices(LoadedZone loaded, IReadOnlyCollection<DnsName> origins, GslbConfig gslb, List<LoadError> errors)
     {
         var zone = loaded.Zone;
-        Dictionary<DnsName, object>? dynamic = null;
+        Dictionary<DnsName, IDynamicAnswerSource>? dynamic = null;
         foreach (var (name, service) in gslb.Services)
         {
             if (!name.IsAtOrBelow(zone.Origin) || origins.Any(o => o != zone.Origin && o.LabelCount > zone.Origin.LabelCount && name.IsAtOrBelow(o)))

@@ -46,7 +46,7 @@ public sealed class EngineAllocationTests
             }
             """)],
             [zone.Origin]);
-        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (object)new ServiceAnswer(s.Value));
+        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value));
         var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
         var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb });
         return (new QueryEngine(holder, new QueryEngineOptions()), new QueryContext(ushort.MaxValue));

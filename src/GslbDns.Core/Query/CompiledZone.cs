@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using GslbDns.Dns;
+using GslbDns.Zones;
 
-namespace GslbDns.Zones;
+namespace GslbDns.Query;
 
 /// <summary>
 /// One RRset with every record pre-encoded as wire bytes from TYPE to the end of RDATA
@@ -99,7 +100,7 @@ public sealed class ZoneNode
     public bool IsEmptyNonTerminal => RRsets.Length == 0 && Dynamic is null;
 
     /// <summary>Set for load-balanced names: the GSLB decision produces its A/AAAA answers per query.</summary>
-    public object? Dynamic { get; init; }
+    public IDynamicAnswerSource? Dynamic { get; init; }
 
     public CompiledRRset? Find(ushort type)
     {
@@ -158,7 +159,7 @@ public sealed class CompiledZone
     public ZoneNode? Find(DnsName name) => Find(name.Wire);
 
     /// <summary>Builds the lookup structure; <paramref name="dynamicNodes"/> marks load-balanced names (they may have no static records).</summary>
-    public static CompiledZone Build(ParsedZone zone, IReadOnlyDictionary<DnsName, object>? dynamicNodes = null)
+    public static CompiledZone Build(ParsedZone zone, IReadOnlyDictionary<DnsName, IDynamicAnswerSource>? dynamicNodes = null)
     {
         var byOwner = new Dictionary<DnsName, List<ZoneRecord>>();
         foreach (var record in zone.Records)
@@ -190,7 +191,7 @@ public sealed class CompiledZone
                 .Select(g => new CompiledRRset(g.Key, g.First().Ttl, g.ToList()))
                 .ToArray();
             var isDelegation = owner != zone.Origin && sets.Any(s => s.Type == RecordType.NS);
-            object? dynamic = null;
+            IDynamicAnswerSource? dynamic = null;
             dynamicNodes?.TryGetValue(owner, out dynamic);
             nodes[owner.Wire.ToArray()] = new ZoneNode(owner, sets, isDelegation) { Dynamic = dynamic };
 
