@@ -84,7 +84,7 @@ internal sealed class SnapshotLoader
                 {
                     overrides = GeoOverrides.Load(_geoDataFolder);
                 }
-                catch (ZoneLoadException ex)
+                catch (GeoDataException ex)
                 {
                     errors.Add(ex.Message);
                 }

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using GslbDns.Zones;
 
 namespace GslbDns.Geo;
 
@@ -11,7 +10,7 @@ namespace GslbDns.Geo;
 /// <param name="PrefixLength">Prefix length relative to <paramref name="Network"/>'s family.</param>
 /// <param name="Location">The location clients in the network get.</param>
 /// <param name="Source">The file and line the rule came from (for explain output and errors).</param>
-public sealed record GeoOverrideRule(IPAddress Network, byte PrefixLength, GeoLocation Location, SourceLocation Source)
+public sealed record GeoOverrideRule(IPAddress Network, byte PrefixLength, GeoLocation Location, GeoDataLine Source)
 {
     public override string ToString() => $"{Network}/{PrefixLength} ({Source})";
 }
@@ -46,12 +45,12 @@ public sealed class GeoOverrides
     public IReadOnlyList<GeoOverrideRule> Rules => _rules;
 
     /// <summary>Reads every <c>*.txt</c> file in <paramref name="folder"/>, in ordinal name order.</summary>
-    /// <exception cref="ZoneLoadException">A file has an invalid or duplicate rule, or cannot be read.</exception>
+    /// <exception cref="GeoDataException">A file has an invalid or duplicate rule, or cannot be read.</exception>
     public static GeoOverrides Load(string folder)
     {
         if (!Directory.Exists(folder))
         {
-            throw new ZoneLoadException(new SourceLocation(folder, 0), "geo-data folder does not exist");
+            throw new GeoDataException(new GeoDataLine(folder, 0), "geo-data folder does not exist");
         }
 
         // The suffix check guards against platforms whose "*.txt" also matches "*.txt~"-like names.
@@ -68,7 +67,7 @@ public sealed class GeoOverrides
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new ZoneLoadException(new SourceLocation(file, 0), $"cannot read: {ex.Message}");
+                throw new GeoDataException(new GeoDataLine(file, 0), $"cannot read: {ex.Message}");
             }
 
             parser.AddLines(file, lines);
@@ -78,7 +77,7 @@ public sealed class GeoOverrides
     }
 
     /// <summary>Parses rules from text, as if read from a file named <paramref name="file"/>.</summary>
-    /// <exception cref="ZoneLoadException">The text has an invalid or duplicate rule.</exception>
+    /// <exception cref="GeoDataException">The text has an invalid or duplicate rule.</exception>
     public static GeoOverrides Parse(string text, string file)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -119,7 +118,7 @@ public sealed class GeoOverrides
 
     private sealed class Parser
     {
-        private readonly Dictionary<(bool IsV6, UInt128 Key, int Prefix), SourceLocation> _seen = [];
+        private readonly Dictionary<(bool IsV6, UInt128 Key, int Prefix), GeoDataLine> _seen = [];
 
         public List<ParsedRule> Rules { get; } = [];
 
@@ -127,11 +126,11 @@ public sealed class GeoOverrides
         {
             for (int i = 0; i < lines.Count; i++)
             {
-                AddLine(lines[i], new SourceLocation(file, i + 1));
+                AddLine(lines[i], new GeoDataLine(file, i + 1));
             }
         }
 
-        private void AddLine(string line, SourceLocation at)
+        private void AddLine(string line, GeoDataLine at)
         {
             int hash = line.IndexOf('#', StringComparison.Ordinal);
             string content = hash >= 0 ? line[..hash] : line;
@@ -162,7 +161,7 @@ public sealed class GeoOverrides
                 int eq = token.IndexOf('=', StringComparison.Ordinal);
                 if (eq <= 0)
                 {
-                    throw new ZoneLoadException(at, $"expected key=value, found '{token}' (coordinates go right after the CIDR, written lat,lon without spaces)");
+                    throw new GeoDataException(at, $"expected key=value, found '{token}' (coordinates go right after the CIDR, written lat,lon without spaces)");
                 }
 
                 string name = token[..eq];
@@ -182,18 +181,18 @@ public sealed class GeoOverrides
                         Set(ref dataCenter, ParseDataCenter(value, at), name, at);
                         break;
                     default:
-                        throw new ZoneLoadException(at, $"unknown key '{name}' (expected continent, country, subdivision or dc)");
+                        throw new GeoDataException(at, $"unknown key '{name}' (expected continent, country, subdivision or dc)");
                 }
             }
 
             if (latitude is null && dataCenter is null)
             {
-                throw new ZoneLoadException(at, "a rule needs coordinates (lat,lon) or dc=name");
+                throw new GeoDataException(at, "a rule needs coordinates (lat,lon) or dc=name");
             }
 
             if (!_seen.TryAdd((isV6, key, prefix), at))
             {
-                throw new ZoneLoadException(at, $"duplicate rule for {tokens[0]}: same network as {_seen[(isV6, key, prefix)]}");
+                throw new GeoDataException(at, $"duplicate rule for {tokens[0]}: same network as {_seen[(isV6, key, prefix)]}");
             }
 
             var location = new GeoLocation(latitude, longitude, continent, country, subdivision, null, dataCenter);
@@ -201,29 +200,29 @@ public sealed class GeoOverrides
             Rules.Add(new ParsedRule(rule, isV6, key, prefix));
         }
 
-        private static void Set(ref string? field, string value, string name, SourceLocation at)
+        private static void Set(ref string? field, string value, string name, GeoDataLine at)
         {
             if (field is not null)
             {
-                throw new ZoneLoadException(at, $"{name}= given twice");
+                throw new GeoDataException(at, $"{name}= given twice");
             }
 
             field = value;
         }
 
-        private static (bool IsV6, UInt128 Key, int Prefix) ParseCidr(string text, SourceLocation at)
+        private static (bool IsV6, UInt128 Key, int Prefix) ParseCidr(string text, GeoDataLine at)
         {
             int slash = text.IndexOf('/', StringComparison.Ordinal);
             if (slash < 0)
             {
-                throw new ZoneLoadException(at, $"'{text}' is not a CIDR network (address/prefix-length)");
+                throw new GeoDataException(at, $"'{text}' is not a CIDR network (address/prefix-length)");
             }
 
             string addressText = text[..slash];
             string prefixText = text[(slash + 1)..];
             if (!int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out int prefix))
             {
-                throw new ZoneLoadException(at, $"'{prefixText}' in '{text}' is not a prefix length");
+                throw new GeoDataException(at, $"'{prefixText}' in '{text}' is not a prefix length");
             }
 
             if (addressText.Contains(':', StringComparison.Ordinal))
@@ -233,12 +232,12 @@ public sealed class GeoOverrides
                     || !IPAddress.TryParse(addressText, out IPAddress? address)
                     || address.AddressFamily != AddressFamily.InterNetworkV6)
                 {
-                    throw new ZoneLoadException(at, $"'{addressText}' is not an IPv6 address");
+                    throw new GeoDataException(at, $"'{addressText}' is not an IPv6 address");
                 }
 
                 if (prefix > 128)
                 {
-                    throw new ZoneLoadException(at, $"prefix length /{prefix} out of range for IPv6 (0-128)");
+                    throw new GeoDataException(at, $"prefix length /{prefix} out of range for IPv6 (0-128)");
                 }
 
                 UInt128 value = AddressBits.Mask(AddressBits.ReadV6(address), prefix);
@@ -254,12 +253,12 @@ public sealed class GeoOverrides
 
             if (!TryParseDottedQuad(addressText, out uint v4))
             {
-                throw new ZoneLoadException(at, $"'{addressText}' is not an IPv4 address (four decimal octets)");
+                throw new GeoDataException(at, $"'{addressText}' is not an IPv4 address (four decimal octets)");
             }
 
             if (prefix > 32)
             {
-                throw new ZoneLoadException(at, $"prefix length /{prefix} out of range for IPv4 (0-32)");
+                throw new GeoDataException(at, $"prefix length /{prefix} out of range for IPv4 (0-32)");
             }
 
             return (false, AddressBits.Mask(v4, prefix), prefix);
@@ -297,12 +296,12 @@ public sealed class GeoOverrides
             return true;
         }
 
-        private static (double Latitude, double Longitude) ParseCoordinates(string text, SourceLocation at)
+        private static (double Latitude, double Longitude) ParseCoordinates(string text, GeoDataLine at)
         {
             string[] parts = text.Split(',');
             if (parts.Length != 2)
             {
-                throw new ZoneLoadException(at, $"'{text}' is not coordinates (lat,lon in decimal degrees, no spaces)");
+                throw new GeoDataException(at, $"'{text}' is not coordinates (lat,lon in decimal degrees, no spaces)");
             }
 
             double latitude = ParseDegrees(parts[0], "latitude", 90, at);
@@ -310,54 +309,54 @@ public sealed class GeoOverrides
             return (latitude, longitude);
         }
 
-        private static double ParseDegrees(string text, string what, double limit, SourceLocation at)
+        private static double ParseDegrees(string text, string what, double limit, GeoDataLine at)
         {
             // No exponent or thousands separators; IsFinite rejects "NaN"/"Infinity", which the
             // range check alone would let through (NaN compares false both ways).
             if (!double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value)
                 || !double.IsFinite(value))
             {
-                throw new ZoneLoadException(at, $"'{text}' is not a {what} in decimal degrees");
+                throw new GeoDataException(at, $"'{text}' is not a {what} in decimal degrees");
             }
 
             if (value < -limit || value > limit)
             {
-                throw new ZoneLoadException(at, $"{what} {text} is outside -{limit}..{limit}");
+                throw new GeoDataException(at, $"{what} {text} is outside -{limit}..{limit}");
             }
 
             return value;
         }
 
-        private static string ParseContinent(string value, SourceLocation at)
+        private static string ParseContinent(string value, GeoDataLine at)
         {
             string code = value.ToUpperInvariant();
             if (!Continents.Contains(code))
             {
-                throw new ZoneLoadException(at, $"continent '{value}' is not one of {string.Join(", ", Continents)}");
+                throw new GeoDataException(at, $"continent '{value}' is not one of {string.Join(", ", Continents)}");
             }
 
             return code;
         }
 
-        private static string ParseCode(string value, int min, int max, bool lettersOnly, string what, SourceLocation at)
+        private static string ParseCode(string value, int min, int max, bool lettersOnly, string what, GeoDataLine at)
         {
             if (value.Length < min || value.Length > max
                 || !value.All(c => lettersOnly ? char.IsAsciiLetter(c) : char.IsAsciiLetterOrDigit(c)))
             {
                 string expected = lettersOnly ? "letters" : "letters or digits";
                 string length = min == max ? $"{min}" : $"{min}-{max}";
-                throw new ZoneLoadException(at, $"{what} '{value}' is not an ISO code ({length} {expected})");
+                throw new GeoDataException(at, $"{what} '{value}' is not an ISO code ({length} {expected})");
             }
 
             return value.ToUpperInvariant();
         }
 
-        private static string ParseDataCenter(string value, SourceLocation at)
+        private static string ParseDataCenter(string value, GeoDataLine at)
         {
             if (value.Length is 0 or > 63
                 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             {
-                throw new ZoneLoadException(at, $"data center name '{value}' is invalid (1-63 of letters, digits, '-', '_', '.')");
+                throw new GeoDataException(at, $"data center name '{value}' is invalid (1-63 of letters, digits, '-', '_', '.')");
             }
 
             return value;

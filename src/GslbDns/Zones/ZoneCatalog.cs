@@ -180,9 +180,9 @@ internal sealed partial class ZoneCatalog
         {
             _lastGoodOverrides = GeoOverrides.Load(_geoDataFolder);
         }
-        catch (ZoneLoadException ex)
+        catch (GeoDataException ex)
         {
-            errors.Add(new LoadError(ex.Location.File, ex.Location.Line, ex.Reason));
+            errors.Add(new LoadError(ex.File, ex.Line, ex.Reason));
         }
 
         return _lastGoodOverrides;

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text.RegularExpressions;
 using GslbDns.Geo;
-using GslbDns.Zones;
 
 namespace GslbDns.Tests.Geo;
 
@@ -38,7 +37,7 @@ public sealed class GeoOverridesTests
         GeoOverrideRule london = MatchV4(GeoOverrides.Parse(Nested, "nested.txt"), "10.16.1.1", out _)!;
 
         Assert.Equal(new GeoLocation(51.5072, -0.1276, "EU", "GB", "ENG"), london.Location);
-        Assert.Equal(new SourceLocation("nested.txt", 3), london.Source);
+        Assert.Equal(new GeoDataLine("nested.txt", 3), london.Source);
     }
 
     [Theory]
@@ -177,9 +176,9 @@ public sealed class GeoOverridesTests
         Assert.Equal("172.16.0.0/12", Cidr(rule));
         Assert.Same(rule, MatchV4(overrides, "172.20.1.1", out _));
 
-        ZoneLoadException error = Assert.Throws<ZoneLoadException>(() =>
+        GeoDataException error = Assert.Throws<GeoDataException>(() =>
             GeoOverrides.Parse("172.16.0.0/12 dc=a\n::ffff:172.16.0.0/108 dc=b", "mapped.txt"));
-        Assert.Equal(2, error.Location.Line);
+        Assert.Equal(2, error.Line);
         Assert.Contains("duplicate", error.Reason, StringComparison.Ordinal);
     }
 
@@ -224,9 +223,9 @@ public sealed class GeoOverridesTests
     {
         string text = $"# comment\n\n10.9.0.0/16 1,2\n{line}\n";
 
-        ZoneLoadException error = Assert.Throws<ZoneLoadException>(() => GeoOverrides.Parse(text, "bad.txt"));
+        GeoDataException error = Assert.Throws<GeoDataException>(() => GeoOverrides.Parse(text, "bad.txt"));
 
-        Assert.Equal(new SourceLocation("bad.txt", 4), error.Location);
+        Assert.Equal(("bad.txt", 4), (error.File, error.Line));
         Assert.Contains(reason, error.Reason, StringComparison.Ordinal);
         Assert.StartsWith("bad.txt:4: ", error.Message, StringComparison.Ordinal);
     }
@@ -234,10 +233,10 @@ public sealed class GeoOverridesTests
     [Fact]
     public void DuplicateNetworkAfterNormalisationIsAnError()
     {
-        ZoneLoadException error = Assert.Throws<ZoneLoadException>(() =>
+        GeoDataException error = Assert.Throws<GeoDataException>(() =>
             GeoOverrides.Parse("10.0.0.0/8 1,2\n# again\n10.9.9.9/8 dc=x\n", "dup.txt"));
 
-        Assert.Equal(3, error.Location.Line);
+        Assert.Equal(3, error.Line);
         Assert.Contains("dup.txt:1", error.Reason, StringComparison.Ordinal);
     }
 
@@ -255,7 +254,7 @@ public sealed class GeoOverridesTests
             GeoOverrides overrides = GeoOverrides.Load(folder);
 
             Assert.Equal(["10.0.0.0/8", "10.16.0.0/16"], overrides.Rules.Select(Cidr));
-            Assert.Equal(new SourceLocation(Path.Combine(folder, "a.txt"), 3), overrides.Rules[0].Source);
+            Assert.Equal(new GeoDataLine(Path.Combine(folder, "a.txt"), 3), overrides.Rules[0].Source);
             Assert.Equal("10.16.0.0/16", Cidr(MatchV4(overrides, "10.16.1.1", out _)));
         }
         finally
@@ -273,9 +272,9 @@ public sealed class GeoOverridesTests
             File.WriteAllText(Path.Combine(folder, "a.txt"), "fd00::/8 1,2\n");
             File.WriteAllText(Path.Combine(folder, "b.txt"), "# x\nfd00:0::/8 dc=ams1\n");
 
-            ZoneLoadException error = Assert.Throws<ZoneLoadException>(() => GeoOverrides.Load(folder));
+            GeoDataException error = Assert.Throws<GeoDataException>(() => GeoOverrides.Load(folder));
 
-            Assert.Equal(new SourceLocation(Path.Combine(folder, "b.txt"), 2), error.Location);
+            Assert.Equal((Path.Combine(folder, "b.txt"), 2), (error.File, error.Line));
             Assert.Contains($"{Path.Combine(folder, "a.txt")}:1", error.Reason, StringComparison.Ordinal);
         }
         finally
@@ -289,9 +288,9 @@ public sealed class GeoOverridesTests
     {
         string folder = Path.Combine(Path.GetTempPath(), $"no-such-geo-data-{Guid.NewGuid():N}");
 
-        ZoneLoadException error = Assert.Throws<ZoneLoadException>(() => GeoOverrides.Load(folder));
+        GeoDataException error = Assert.Throws<GeoDataException>(() => GeoOverrides.Load(folder));
 
-        Assert.Equal(folder, error.Location.File);
+        Assert.Equal(folder, error.File);
     }
 
     [Fact]
