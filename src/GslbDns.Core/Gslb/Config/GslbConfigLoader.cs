@@ -84,7 +84,6 @@ public static class GslbConfigLoader
         // A file that could not be read leaves definitions out, as a syntax error does.
         var topology = new TopologyReader { Incomplete = errors.Count > 0 };
         var roots = new List<ConfigObject>();
-        var sources = new List<ConfigSource>();
         for (var i = 0; i < files.Count; i++)
         {
             var (file, json) = files[i];
@@ -94,7 +93,6 @@ public static class GslbConfigLoader
                 continue;
             }
 
-            sources.Add(source);
             if (ConfigObject.Open(source, source.Root, JsonPathText.Root, Sections) is { } root)
             {
                 roots.Add(root);
@@ -122,7 +120,7 @@ public static class GslbConfigLoader
 
         if (errors.Count > 0)
         {
-            throw new GslbConfigException(Arrange(errors, files, sources));
+            throw new GslbConfigException(Arrange(errors, files));
         }
 
         return new GslbConfig(
@@ -154,18 +152,9 @@ public static class GslbConfigLoader
         return new ConfigSource(file, root, lines, OriginOf(file, servedZones), errors);
     }
 
-    /// <summary>
-    /// Fills in lines that code outside the loader (the policies) left at 0, and sorts by file then
-    /// line so the list reads top to bottom however the passes found them.
-    /// </summary>
-    private static List<ConfigError> Arrange(List<ConfigError> errors, IReadOnlyList<(string File, string Json)> files, List<ConfigSource> sources)
+    /// <summary>Sorts by file then line so the list reads top to bottom however the passes found them.</summary>
+    private static List<ConfigError> Arrange(List<ConfigError> errors, IReadOnlyList<(string File, string Json)> files)
     {
-        var byFile = new Dictionary<string, ConfigSource>(StringComparer.Ordinal);
-        foreach (var source in sources)
-        {
-            byFile.TryAdd(source.File, source);
-        }
-
         var order = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < files.Count; i++)
         {
@@ -173,7 +162,6 @@ public static class GslbConfigLoader
         }
 
         return [.. errors
-            .Select(e => e.Line == 0 && byFile.TryGetValue(e.File, out var source) ? e with { Line = source.Lines.LineOf(e.Path) } : e)
             .OrderBy(e => order.TryGetValue(e.File, out var i) ? i : int.MaxValue)
             .ThenBy(e => e.Line)];
     }

@@ -17,6 +17,9 @@ internal sealed class JsonLineMap
 
     private readonly Dictionary<string, int> _lines;
 
+    /// <summary>No text behind the JSON (an element built in code): every line is 0, unknown.</summary>
+    public static readonly JsonLineMap Empty = new(new Dictionary<string, int>(StringComparer.Ordinal));
+
     private JsonLineMap(Dictionary<string, int> lines)
     {
         _lines = lines;

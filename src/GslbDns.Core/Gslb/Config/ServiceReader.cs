@@ -265,8 +265,8 @@ internal sealed class ServiceReader
                 continue;
             }
 
-            // The policy owns its options; it reports into the same list, and the loader fills in lines it leaves at 0.
-            if (PolicyFactory.Create(step, obj.Source.File, stepPath, _topology.DataCenters, obj.Source.Errors) is { } policy)
+            // Each policy reads its own options; its errors go through this file's source, so they carry their lines.
+            if (PolicyFactory.Create(obj.Source, step, stepPath, _topology.DataCenters) is { } policy)
             {
                 policies.Add(policy);
             }

@@ -5,6 +5,12 @@ public sealed class FirstPolicy : ISelectionPolicy
 {
     public const string TypeName = "first";
 
+    /// <summary>The options this policy takes besides <c>type</c>.</summary>
+    internal static readonly string[] OptionNames = ["count"];
+
+    /// <summary>Reads this policy's options from its step; errors go to the step's file.</summary>
+    internal static FirstPolicy Read(PolicyOptions options) => new(options.Count(1));
+
     public FirstPolicy(int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);

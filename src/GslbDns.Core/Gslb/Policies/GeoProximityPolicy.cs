@@ -14,6 +14,12 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
 {
     public const string TypeName = "geo-proximity";
 
+    /// <summary>The options this policy takes besides <c>type</c>.</summary>
+    internal static readonly string[] OptionNames = ["count"];
+
+    /// <summary>Reads this policy's options from its step; errors go to the step's file.</summary>
+    internal static GeoProximityPolicy Read(PolicyOptions options) => new(options.Count(1));
+
     public GeoProximityPolicy(int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);

@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using System.Text.Json;
+using GslbDns.Gslb.Config;
 
 namespace GslbDns.Gslb.Policies;
 
@@ -14,10 +16,15 @@ public sealed record GeolocationRule(string? Continent, string? Country, string?
 /// then country, then continent). When the data centers of that rule have no candidates left (all
 /// unhealthy, say), the next less specific match applies, then the default, then all candidates are kept.
 /// </summary>
-/// <remarks>Rules are validated by <see cref="PolicyFactory"/>: one rule per continent and per country/subdivision pair.</remarks>
+/// <remarks>Rules are validated by <see cref="Read"/>: one rule per continent and per country/subdivision pair.</remarks>
 public sealed class GeolocationPolicy : ISelectionPolicy
 {
     public const string TypeName = "geolocation";
+
+    /// <summary>The options this policy takes besides <c>type</c>.</summary>
+    internal static readonly string[] OptionNames = ["rules", "default"];
+
+    private static readonly string[] Continents = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
 
     // Codes are matched case-insensitively: MaxMind writes them upper-case, but a hand-written
     // geo-data override or a config may not.
@@ -76,6 +83,107 @@ public sealed class GeolocationPolicy : ISelectionPolicy
     public IReadOnlyList<string>? DefaultDataCenters { get; }
 
     public string Name => TypeName;
+
+    /// <summary>Reads the rules and default from the step; errors go to the step's file, each at its rule's path.</summary>
+    internal static GeolocationPolicy Read(PolicyOptions options)
+    {
+        var path = options.Path;
+        var rulesPath = options.PathOf("rules");
+        var rules = new List<GeolocationRule>();
+        if (!options.TryGet("rules", out var rulesElement))
+        {
+            options.Error(path, "geolocation needs \"rules\": [{\"continent\" or \"country\" (+ \"subdivision\"), \"dataCenters\": [...]}, ...]");
+        }
+        else if (rulesElement.ValueKind != JsonValueKind.Array)
+        {
+            options.Error(rulesPath, "must be an array of rules");
+        }
+        else
+        {
+            // Where each match was first given, to name it in a duplicate's error.
+            var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var index = 0;
+            foreach (var element in rulesElement.EnumerateArray())
+            {
+                var rulePath = JsonPathText.Index(rulesPath, index++);
+                var rule = ReadRule(element, rulePath, options);
+                if (rule is null)
+                {
+                    continue;
+                }
+
+                var key = rule.Continent is not null ? "continent " + rule.Continent : $"country {rule.Country}" + (rule.Subdivision is null ? string.Empty : "-" + rule.Subdivision);
+                if (!seen.TryAdd(key, rulePath))
+                {
+                    options.Error(rulePath, $"a second rule for {key} (the first is {seen[key]})");
+                    continue;
+                }
+
+                rules.Add(rule);
+            }
+        }
+
+        string[]? defaults = null;
+        if (options.TryGet("default", out var defaultElement))
+        {
+            defaults = options.DataCenterList(defaultElement, options.PathOf("default"));
+        }
+
+        return new GeolocationPolicy(rules, defaults);
+    }
+
+    private static GeolocationRule? ReadRule(JsonElement element, string path, PolicyOptions options)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            options.Error(path, "must be an object such as {\"continent\": \"EU\", \"dataCenters\": [\"eu-west\"]}");
+            return null;
+        }
+
+        var errors = options.ErrorCount;
+        foreach (var property in element.EnumerateObject())
+        {
+            if (property.Name is not ("continent" or "country" or "subdivision" or "dataCenters"))
+            {
+                options.Error(JsonPathText.Property(path, property.Name), "unknown key (a rule takes continent, country, subdivision and dataCenters)");
+            }
+        }
+
+        var continent = options.Code(element, path, "continent", 2, 2, lettersOnly: true);
+        var country = options.Code(element, path, "country", 2, 2, lettersOnly: true);
+        var subdivision = options.Code(element, path, "subdivision", 1, 3, lettersOnly: false);
+        if (continent is not null && Array.IndexOf(Continents, continent) < 0)
+        {
+            options.Error(JsonPathText.Property(path, "continent"), $"'{continent}' is not one of {string.Join(", ", Continents)}");
+        }
+
+        if (continent is not null && country is not null)
+        {
+            options.Error(path, "give a continent or a country, not both");
+        }
+        else if (continent is null && country is null && options.ErrorCount == errors)
+        {
+            options.Error(path, "needs a \"continent\" or a \"country\"");
+        }
+
+        if (subdivision is not null && country is null)
+        {
+            options.Error(JsonPathText.Property(path, "subdivision"), "a subdivision needs a country");
+        }
+
+        string[]? targets = null;
+        if (element.TryGetProperty("dataCenters", out var targetsElement))
+        {
+            targets = options.DataCenterList(targetsElement, JsonPathText.Property(path, "dataCenters"));
+        }
+        else
+        {
+            options.Error(path, "needs \"dataCenters\": [...]");
+        }
+
+        return options.ErrorCount > errors || targets is null ? null : new GeolocationRule(continent, country, subdivision, targets);
+    }
+
 
     public int Apply(Span<int> candidates, int count, SelectionContext context)
     {

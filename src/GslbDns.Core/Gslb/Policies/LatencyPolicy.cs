@@ -15,6 +15,12 @@ public sealed class LatencyPolicy : ISelectionPolicy
 {
     public const string TypeName = "latency";
 
+    /// <summary>The options this policy takes besides <c>type</c>.</summary>
+    internal static readonly string[] OptionNames = ["count"];
+
+    /// <summary>Reads this policy's options from its step; errors go to the step's file.</summary>
+    internal static LatencyPolicy Read(PolicyOptions options) => new(options.Count(1));
+
     private readonly GeoProximityPolicy _fallback;
 
     // Config.Regions is an interface; enumerating it would box an enumerator per query. The array is

@@ -9,6 +9,12 @@ public sealed class MultivaluePolicy : ISelectionPolicy
     public const string TypeName = "multivalue";
     public const int DefaultCount = 8;
 
+    /// <summary>The options this policy takes besides <c>type</c>.</summary>
+    internal static readonly string[] OptionNames = ["count"];
+
+    /// <summary>Reads this policy's options from its step; errors go to the step's file.</summary>
+    internal static MultivaluePolicy Read(PolicyOptions options) => new(options.Count(DefaultCount));
+
     private readonly Random _random;
 
     public MultivaluePolicy(int count)

@@ -27,6 +27,9 @@ public sealed class WeightedPolicy : ISelectionPolicy
 {
     public const string TypeName = "weighted";
 
+    /// <summary>The options this policy takes besides <c>type</c>.</summary>
+    internal static readonly string[] OptionNames = ["count", "sticky"];
+
     public const byte StickyPrefixV4 = 24;
     public const byte StickyPrefixV6 = 56;
 
@@ -36,6 +39,9 @@ public sealed class WeightedPolicy : ISelectionPolicy
         : this(count, sticky, Random.Shared)
     {
     }
+
+    /// <summary>Reads this policy's options from its step; errors go to the step's file.</summary>
+    internal static WeightedPolicy Read(PolicyOptions options) => new(options.Count(1), options.Bool("sticky", false));
 
     /// <summary>For tests: a seeded <paramref name="random"/> (not thread-safe, so not for serving).</summary>
     internal WeightedPolicy(int count, bool sticky, Random random)
