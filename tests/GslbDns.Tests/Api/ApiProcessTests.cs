@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text;
-using System.Text.RegularExpressions;
 using GslbDns.Tests.Consul;
 using GslbDns.Tests.TestSupport;
 
@@ -8,7 +6,7 @@ namespace GslbDns.Tests.Api;
 
 /// <summary>The real <c>gslbdns-api</c> process in Consul mode, and its command line.</summary>
 [Collection(ApiConsulCollection.Name)]
-public sealed partial class ApiProcessTests
+public sealed class ApiProcessTests
 {
     private readonly ConsulDevAgent _consul;
 
@@ -23,28 +21,10 @@ public sealed partial class ApiProcessTests
         using var folder = new TempFolder("api-process");
         var zones = folder.Folder("zones");
         ApiTestZones.Write(zones);
-        var tokens = folder.File("tokens");
-        File.WriteAllText(tokens, $"# test tokens\noperator {InProcessApi.OperatorToken} alice\nread sha256:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(InProcessApi.ReadToken)))} grafana\n");
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(tokens, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
+        var tokens = ApiProcess.WriteTokensFile(folder.File("tokens"));
         var prefix = ConsulTestSupport.UniquePrefix("api-process");
-        var port = PortFinder.Take();
-        using var api = ChildProcess.Start(
-            RepoLayout.DotnetHost,
-            [ApiLayout.ApiDll, "--zones", zones, "--consul", _consul.HttpAddress.ToString(), "--consul-prefix", prefix, "--tokens-file", tokens, "--listen", $"127.0.0.1:{port}", "--geo-data", Path.Combine(zones, "none")]);
-        var url = await Deadline.PollAsync("the API process to listen", TimeSpan.FromSeconds(30), () =>
-        {
-            if (api.HasExited)
-            {
-                throw new PollAbortedException("the API process exited:\n" + api.Describe());
-            }
-
-            var match = ListeningLine().Match(api.StandardOutput);
-            return Task.FromResult((match.Success, match.Success ? match.Groups[1].Value : "", api.StandardOutput));
-        });
+        using var api = ApiProcess.Start(["--zones", zones, "--consul", _consul.HttpAddress.ToString(), "--consul-prefix", prefix, "--tokens-file", tokens, "--geo-data", Path.Combine(zones, "none")]);
+        var url = await ApiProcess.WaitForUrlAsync(api);
 
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
         var id = ApiTestZones.WeightedId("dc-c");
@@ -96,7 +76,7 @@ public sealed partial class ApiProcessTests
     [InlineData(new string[0], "--consul URL is required")]
     [InlineData(new[] { "--consul", "http://127.0.0.1:1" }, "--tokens-file is required")]
     [InlineData(new[] { "--embedded" }, "--state DIR is required")]
-    [InlineData(new[] { "--embedded", "--state", "/tmp/x", "--listen", "0.0.0.0:8080" }, "loopback only")]
+    [InlineData(new[] { "--embedded", "--state", "/tmp/x", "--listen", "0.0.0.0:0" }, "loopback only")]
     [InlineData(new[] { "--listen", "nowhere" }, "--listen: 'nowhere' is not ADDR:PORT")]
     public async Task Bad_command_lines_exit_2_and_say_what_is_wrong(string[] args, string message)
     {
@@ -105,7 +85,4 @@ public sealed partial class ApiProcessTests
         Assert.Contains(message, result.StandardError, StringComparison.Ordinal);
         Assert.Contains("Usage: gslbdns-api", result.StandardError, StringComparison.Ordinal);
     }
-
-    [GeneratedRegex(@"listening on (http://\S+/)")]
-    private static partial Regex ListeningLine();
 }

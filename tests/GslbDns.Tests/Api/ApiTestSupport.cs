@@ -42,6 +42,47 @@ internal static class ApiLayout
     }
 }
 
+/// <summary>
+/// The real <c>gslbdns-api</c> process (src/Api): started listening on <c>127.0.0.1:0</c>, its URL read from the
+/// "listening on" line it prints once the OS has picked the port.
+/// </summary>
+internal static partial class ApiProcess
+{
+    public static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>Starts <c>Api.dll</c> with <paramref name="arguments"/> plus <c>--listen 127.0.0.1:0</c>; returns at once.</summary>
+    public static ChildProcess Start(IEnumerable<string> arguments) =>
+        ChildProcess.Start(RepoLayout.DotnetHost, [ApiLayout.ApiDll, .. arguments, "--listen", "127.0.0.1:0"]);
+
+    /// <summary>Waits until <paramref name="process"/> prints where it listens, and returns that base URL.</summary>
+    public static Task<string> WaitForUrlAsync(ChildProcess process) =>
+        Deadline.PollAsync("the API process to listen", StartDeadline, () =>
+        {
+            if (process.HasExited)
+            {
+                throw new PollAbortedException("the API process exited:\n" + process.Describe());
+            }
+
+            var match = ListeningLine().Match(process.StandardOutput);
+            return Task.FromResult((match.Success, match.Success ? match.Groups[1].Value : "", process.StandardOutput));
+        });
+
+    /// <summary>A tokens file (mode 0600) with <see cref="InProcessApi.OperatorToken"/> (alice) and the SHA-256 form of <see cref="InProcessApi.ReadToken"/> (grafana).</summary>
+    public static string WriteTokensFile(string path)
+    {
+        File.WriteAllText(path, $"# test tokens\noperator {InProcessApi.OperatorToken} alice\nread sha256:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(InProcessApi.ReadToken)))} grafana\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return path;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"listening on (http://\S+/)")]
+    private static partial System.Text.RegularExpressions.Regex ListeningLine();
+}
+
 /// <summary>A zone folder with a small GSLB config: three data centers, a weighted service and a two-endpoint service.</summary>
 internal static class ApiTestZones
 {

@@ -113,6 +113,126 @@ public sealed class AuthTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Values for every path and required query parameter a documented route may have; a new one fails the walk until it is added here.</summary>
+    private static readonly Dictionary<string, string> ParameterValues = new(StringComparer.Ordinal)
+    {
+        ["dc"] = "dc-c",
+        ["kind"] = "weight",
+        ["service"] = ApiTestZones.Weighted,
+        ["address"] = ApiTestZones.WeightedAddress("dc-c"),
+        ["name"] = ApiTestZones.Weighted,
+        ["client"] = "192.0.2.0/24",
+    };
+
+    /// <summary>A valid body for each kind of change a write route makes (its last path segment), and for clearing one.</summary>
+    private static object WriteBody(HttpMethod method, string template) => (method.Method, template[(template.LastIndexOf('/') + 1)..]) switch
+    {
+        ("PUT", "weight") => new { weight = 42, reason = "auth walk" },
+        ("PUT", "drain") => new { reason = "auth walk" },
+        ("PUT", "override") => new { healthy = true, ttlSeconds = 60, reason = "auth walk" },
+        ("DELETE", _) => new { reason = "auth walk" },
+        _ => throw new InvalidOperationException($"{method} {template}: the auth walk has no request body for this route; add one"),
+    };
+
+    [Fact]
+    public async Task Every_route_in_the_OpenAPI_document_refuses_no_token_lets_read_read_and_only_operator_write()
+    {
+        using var openApi = await _api.Http.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
+        var document = await ApiCalls.JsonAsync(openApi);
+        var operations = new List<(HttpMethod Method, string Template, string Url)>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var method = new HttpMethod(operation.Name.ToUpperInvariant());
+                var url = path.Name;
+                var query = new List<string>();
+                if (operation.Value.TryGetProperty("parameters", out var parameters))
+                {
+                    foreach (var parameter in parameters.EnumerateArray())
+                    {
+                        var name = parameter.GetProperty("name").GetString()!;
+                        var where = parameter.GetProperty("in").GetString();
+                        var required = parameter.TryGetProperty("required", out var r) && r.GetBoolean();
+                        if (where == "path" || (where == "query" && required))
+                        {
+                            Assert.True(ParameterValues.TryGetValue(name, out var value), $"{method} {path.Name}: no test value for {where} parameter '{name}'");
+                            url = where == "path" ? url.Replace("{" + name + "}", Uri.EscapeDataString(value), StringComparison.Ordinal) : url;
+                            if (where == "query")
+                            {
+                                query.Add($"{name}={Uri.EscapeDataString(value)}");
+                            }
+                        }
+                    }
+                }
+
+                // Explain's name and client are checked by the handler, not declared required: give them anyway.
+                if (path.Name == "/v1/explain")
+                {
+                    query = [$"name={Uri.EscapeDataString(ParameterValues["name"])}", $"client={Uri.EscapeDataString(ParameterValues["client"])}"];
+                }
+
+                Assert.DoesNotContain("{", url, StringComparison.Ordinal);
+                operations.Add((method, path.Name, query.Count == 0 ? url : url + "?" + string.Join('&', query)));
+            }
+        }
+
+        // Reads first, then the writes that set an entry, then the ones that clear it (so a clear finds what a set made).
+        operations = [.. operations.OrderBy(o => o.Method == HttpMethod.Get ? 0 : o.Method == HttpMethod.Delete ? 2 : 1).ThenBy(o => o.Template, StringComparer.Ordinal)];
+        Assert.True(operations.Count(o => o.Method == HttpMethod.Get) >= 10 && operations.Count(o => o.Method == HttpMethod.Put) >= 6 && operations.Count(o => o.Method == HttpMethod.Delete) >= 2, $"the document lists too few operations: {string.Join(", ", operations.Select(o => $"{o.Method} {o.Template}"))}");
+        Assert.All(operations, o => Assert.StartsWith("/v1/", o.Template, StringComparison.Ordinal));
+
+        var failures = new List<string>();
+        Assert.Equal(0, (await _api.Store.ReadAsync()).Count);
+        foreach (var (method, template, url) in operations)
+        {
+            var write = method != HttpMethod.Get;
+            var body = write ? WriteBody(method, template) : null;
+            foreach (var (who, token) in new[] { ("no token", (string?)null), ("wrong token", WrongToken), ("read", InProcessApi.ReadToken) })
+            {
+                using var response = await ApiCalls.SendAsync(_api.Http, method, url, token, body);
+                var expected = token != InProcessApi.ReadToken ? HttpStatusCode.Unauthorized : write ? HttpStatusCode.Forbidden : (HttpStatusCode?)null;
+                var status = response.StatusCode;
+                if (expected is { } refused ? status != refused : status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden || (int)status >= 500)
+                {
+                    failures.Add($"{method} {url} with {who}: {await ApiCalls.DescribeAsync(response)}");
+                }
+            }
+        }
+
+        // Nothing the refused writes sent got through; the operator's then did.
+        Assert.Equal(0, (await _api.Store.ReadAsync()).Count);
+
+        foreach (var (method, template, url) in operations)
+        {
+            var write = method != HttpMethod.Get;
+            using var response = await ApiCalls.SendAsync(_api.Http, method, url, InProcessApi.OperatorToken, write ? WriteBody(method, template) : null);
+            var ok = write ? response.StatusCode == HttpStatusCode.OK : response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound;
+            if (!ok)
+            {
+                failures.Add($"{method} {url} with operator: {await ApiCalls.DescribeAsync(response)}");
+            }
+        }
+
+        Assert.True((await _api.Store.ReadAsync()).Count > 0, "no operator write landed");
+
+        // No route answers a method the document does not list for it.
+        foreach (var url in operations.Select(o => o.Url).Distinct(StringComparer.Ordinal))
+        {
+            foreach (var method in new[] { HttpMethod.Post, HttpMethod.Patch })
+            {
+                using var response = await ApiCalls.SendAsync(_api.Http, method, url, InProcessApi.OperatorToken, new { reason = "auth walk" });
+                if (response.StatusCode != HttpStatusCode.MethodNotAllowed)
+                {
+                    failures.Add($"{method} {url} (not in the document) with operator: {await ApiCalls.DescribeAsync(response)}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {(operations.Count * 4) + (operations.Select(o => o.Url).Distinct().Count() * 2)} requests wrong:\n{string.Join("\n", failures)}");
+        AssertNoTokenLogged();
+    }
+
     private void AssertNoTokenLogged()
     {
         var logged = _api.Sink.All;

@@ -12,7 +12,7 @@ public sealed class ApiConsulCollection : ICollectionFixture<ConsulDevAgent>
     public const string Name = "API with a Consul dev agent";
 }
 
-/// <summary>Many clients racing on one entry with If-Match retry loops, over real HTTP, against both stores.</summary>
+/// <summary>Many clients racing on one entry with If-Match retry loops, and If-Match: *, over real HTTP, against both stores.</summary>
 [Collection(ApiConsulCollection.Name)]
 public sealed class ConcurrencyTests
 {
@@ -87,5 +87,48 @@ public sealed class ConcurrencyTests
         Assert.Equal(Enumerable.Range(100, Clients * Increments), befores);
         Assert.Equal(Enumerable.Range(101, Clients * Increments), afters);
         Assert.All(audit, e => Assert.Equal("alice", e.GetProperty("actor").GetString()));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("consul")]
+    public async Task If_Match_star_writes_only_an_entry_that_exists(string store)
+    {
+        await using var api = await InProcessApi.StartAsync(store, _consul);
+        var path = "/v1/datacenters/dc-b/weight";
+
+        // Not set yet: "*" matches nothing, 412, and nothing is written or audited.
+        using (var absent = await ApiCalls.SendAsync(api.Http, HttpMethod.Put, path, InProcessApi.OperatorToken, new { weight = 7, reason = "star on nothing" }, "*"))
+        {
+            Assert.True(absent.StatusCode == HttpStatusCode.PreconditionFailed, await ApiCalls.DescribeAsync(absent));
+        }
+
+        Assert.Equal(0, (await api.Store.ReadAsync()).Count);
+        using (var clear = await ApiCalls.SendAsync(api.Http, HttpMethod.Delete, path, InProcessApi.OperatorToken, new { reason = "star on nothing" }, "*"))
+        {
+            Assert.True(clear.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound, await ApiCalls.DescribeAsync(clear));
+        }
+
+        // Set without a condition, then "*" matches whatever version is there.
+        using (var set = await ApiCalls.SendAsync(api.Http, HttpMethod.Put, path, InProcessApi.OperatorToken, new { weight = 7, reason = "set" }))
+        {
+            Assert.True(set.StatusCode == HttpStatusCode.OK, await ApiCalls.DescribeAsync(set));
+        }
+
+        using (var star = await ApiCalls.SendAsync(api.Http, HttpMethod.Put, path, InProcessApi.OperatorToken, new { weight = 8, reason = "star on something" }, "*"))
+        {
+            Assert.True(star.StatusCode == HttpStatusCode.OK, await ApiCalls.DescribeAsync(star));
+            Assert.Equal(8, (await ApiCalls.JsonAsync(star)).GetProperty("weight").GetInt32());
+        }
+
+        using (var clear = await ApiCalls.SendAsync(api.Http, HttpMethod.Delete, path, InProcessApi.OperatorToken, new { reason = "star clear" }, "*"))
+        {
+            Assert.True(clear.StatusCode == HttpStatusCode.OK, await ApiCalls.DescribeAsync(clear));
+        }
+
+        Assert.Equal(0, (await api.Store.ReadAsync()).Count);
+        using var auditResponse = await ApiCalls.SendAsync(api.Http, HttpMethod.Get, "/v1/audit?kind=weight", InProcessApi.ReadToken);
+        var actions = (await ApiCalls.JsonAsync(auditResponse)).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Equal(["set", "set", "delete"], actions);
     }
 }

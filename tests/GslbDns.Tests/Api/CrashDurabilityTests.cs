@@ -12,7 +12,6 @@ namespace GslbDns.Tests.Api;
 public sealed partial class CrashDurabilityTests
 {
     private const int SigKill = 9;
-    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Kill_9_during_a_stream_of_writes_loses_no_acknowledged_write()
@@ -23,14 +22,13 @@ public sealed partial class CrashDurabilityTests
         var state = Path.Combine(folder.Path, "state");
 
         // First start: no tokens file, so the API generates an operator token, saves it 0600 and prints it once.
-        using var first = StartApi(state, zones, out var firstUrl);
-        var started = await WaitForStartAsync(first);
+        using var first = StartApi(state, zones);
+        var firstUrl = await ApiProcess.WaitForUrlAsync(first);
         var token = TokenLine().Match(first.StandardOutput) is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("no token printed:\n" + first.Describe());
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(state, "api-tokens")));
         }
-        Assert.Equal(started, firstUrl);
 
         // Four writers, each on its own entry, each a sequence of increasing weights; a write counts as
         // acknowledged only when its 200 arrived. The process is killed while they are all mid-stream.
@@ -77,8 +75,8 @@ public sealed partial class CrashDurabilityTests
         Assert.True(ackedAudit.Count >= 80);
 
         // Restart on the same state folder: the token is not regenerated nor printed again.
-        using var second = StartApi(state, zones, out var secondUrl);
-        await WaitForStartAsync(second);
+        using var second = StartApi(state, zones);
+        var secondUrl = await ApiProcess.WaitForUrlAsync(second);
         Assert.DoesNotContain(token, second.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("shown only this once", second.StandardOutput, StringComparison.Ordinal);
 
@@ -104,30 +102,9 @@ public sealed partial class CrashDurabilityTests
         Assert.DoesNotContain(token, second.StandardError, StringComparison.Ordinal);
     }
 
-    private static ChildProcess StartApi(string state, string zones, out string url)
-    {
-        var port = PortFinder.Take();
-        url = $"http://127.0.0.1:{port}/";
-        return ChildProcess.Start(
-            RepoLayout.DotnetHost,
-            [ApiLayout.ApiDll, "--embedded", "--state", state, "--zones", zones, "--listen", $"127.0.0.1:{port}", "--geo-data", Path.Combine(zones, "no-geo-data")]);
-    }
-
-    private static Task<string> WaitForStartAsync(ChildProcess process) =>
-        Deadline.PollAsync("the API process to listen", StartDeadline, () =>
-        {
-            if (process.HasExited)
-            {
-                throw new PollAbortedException("the API process exited:\n" + process.Describe());
-            }
-
-            var match = ListeningLine().Match(process.StandardOutput);
-            return Task.FromResult((match.Success, match.Success ? match.Groups[1].Value : "", process.StandardOutput));
-        });
+    private static ChildProcess StartApi(string state, string zones) =>
+        ApiProcess.Start(["--embedded", "--state", state, "--zones", zones, "--geo-data", Path.Combine(zones, "no-geo-data")]);
 
     [GeneratedRegex(@"shown only this once: (\S+)")]
     private static partial Regex TokenLine();
-
-    [GeneratedRegex(@"listening on (http://\S+/)")]
-    private static partial Regex ListeningLine();
 }

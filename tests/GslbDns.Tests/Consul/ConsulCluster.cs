@@ -18,6 +18,9 @@ public sealed class ConsulCluster : IAsyncLifetime
     private readonly string? _extraHcl;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "gslb-consul-cluster-" + Guid.NewGuid().ToString("N"));
     private int[] _serverPorts = [];
+    private int[] _ports = [];
+    private string _config = "";
+    private int _generation;
 
     public ConsulCluster()
         : this(null)
@@ -38,13 +41,15 @@ public sealed class ConsulCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
-        var config = Path.Combine(_root, "performance.hcl");
-        await File.WriteAllTextAsync(config, "performance { raft_multiplier = 1 }\n" + (_extraHcl is null ? "" : _extraHcl + "\n"));
+        _config = Path.Combine(_root, "performance.hcl");
+        await File.WriteAllTextAsync(_config, "performance { raft_multiplier = 1 }\n" + (_extraHcl is null ? "" : _extraHcl + "\n"));
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await StartAllAsync(config, attempt);
+                // Per server: http, serf LAN, serf WAN, server RPC (raft). gRPC and DNS are off.
+                _ports = FreePorts.Take(Size * 4);
+                await StartAllAsync();
                 return;
             }
             catch (ConsulStartException) when (attempt < StartAttempts)
@@ -72,6 +77,26 @@ public sealed class ConsulCluster : IAsyncLifetime
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>SIGKILLs every server: Consul is gone for everyone who uses it.</summary>
+    public void KillAll()
+    {
+        for (var i = 0; i < Size; i++)
+        {
+            _servers[i]?.Dispose();
+            _servers[i] = null;
+        }
+    }
+
+    /// <summary>
+    /// Starts every server again on the same ports (the addresses its clients were given) with fresh, empty data
+    /// directories: a cluster rebuilt from nothing, with no sessions, no KV and its indexes back at the start.
+    /// </summary>
+    public async Task RestartEmptyAsync()
+    {
+        KillAll();
+        await StartAllAsync();
     }
 
     /// <summary>The leader's server number, as the first live server reports it.</summary>
@@ -125,16 +150,16 @@ public sealed class ConsulCluster : IAsyncLifetime
         return newLeader;
     }
 
-    private async Task StartAllAsync(string config, int attempt)
+    private async Task StartAllAsync()
     {
-        // Per server: http, serf LAN, serf WAN, server RPC (raft). gRPC and DNS are off.
-        var ports = FreePorts.Take(Size * 4);
+        var ports = _ports;
+        var generation = ++_generation;
         _serverPorts = [.. Enumerable.Range(0, Size).Select(i => ports[(i * 4) + 3])];
         var joins = Enumerable.Range(0, Size).SelectMany(i => new[] { "-retry-join", $"127.0.0.1:{ports[(i * 4) + 1]}" }).ToArray();
         var addresses = new Uri[Size];
         for (var i = 0; i < Size; i++)
         {
-            var dataDir = Path.Combine(_root, $"a{attempt}-s{i}");
+            var dataDir = Path.Combine(_root, $"g{generation}-s{i}");
             Directory.CreateDirectory(dataDir);
             var args = new List<string>
             {
@@ -143,7 +168,7 @@ public sealed class ConsulCluster : IAsyncLifetime
                 "-http-port", ports[i * 4].ToString(), "-serf-lan-port", ports[(i * 4) + 1].ToString(),
                 "-serf-wan-port", ports[(i * 4) + 2].ToString(), "-server-port", ports[(i * 4) + 3].ToString(),
                 "-grpc-port", "-1", "-dns-port", "-1",
-                "-retry-interval", "1s", "-config-file", config, "-log-level", "warn",
+                "-retry-interval", "1s", "-config-file", _config, "-log-level", "warn",
             };
             args.AddRange(joins);
             _servers[i] = ConsulProcess.Start(args);
@@ -170,14 +195,5 @@ public sealed class ConsulCluster : IAsyncLifetime
         var port = int.Parse(raftAddress[(raftAddress.LastIndexOf(':') + 1)..]);
         var index = Array.IndexOf(_serverPorts, port);
         return index >= 0 ? index : throw new InvalidOperationException($"unknown raft address {raftAddress}");
-    }
-
-    private void KillAll()
-    {
-        for (var i = 0; i < Size; i++)
-        {
-            _servers[i]?.Dispose();
-            _servers[i] = null;
-        }
     }
 }

@@ -60,7 +60,7 @@ public sealed class EmbeddedFailoverTests
             await Task.Delay(50);
         }
 
-        Assert.Equal(1, FleetProcesses.Metric(await http.GetStringAsync(metrics), "gslbdns_endpoints_down"));
+        Assert.Equal(FleetSpec.ServicesOnServiceBackends.Length, FleetProcesses.Metric(await http.GetStringAsync(metrics), "gslbdns_endpoints_down"));
 
         victim.Accept();
         await Deadline.UntilAsync($"answers with {victim.Address} again", TimeSpan.FromSeconds(10), async () =>

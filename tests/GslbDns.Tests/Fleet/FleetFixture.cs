@@ -8,10 +8,19 @@ using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Fleet;
 
+/// <summary>The fleet's test classes run one after another on one <see cref="FleetFixture"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class FleetCollection : ICollectionFixture<FleetFixture>
+{
+    public const string Name = "Fleet of real processes on one Consul cluster";
+}
+
 /// <summary>
-/// A whole fleet of real processes, shared by the scenarios of <see cref="FleetTests"/>: a 3-server Consul cluster
-/// (raft_multiplier 1, session_ttl_min 1 s), three gslbdns-prober processes (regions eu, us, ap; session TTL 2 s)
-/// and the GslbDns server process watching Consul, with /metrics on. The zone folder is <see cref="FleetSpec"/>
+/// A whole fleet of real processes, shared by the scenarios of <see cref="FleetTests"/> and <see cref="ConsulModeClaimsTests"/>:
+/// a 3-server Consul cluster (raft_multiplier 1, session_ttl_min 1 s), three gslbdns-prober processes (regions eu,
+/// us, ap; session TTL 2 s), two GslbDns server processes watching Consul (the first with /metrics on) and the
+/// gslbdns-api process in Consul mode, all under one key prefix. The servers place clients by the geo-data of
+/// <see cref="FleetSpec.WriteGeoData"/>. The zone folder is <see cref="FleetSpec"/>
 /// at the shipped check timing (interval 1 s, thresholds 3 and 2); every backend is an <see cref="HttpBackend"/>
 /// on a 127.0.0.x address.
 /// </summary>
@@ -33,6 +42,8 @@ public sealed class FleetFixture : IAsyncLifetime
     private string _zones = "";
     private string _partitionedZones = "";
     private string _proberDll = "";
+    private string _tokens = "";
+    private string _geoData = "";
 
     internal ConsulCluster Cluster { get; } = new("session_ttl_min = \"1s\"");
 
@@ -41,6 +52,16 @@ public sealed class FleetFixture : IAsyncLifetime
     internal ChildProcess Server { get; private set; } = null!;
 
     public IPEndPoint Dns { get; private set; } = null!;
+
+    /// <summary>A second DNS server process on the same Consul and zone folder (metrics off).</summary>
+    internal ChildProcess SecondServer { get; private set; } = null!;
+
+    public IPEndPoint SecondDns { get; private set; } = null!;
+
+    /// <summary>The gslbdns-api process (Consul mode, same prefix); <see cref="Api"/> talks to it.</summary>
+    internal ChildProcess ApiProcess { get; private set; } = null!;
+
+    public HttpClient Api { get; private set; } = null!;
 
     public Uri Metrics { get; private set; } = null!;
 
@@ -57,6 +78,9 @@ public sealed class FleetFixture : IAsyncLifetime
         Backends.Spec().WriteTo(_zones);
         _partitionedZones = _folder.Folder("zones-partitioned");
         (Backends.Spec() with { PartitionPort = Backends.PartitionViewPort }).WriteTo(_partitionedZones);
+        _geoData = _folder.Folder("geo-data");
+        FleetSpec.WriteGeoData(_geoData);
+        _tokens = Tests.Api.ApiProcess.WriteTokensFile(_folder.File("api-tokens"));
         await cluster;
         _proberDll = await proberDll;
 
@@ -67,13 +91,27 @@ public sealed class FleetFixture : IAsyncLifetime
             StartProber(i);
         }
 
-        (Server, Dns, var metrics) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, _zones, Cluster.HttpAddresses, Prefix, metrics: true);
+        var api = StartApiAsync();
+        var second = FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, _zones, Cluster.HttpAddresses, Prefix, metrics: false, _geoData);
+        (Server, Dns, var metrics) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, _zones, Cluster.HttpAddresses, Prefix, metrics: true, _geoData);
         Metrics = metrics!;
+        (SecondServer, SecondDns, _) = await second;
+        await api;
         await EnsureHealthyAsync();
+    }
+
+    private async Task StartApiAsync()
+    {
+        var addresses = Cluster.HttpAddresses.SelectMany(a => new[] { "--consul", a.ToString() });
+        ApiProcess = Tests.Api.ApiProcess.Start(["--zones", _zones, .. addresses, "--consul-prefix", Prefix, "--tokens-file", _tokens, "--geo-data", _geoData]);
+        Api = new HttpClient { BaseAddress = new Uri(await Tests.Api.ApiProcess.WaitForUrlAsync(ApiProcess)), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     public async Task DisposeAsync()
     {
+        Api?.Dispose();
+        ApiProcess?.Dispose();
+        SecondServer?.Dispose();
         Server?.Dispose();
         foreach (var prober in _probers)
         {
@@ -112,10 +150,16 @@ public sealed class FleetFixture : IAsyncLifetime
     /// <summary>
     /// Back to the starting state every scenario expects: every backend healthy, all three probers running and
     /// reporting every svc endpoint up with no failure streak, prober-ap seeing part's primary down (the
-    /// partition), and the server answering every svc endpoint and part's primary, with 3 live probers.
+    /// partition), and the server answering every svc endpoint and part's primary, with 3 live probers (the
+    /// second server every svc endpoint too). A Consul cluster a scenario left stopped is started again first.
     /// </summary>
     public async Task EnsureHealthyAsync()
     {
+        if (!Enumerable.Range(0, ConsulCluster.Size).Any(Cluster.IsAlive))
+        {
+            await Cluster.RestartEmptyAsync();
+        }
+
         Backends.HealAll();
         for (var i = 0; i < _probers.Length; i++)
         {
@@ -153,12 +197,17 @@ public sealed class FleetFixture : IAsyncLifetime
                 }
             }
 
-            var svc = await AskAsync(FleetSpec.ServiceName);
+            var (svc, secondSvc) = await AskBothAsync(FleetSpec.ServiceName);
             var part = await AskAsync(FleetSpec.PartitionName);
             var live = await MetricAsync("gslbdns_live_probers");
             if (svc?.Addresses.Count != 3 || part?.Addresses.SequenceEqual([FleetSpec.PartitionPrimary.ToString()]) != true || live != 3)
             {
                 problems.Add($"server: svc {svc}, part {part}, live probers {live}");
+            }
+
+            if (secondSvc?.Addresses.Count != 3)
+            {
+                problems.Add($"second server: svc {secondSvc}");
             }
 
             return (problems.Count == 0, string.Join("; ", problems));
@@ -183,14 +232,25 @@ public sealed class FleetFixture : IAsyncLifetime
 
     internal Task<FleetAnswer?> AskAsync(string name) => FleetProcesses.AskAsync(Dns, name, TimeSpan.FromSeconds(1));
 
+    /// <summary>The same question to the first and the second server, asked at the same time.</summary>
+    internal async Task<(FleetAnswer? First, FleetAnswer? Second)> AskBothAsync(string name, IPAddress? clientSubnet = null)
+    {
+        var first = FleetProcesses.AskAsync(Dns, name, TimeSpan.FromSeconds(1), clientSubnet);
+        var second = FleetProcesses.AskAsync(SecondDns, name, TimeSpan.FromSeconds(1), clientSubnet);
+        return (await first, await second);
+    }
+
     public async Task<double?> MetricAsync(string name) => FleetProcesses.Metric(await Http.GetStringAsync(Metrics), name);
 
-    /// <summary>Fails at once, with its output, when the server or a prober that should run has died.</summary>
+    /// <summary>Fails at once, with its output, when a server, the API or a prober that should run has died.</summary>
     internal void AssertRunning()
     {
-        if (Server.HasExited)
+        foreach (var (name, process) in new[] { ("the DNS server", Server), ("the second DNS server", SecondServer), ("the API", ApiProcess) })
         {
-            throw new PollAbortedException("the DNS server process exited:\n" + Server.Describe());
+            if (process.HasExited)
+            {
+                throw new PollAbortedException($"{name} process exited:\n" + process.Describe());
+            }
         }
 
         foreach (var prober in _probers)
@@ -204,5 +264,5 @@ public sealed class FleetFixture : IAsyncLifetime
 
     /// <summary>The server's and the probers' output, to attach to a failure.</summary>
     internal string Describe() =>
-        "--- server ---\n" + Server.Describe() + string.Concat(_probers.Select((p, i) => $"\n--- {FleetSpec.Probers[i].Id} ---\n{p?.Describe() ?? "(killed)"}"));
+        "--- server ---\n" + Server.Describe() + "\n--- second server ---\n" + SecondServer.Describe() + "\n--- api ---\n" + ApiProcess.Describe() + string.Concat(_probers.Select((p, i) => $"\n--- {FleetSpec.Probers[i].Id} ---\n{p?.Describe() ?? "(killed)"}"));
 }

@@ -16,7 +16,11 @@ namespace GslbDns.Tests.Fleet;
 /// <list type="bullet">
 /// <item><c>svc.fleet.test</c>: multivalue over 127.0.0.2 (dc-eu), 127.0.0.3 (dc-us), 127.0.0.4 (dc-ap), HTTP-checked on <see cref="ServicePort"/>.</item>
 /// <item><c>part.fleet.test</c>: failover from 127.0.0.5 (dc-eu, priority 0) to 127.0.0.6 (dc-us, priority 1), HTTP-checked on <see cref="PartitionPort"/>.</item>
+/// <item><c>lat.fleet.test</c>: latency (count 1) over svc's three endpoints and backends: the data center with the lowest RTT measured from the client's region.</item>
+/// <item><c>w.fleet.test</c>: weighted, sticky per client /24 (count 1), over svc's three endpoints and backends.</item>
 /// </list>
+/// <see cref="WriteGeoData"/> places the client subnets of <see cref="ClientSubnets"/> near each prober region, so an
+/// ECS query can speak for a client in that region without a GeoIP database.
 /// Check timing left null is not written, so the loader's shipped defaults apply (interval 1 s, timeout 80%, thresholds 3 and 2).
 /// </summary>
 internal sealed record FleetSpec(
@@ -31,6 +35,8 @@ internal sealed record FleetSpec(
     public const string Zone = "fleet.test";
     public const string ServiceName = "svc.fleet.test";
     public const string PartitionName = "part.fleet.test";
+    public const string LatencyName = "lat.fleet.test";
+    public const string WeightedName = "w.fleet.test";
 
     /// <summary>svc's endpoints, index-aligned with <see cref="ServiceDataCenters"/>.</summary>
     public static readonly IPAddress[] ServiceAddresses = [IPAddress.Parse("127.0.0.2"), IPAddress.Parse("127.0.0.3"), IPAddress.Parse("127.0.0.4")];
@@ -50,9 +56,24 @@ internal sealed record FleetSpec(
         ("prober-ap", "ap", 35.68, 139.69),
     ];
 
+    /// <summary>The services checked on <see cref="ServicePort"/> with svc's endpoints: one backend down is one endpoint down in each.</summary>
+    public static readonly string[] ServicesOnServiceBackends = [ServiceName, LatencyName, WeightedName];
+
+    /// <summary>Client networks, index-aligned with <see cref="Probers"/>: each is placed at its prober region's coordinates.</summary>
+    public static readonly string[] ClientSubnets = ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"];
+
     public static string ServiceEndpointId(int index) => $"{ServiceName}/{ServiceDataCenters[index]}/{ServiceAddresses[index]}";
 
     public static string PartitionPrimaryId => $"{PartitionName}/dc-eu/{PartitionPrimary}";
+
+    /// <summary>svc's endpoints, which lat and w share (same addresses, same backends).</summary>
+    private const string ServiceEndpoints = """
+        [
+                            { "dataCenter": "dc-eu", "address": "127.0.0.2" },
+                            { "dataCenter": "dc-us", "address": "127.0.0.3" },
+                            { "dataCenter": "dc-ap", "address": "127.0.0.4" }
+                          ]
+        """;
 
     /// <summary>Writes (atomically, by rename) the zone file and the GSLB config into <paramref name="folder"/>.</summary>
     public void WriteTo(string folder)
@@ -81,11 +102,17 @@ internal sealed record FleetSpec(
                 "svc": {
                   "policy": [ { "type": "healthy" }, { "type": "multivalue" } ],
                   "check": {{Check(ServicePort)}},
-                  "endpoints": [
-                    { "dataCenter": "dc-eu", "address": "127.0.0.2" },
-                    { "dataCenter": "dc-us", "address": "127.0.0.3" },
-                    { "dataCenter": "dc-ap", "address": "127.0.0.4" }
-                  ]
+                  "endpoints": {{ServiceEndpoints}}
+                },
+                "lat": {
+                  "policy": [ { "type": "healthy" }, { "type": "latency", "count": 1 } ],
+                  "check": {{Check(ServicePort)}},
+                  "endpoints": {{ServiceEndpoints}}
+                },
+                "w": {
+                  "policy": [ { "type": "healthy" }, { "type": "weighted", "count": 1, "sticky": true } ],
+                  "check": {{Check(ServicePort)}},
+                  "endpoints": {{ServiceEndpoints}}
                 },
                 "part": {
                   "policy": [ { "type": "healthy" }, { "type": "failover" } ],
@@ -98,6 +125,19 @@ internal sealed record FleetSpec(
               }
             }
             """);
+    }
+
+    /// <summary>Writes the geo-data override file that places <see cref="ClientSubnets"/> (the server's <c>--geo-data</c> folder).</summary>
+    public static void WriteGeoData(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var text = new StringBuilder("# Fleet test clients: one network per prober region.\n");
+        for (var i = 0; i < Probers.Length; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{ClientSubnets[i]} {Probers[i].Lat},{Probers[i].Lon}\n");
+        }
+
+        WriteAtomically(Path.Combine(folder, "fleet.txt"), text.ToString());
     }
 
     private string Check(int port)
@@ -199,6 +239,7 @@ internal sealed class FleetBackends : IAsyncDisposable
         foreach (var backend in Service.Append(PartitionPrimary).Append(PartitionSecondary).Append(PartitionSecondaryView))
         {
             backend.Mode = BackendMode.Healthy;
+            backend.Latency = TimeSpan.Zero;
             backend.Accept();
         }
     }
@@ -268,11 +309,22 @@ internal static class FleetProcesses
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>A fresh (never cached, we are the authority) A query for <paramref name="name"/>; null when no reply came within <paramref name="timeout"/>.</summary>
-    public static async Task<FleetAnswer?> AskAsync(IPEndPoint dns, string name, TimeSpan timeout)
+    /// <summary>
+    /// A fresh (never cached, we are the authority) A query for <paramref name="name"/>, with an EDNS Client Subnet
+    /// option for <paramref name="clientSubnet"/> (an IPv4 /24, e.g. <c>10.1.7.0</c>) when given; null when no reply
+    /// came within <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<FleetAnswer?> AskAsync(IPEndPoint dns, string name, TimeSpan timeout, IPAddress? clientSubnet = null)
     {
         var id = DnsWire.NewId();
-        var reply = await RawDnsClient.UdpAsync(dns, DnsWire.Query(name, DnsWire.TypeA, id), id, timeout);
+        EdnsSpec? edns = null;
+        if (clientSubnet is not null)
+        {
+            var octets = clientSubnet.GetAddressBytes();
+            edns = new EdnsSpec(Options: [new EdnsOptionBytes(DnsWire.OptionClientSubnet, DnsWire.ClientSubnet(1, 24, 0, octets[0], octets[1], octets[2]))]);
+        }
+
+        var reply = await RawDnsClient.UdpAsync(dns, DnsWire.Query(name, DnsWire.TypeA, id, edns), id, timeout);
         if (reply is null)
         {
             return null;
@@ -285,9 +337,13 @@ internal static class FleetProcesses
     /// <summary>
     /// Starts <c>GslbDns.dll serve</c> on fresh loopback ports and waits until it answers DNS and (if on) /metrics;
     /// new ports and another try when a port was taken in between. Without <paramref name="consul"/>: embedded mode.
+    /// The embedded REST API is off (nothing here uses it, and it would bind a port and write a state folder);
+    /// client locations come from <paramref name="geoData"/> only (none when null). Ready once <paramref name="readyZone"/>'s
+    /// SOA is answered.
     /// </summary>
     public static async Task<(ChildProcess Process, IPEndPoint Dns, Uri? Metrics)> StartServerAsync(
-        string dotnet, string serverDll, string zones, IReadOnlyList<Uri> consul, string? prefix, bool metrics)
+        string dotnet, string serverDll, string zones, IReadOnlyList<Uri> consul, string? prefix, bool metrics, string? geoData = null,
+        IReadOnlyList<string>? extraArguments = null, string readyZone = FleetSpec.Zone)
     {
         var failures = new List<string>();
         for (var attempt = 1; attempt <= 3; attempt++)
@@ -297,7 +353,8 @@ internal static class FleetProcesses
             var args = new List<string>
             {
                 serverDll, "serve", "--zones", zones, "--dns", $"127.0.0.1:{dnsPort}", "--udp-threads", "1", "--no-watch",
-                "--metrics", metrics ? $"127.0.0.1:{metricsPort}" : "off",
+                "--metrics", metrics ? $"127.0.0.1:{metricsPort}" : "off", "--api", "off",
+                "--geo-data", geoData ?? Path.Combine(zones, "no-geo-data"),
             };
             foreach (var address in consul)
             {
@@ -310,6 +367,8 @@ internal static class FleetProcesses
                 args.Add("--consul-prefix");
                 args.Add(prefix);
             }
+
+            args.AddRange(extraArguments ?? []);
 
             var process = ChildProcess.Start(dotnet, args);
             var endPoint = new IPEndPoint(IPAddress.Loopback, dnsPort);
@@ -324,7 +383,7 @@ internal static class FleetProcesses
                     }
 
                     var id = DnsWire.NewId();
-                    if (await RawDnsClient.UdpAsync(endPoint, DnsWire.Query(FleetSpec.Zone, DnsWire.TypeSOA, id), id, TimeSpan.FromMilliseconds(300)) is null)
+                    if (await RawDnsClient.UdpAsync(endPoint, DnsWire.Query(readyZone, DnsWire.TypeSOA, id), id, TimeSpan.FromMilliseconds(300)) is null)
                     {
                         return (false, "no DNS reply yet");
                     }

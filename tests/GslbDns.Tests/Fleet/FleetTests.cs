@@ -12,7 +12,8 @@ namespace GslbDns.Tests.Fleet;
 /// Consul leader kill leaves a 2-server cluster, which still has a quorum: every process was given all three
 /// addresses, and the scenarios after it run on the two that are left.
 /// </summary>
-public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : IClassFixture<FleetFixture>, IAsyncLifetime
+[Collection(FleetCollection.Name)]
+public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>
     /// Shipped check timing (FleetSpec leaves it unset): 1 s interval (+-10% jitter), 3 failures to go down, with the
