@@ -73,7 +73,7 @@ log "starting Knot ($(knotd --version | head -1)) on $ADDR:$KNOT_PORT"
 start_server knot "$KNOT_PORT" knotd -c "$KNOT_CONF"
 log "starting GslbDns on $ADDR:$OURS_PORT"
 start_server ours "$OURS_PORT" dotnet "$OURS_DLL" serve --zones "$WORK/zones" --dns "$ADDR:$OURS_PORT" \
-  --udp-threads 1 --metrics off --no-watch
+  --udp-threads 1 --metrics off --api off --no-watch
 
 # ------------------------------------------------------------ same answers --
 log "comparing answers for every query in $(basename "$QUERY_FILE")"

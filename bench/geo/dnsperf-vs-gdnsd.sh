@@ -82,7 +82,7 @@ python3 "$HELPER" configs --dcs "$DCS" --work "$WORK" --geoip "$GEOIP" --origin 
   --addr "$ADDR" --port "$GDNSD_PORT" --default-location "$DEFAULT_LOCATION" || die "could not write the configs"
 gdnsd -c "$WORK/gdnsd" checkconf >"$WORK/gdnsd-checkconf.log" 2>&1 \
   || { cat "$WORK/gdnsd-checkconf.log" >&2; die "gdnsd rejects $WORK/gdnsd/config"; }
-OURS_ARGS=(serve --zones "$WORK/ours/zones" --dns "$ADDR:$OURS_PORT" --udp-threads 1 --metrics off --no-watch
+OURS_ARGS=(serve --zones "$WORK/ours/zones" --dns "$ADDR:$OURS_PORT" --udp-threads 1 --metrics off --api off --no-watch
   --geoip "$GEOIP" --geo-data "$WORK/geo-data-empty")
 dotnet "$OURS_DLL" check --zones "$WORK/ours/zones" --geoip "$GEOIP" --geo-data "$WORK/geo-data-empty" \
   >"$WORK/ours-check.log" 2>&1 || { cat "$WORK/ours-check.log" >&2; die "GslbDns rejects $WORK/ours/zones"; }

@@ -156,15 +156,20 @@ public sealed class ConsulModeClaimsTests(FleetFixture fleet, ITestOutputHelper 
     {
         try
         {
-            // By distance the ap client belongs to dc-ap and the us client to dc-us: only the measured RTT puts all on dc-eu.
-            SetLatency(0, 250, 250);
-            await BothServersForEveryRegionAsync(FleetSpec.LatencyName, Eu, "dc-eu fastest");
-            var rtt = await LatencyRttAsync();
-            output.WriteLine($"dc-eu fastest: {rtt}");
-
-            SetLatency(400, 0, 250);
-            await BothServersForEveryRegionAsync(FleetSpec.LatencyName, Us, "dc-us fastest");
-            output.WriteLine($"dc-us fastest: {await LatencyRttAsync()}");
+            // Three rankings, each from the one before: every region's client follows the fastest data center. By
+            // distance the eu client belongs to dc-eu and the ap client to dc-ap: only the measured RTT moves them all.
+            (int[] Delays, string Expected, string What)[] phases =
+            [
+                ([200, 200, 0], Ap, "dc-ap fastest"),
+                ([0, 200, 300], Eu, "dc-eu fastest"),
+                ([300, 0, 200], Us, "dc-us fastest"),
+            ];
+            foreach (var (delays, expected, what) in phases)
+            {
+                SetLatency(delays[0], delays[1], delays[2]);
+                await BothServersForEveryRegionAsync(FleetSpec.LatencyName, expected, what);
+                output.WriteLine($"{what}: {await LatencyRttAsync()}");
+            }
         }
         finally
         {
