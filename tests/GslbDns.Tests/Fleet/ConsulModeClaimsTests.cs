@@ -36,13 +36,20 @@ public sealed class ConsulModeClaimsTests(FleetFixture fleet, ITestOutputHelper 
     [Fact]
     public async Task Every_Consul_server_stopped_answers_hold_for_20_s_and_an_empty_Consul_is_rebuilt_by_the_probers()
     {
-        // RTT-steered answers would move with every report; the outage must freeze them, so make the ranking clear.
+        // What the servers know going in, and must keep knowing: part's primary is down (part fails over to its
+        // secondary) and the measured RTTs put every region on dc-eu (by distance, us and ap clients would go elsewhere).
+        // A server that let its last verdicts and RTTs age out while blind would answer the primary, or by distance.
+        var secondary = FleetSpec.PartitionSecondary.ToString();
+        fleet.Backends.PartitionPrimary.Refuse();
         SetLatency(0, 80, 160);
         var names = new[] { FleetSpec.ServiceName, FleetSpec.PartitionName, FleetSpec.WeightedName, FleetSpec.LatencyName };
-        var baseline = await SettledMatrixAsync(names, m => All(m, FleetSpec.LatencyName, a => a.Addresses.SequenceEqual([Eu])), "the latency answers on dc-eu before the outage");
         var victim = fleet.Backends.Service[2];
         try
         {
+            var baseline = await SettledMatrixAsync(
+                names,
+                m => All(m, FleetSpec.LatencyName, a => a.Addresses.SequenceEqual([Eu])) && All(m, FleetSpec.PartitionName, a => a.Addresses.SequenceEqual([secondary])),
+                "before the outage: lat on dc-eu, part failed over to its secondary");
             fleet.Cluster.KillAll();
             var clock = Stopwatch.StartNew();
             var rounds = 0;
@@ -89,6 +96,7 @@ public sealed class ConsulModeClaimsTests(FleetFixture fleet, ITestOutputHelper 
         finally
         {
             victim.Accept();
+            fleet.Backends.PartitionPrimary.Accept();
             SetLatency(0, 0, 0);
         }
     }
