@@ -45,7 +45,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
 
     [Theory]
     [MemberData(nameof(Samples))]
-    public void MatchesMmdblookup(string sample)
+    public void Matches_mmdblookup(string sample)
     {
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, Database);
 
@@ -57,7 +57,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
 
     [Theory]
     [MemberData(nameof(Samples))]
-    public void EveryAddressInTheScopeGetsTheSameAnswer(string sample)
+    public void Every_address_in_the_scope_gets_the_same_answer(string sample)
     {
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, Database);
         byte[] address = IPAddress.Parse(sample).GetAddressBytes();
@@ -85,7 +85,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
 
     [Theory]
     [MemberData(nameof(Samples))]
-    public void CachedAnswerEqualsUncachedLookup(string sample)
+    public void Cached_answer_equals_uncached_lookup(string sample)
     {
         byte[] bytes = IPAddress.Parse(sample).GetAddressBytes();
         GeoIpDatabase.Entry uncached;
@@ -117,7 +117,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     [Theory]
     [InlineData("81.2.69.160")]
     [InlineData("130.102.0.1")]
-    public void IPv4MappedIsLocatedAsIPv4(string sample)
+    public void IPv4_mapped_is_located_as_IPv4(string sample)
     {
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, Database);
         IPAddress v4 = IPAddress.Parse(sample);
@@ -129,7 +129,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void PrivateRangeWithoutOverrideGetsTheDefault()
+    public void Private_range_without_override_gets_the_default()
     {
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, Database);
         Assert.Null(GeoTestEnvironment.Lookup("10.1.2.3", "location", "latitude"));
@@ -141,7 +141,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void OverridesWinOverGeoIpAndShapeItsScope()
+    public void Overrides_win_over_GeoIP_and_shape_its_scope()
     {
         GeoOverrides overrides = GeoOverrides.Parse("81.2.69.0/24 51.5072,-0.1276 continent=EU country=GB dc=lon1\n10.0.0.0/8 dc=ams1", "o.txt");
         var locator = new ClientLocator(overrides, Fallback, Database);
@@ -163,7 +163,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void WithoutDatabaseTheDefaultScopeIsTheOverridesScope()
+    public void Without_database_the_default_scope_is_the_overrides_scope()
     {
         var locator = new ClientLocator(GeoOverrides.Parse("10.0.0.0/8 1,2", "o.txt"), Fallback);
 
@@ -173,7 +173,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void WithOverridesKeepsTheDatabase()
+    public void With_overrides_keeps_the_database()
     {
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, Database);
 
@@ -185,7 +185,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void SpanAndIPAddressOverloadsAgree()
+    public void Span_and_IP_address_overloads_agree()
     {
         IClientLocator locator = new ClientLocator(GeoOverrides.Empty, Fallback, Database);
         foreach (string sample in SampleAddresses)
@@ -198,7 +198,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void CacheHitsAllocateNothing()
+    public void Cache_hits_allocate_nothing()
     {
         GeoOverrides overrides = GeoOverrides.Parse("10.0.0.0/8 52.37,4.89\nfd00::/8 dc=ams1", "o.txt");
         var locator = new ClientLocator(overrides, Fallback, Database);
@@ -231,7 +231,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void CacheStaysBoundedAndCorrectPastItsCapacity()
+    public void Cache_stays_bounded_and_correct_past_its_capacity()
     {
         using GeoIpDatabase small = GeoIpDatabase.Open(GeoTestEnvironment.DatabasePath, cacheCapacity: 50);
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, small);
@@ -248,7 +248,7 @@ public sealed class ClientLocatorTests(GeoIpDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void ConcurrentLookupsAgreeWithTheDatabase()
+    public void Concurrent_lookups_agree_with_the_database()
     {
         using GeoIpDatabase shared = GeoIpDatabase.Open(GeoTestEnvironment.DatabasePath, cacheCapacity: 1000);
         var locator = new ClientLocator(GeoOverrides.Empty, Fallback, shared);

@@ -32,7 +32,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void CodesAreUpperCasedAndSourceIsKept()
+    public void Codes_are_upper_cased_and_source_is_kept()
     {
         GeoOverrideRule london = MatchV4(GeoOverrides.Parse(Nested, "nested.txt"), "10.16.1.1", out _)!;
 
@@ -57,7 +57,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void EveryAddressInsideTheScopeGetsTheSameRule()
+    public void Every_address_inside_the_scope_gets_the_same_rule()
     {
         GeoOverrides overrides = GeoOverrides.Parse(Nested, "nested.txt");
         var random = new Random(7);
@@ -81,7 +81,7 @@ public sealed class GeoOverridesTests
     [InlineData(32, 2)]
     [InlineData(128, 3)]
     [InlineData(128, 4)]
-    public void AgreesWithANaiveScanOfAllRules(int width, int seed)
+    public void Agrees_with_a_naive_scan_of_all_rules(int width, int seed)
     {
         // Rules cluster around a few base networks (flipped bits, random lengths) so that they nest
         // and diverge at every depth; addresses cluster the same way.
@@ -135,7 +135,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void EmptyOverridesMatchNothingWithScopeZero()
+    public void Empty_overrides_match_nothing_with_scope_zero()
     {
         Assert.Null(GeoOverrides.Empty.MatchV4(0x0A000001, out byte v4Scope));
         Assert.Null(GeoOverrides.Empty.MatchV6(UInt128.One, out byte v6Scope));
@@ -157,7 +157,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void IPv4MappedAddressesMatchIPv4Rules()
+    public void IPv4_mapped_addresses_match_IPv4_rules()
     {
         GeoOverrides overrides = GeoOverrides.Parse(Nested, "nested.txt");
 
@@ -168,7 +168,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void IPv4MappedRulesBecomeIPv4Rules()
+    public void IPv4_mapped_rules_become_IPv4_rules()
     {
         GeoOverrides overrides = GeoOverrides.Parse("::ffff:172.16.0.0/108 50.11,8.68", "mapped.txt");
 
@@ -189,7 +189,7 @@ public sealed class GeoOverridesTests
     [InlineData("1.2.3.4/32 1,2", "1.2.3.4/32")]
     [InlineData("fd4e:1a2b:3c01:ffff::1/48 1,2", "fd4e:1a2b:3c01::/48")]
     [InlineData("2001:db8::1/128 1,2", "2001:db8::1/128")]
-    public void HostBitsAreCleared(string line, string expected)
+    public void Host_bits_are_cleared(string line, string expected)
     {
         Assert.Equal(expected, Cidr(Assert.Single(GeoOverrides.Parse(line, "a.txt").Rules)));
     }
@@ -219,7 +219,7 @@ public sealed class GeoOverridesTests
     [InlineData("10.0.0.0/8 dc=bad/name", "data center name")]
     [InlineData("10.0.0.0/8 dc=", "data center name")]
     [InlineData("10.0.0.0/8 dc=a 1,2", "expected key=value")]
-    public void BadRulesNameFileLineAndReason(string line, string reason)
+    public void Bad_rules_name_file_line_and_reason(string line, string reason)
     {
         string text = $"# comment\n\n10.9.0.0/16 1,2\n{line}\n";
 
@@ -231,7 +231,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void DuplicateNetworkAfterNormalisationIsAnError()
+    public void Duplicate_network_after_normalisation_is_an_error()
     {
         GeoDataException error = Assert.Throws<GeoDataException>(() =>
             GeoOverrides.Parse("10.0.0.0/8 1,2\n# again\n10.9.9.9/8 dc=x\n", "dup.txt"));
@@ -241,7 +241,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void LoadReadsEveryTxtFileInOrdinalOrder()
+    public void Load_reads_every_txt_file_in_ordinal_order()
     {
         string folder = Directory.CreateTempSubdirectory("geo-data-").FullName;
         try
@@ -264,7 +264,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void DuplicatesAcrossFilesNameBothPlaces()
+    public void Duplicates_across_files_name_both_places()
     {
         string folder = Directory.CreateTempSubdirectory("geo-data-").FullName;
         try
@@ -284,7 +284,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void MissingFolderIsAnError()
+    public void Missing_folder_is_an_error()
     {
         string folder = Path.Combine(Path.GetTempPath(), $"no-such-geo-data-{Guid.NewGuid():N}");
 
@@ -294,7 +294,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void RepositoryGeoDataLoads()
+    public void Repository_geo_data_loads()
     {
         GeoOverrides overrides = GeoOverrides.Load(GeoTestEnvironment.GeoDataFolder);
 
@@ -308,7 +308,7 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void ReadmeExampleLoads()
+    public void Readme_example_loads()
     {
         string readme = File.ReadAllText(Path.Combine(GeoTestEnvironment.GeoDataFolder, "README.md"));
         Match example = Regex.Match(readme, @"## Example\s+```text\n(?<body>.*?)```", RegexOptions.Singleline);

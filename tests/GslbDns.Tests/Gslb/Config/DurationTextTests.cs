@@ -41,7 +41,7 @@ public sealed class DurationTextTests
     [InlineData(3_600_000, "1h")]
     [InlineData(3_723_004, "1h2m3s4ms")]
     [InlineData(0, "0ms")]
-    public void FormatsSoThatItParsesBack(long milliseconds, string text)
+    public void Formats_so_that_it_parses_back(long milliseconds, string text)
     {
         var value = TimeSpan.FromMilliseconds(milliseconds);
 

@@ -15,7 +15,7 @@ public sealed class ExampleConfigTests
     private static DnsName Name(string relative) => DnsName.Parse(relative, Example);
 
     [Fact]
-    public void LoadsWithEveryServiceAndDataCenter()
+    public void Loads_with_every_service_and_data_center()
     {
         var config = GslbConfigLoader.Load(Zones, [Example]);
 
@@ -34,7 +34,7 @@ public sealed class ExampleConfigTests
     }
 
     [Fact]
-    public void ServicesCarryTheirPoliciesChecksAndDefaults()
+    public void Services_carry_their_policies_checks_and_defaults()
     {
         var config = GslbConfigLoader.Load(Zones, [Example]);
 
@@ -75,7 +75,7 @@ public sealed class ExampleConfigTests
     }
 
     [Fact]
-    public void ServiceNamesDoNotCollideWithTheStaticZone()
+    public void Service_names_do_not_collide_with_the_static_zone()
     {
         var config = GslbConfigLoader.Load(Zones, [Example]);
         var zone = ZoneFileReader.ReadFile(Path.Combine(Zones, "example.com.zone"));
@@ -91,7 +91,7 @@ public sealed class ExampleConfigTests
     private static bool Below(DnsName name, DnsName ancestor) => ancestor.WireLength <= name.WireLength && name.IsAtOrBelow(ancestor);
 
     [Fact]
-    public void ServiceAddressesAreDocumentationOrLoopbackAddresses()
+    public void Service_addresses_are_documentation_or_loopback_addresses()
     {
         var config = GslbConfigLoader.Load(Zones, [Example]);
         string[] testNets = ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:", "127."];

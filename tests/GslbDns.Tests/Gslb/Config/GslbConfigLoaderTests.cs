@@ -32,7 +32,7 @@ public sealed class GslbConfigLoaderTests
         """;
 
     [Fact]
-    public void NoFilesGiveTheEmptyConfig()
+    public void No_files_give_the_empty_config()
     {
         Assert.Same(GslbConfig.Empty, GslbConfigLoader.LoadFromText([], Served));
 
@@ -49,7 +49,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void AMissingFolderIsAnErrorNotAnEmptyConfig()
+    public void A_missing_folder_is_an_error_not_an_empty_config()
     {
         var missing = Path.Combine(Path.GetTempPath(), "gslb-config-missing-" + Guid.NewGuid().ToString("N"));
 
@@ -61,7 +61,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void LoadReadsEveryGslbFileOfTheFolderAndNamesThemInErrors()
+    public void Load_reads_every_GSLB_file_of_the_folder_and_names_them_in_errors()
     {
         var folder = Directory.CreateTempSubdirectory("gslb-config-");
         try
@@ -87,7 +87,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void SectionsMergeAcrossFiles()
+    public void Sections_merge_across_files()
     {
         var config = GslbConfigLoader.LoadFromText(
             [("topology.gslb.json", Topology), ("example.com.gslb.json", Service("www")), ("example.net.gslb.json", Service("api", dataCenter: "us-east"))],
@@ -102,7 +102,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void ReferencesMayPointIntoALaterFile()
+    public void References_may_point_into_a_later_file()
     {
         // Services first, data centers and regions after: order of files does not matter.
         var config = GslbConfigLoader.LoadFromText([("example.com.gslb.json", Service("www")), ("z.gslb.json", Topology)], Served);
@@ -111,7 +111,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void DefinitionsRepeatedInAnotherFileNameBothFiles()
+    public void Definitions_repeated_in_another_file_name_both_files()
     {
         const string again = """
             {
@@ -144,7 +144,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void AServiceDefinedTwiceNamesBothPlacesWhateverSpellingNamesIt()
+    public void A_service_defined_twice_names_both_places_whatever_spelling_names_it()
     {
         var errors = Errors(
             ("topology.gslb.json", Topology),
@@ -162,7 +162,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void RelativeNamesTakeTheZoneTheFileIsNamedAfter()
+    public void Relative_names_take_the_zone_the_file_is_named_after()
     {
         var config = GslbConfigLoader.LoadFromText(
             [("topology.gslb.json", Topology), ("/etc/gslb/example.net.gslb.json", Service("www.eu")), ("other.gslb.json", Service("api.example.com.", address: "192.0.2.11"))],
@@ -174,7 +174,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void ARelativeNameInAFileNotNamedAfterAServedZoneIsAnError()
+    public void A_relative_name_in_a_file_not_named_after_a_served_zone_is_an_error()
     {
         var errors = Errors(("topology.gslb.json", Topology), ("services.gslb.json", Service("www")), ("example.org.gslb.json", Service("api")));
 
@@ -185,7 +185,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void ASyntaxErrorGivesItsLineAndThePathReached()
+    public void A_syntax_error_gives_its_line_and_the_path_reached()
     {
         var text = Edit(Valid, "\"weight\": 100,", "\"weight\": 10O,");
 
@@ -213,7 +213,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void AMissingColonIsReportedAfterTheLastValueRead()
+    public void A_missing_colon_is_reported_after_the_last_value_read()
     {
         // The reader rejects a property name without its colon before returning the name, so the path is the one before it.
         var text = Edit(Valid, "\"weight\": 100,", "\"weight\" 100,");
@@ -226,7 +226,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void ASyntaxErrorInOneFileDoesNotHideTheOthersButSilencesUnknownReferences()
+    public void A_syntax_error_in_one_file_does_not_hide_the_others_but_silences_unknown_references()
     {
         // The broken file may well define what the others refer to; "unknown data center" would be noise.
         var errors = Errors(("topology.gslb.json", "{ \"dataCenters\": { \"eu-west\": "), ("example.com.gslb.json", Service("www", address: "192.0.2.300")));
@@ -237,7 +237,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void EveryErrorIsReportedInOneGoSortedByFileAndLine()
+    public void Every_error_is_reported_in_one_go_sorted_by_file_and_line()
     {
         var text = Edit(
             Valid,
@@ -262,7 +262,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void NullMeansAbsent()
+    public void Null_means_absent()
     {
         var text = Edit(Valid, "\"ttl\": 20,|\"weight\": 100, \"priority\": 1|\"check\": {", "\"ttl\": null,|\"weight\": null, \"priority\": null|\"fallback\": null, \"check\": {");
 
@@ -274,7 +274,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void CommentsAndTrailingCommasAreAllowed()
+    public void Comments_and_trailing_commas_are_allowed()
     {
         var text = Edit(Valid, "\"rtt\": {|\"successThreshold\": 2 }", "// measured by hand, 2026-11\n  \"rtt\": {|\"successThreshold\": 2, /* trailing comma next */ }");
 
@@ -282,13 +282,13 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void AByteOrderMarkIsIgnored()
+    public void A_byte_order_mark_is_ignored()
     {
         Assert.Single(Load("\uFEFF" + Valid).Services);
     }
 
     [Fact]
-    public void AddressesAreStoredCanonically()
+    public void Addresses_are_stored_canonically()
     {
         var text = Edit(Valid, "\"2001:db8::10\"", "\"2001:DB8:0:0::10\"");
 
@@ -298,7 +298,7 @@ public sealed class GslbConfigLoaderTests
     }
 
     [Fact]
-    public void ChecksFillInTheirDefaults()
+    public void Checks_fill_in_their_defaults()
     {
         static HealthCheck? CheckOf(string check) =>
             Load(Edit(Valid, Valid.Split('\n').Single(l => l.Contains("\"check\"", StringComparison.Ordinal)).Trim(), $"\"check\": {check},")).Services[Www].Check;

@@ -57,7 +57,7 @@ public sealed class JsonLineMapTests
     }
 
     [Fact]
-    public void DuplicatePropertiesAreReportedAndTheFirstKeepsTheLine()
+    public void Duplicate_properties_are_reported_and_the_first_keeps_the_line()
     {
         var errors = new List<ConfigError>();
 
@@ -69,7 +69,7 @@ public sealed class JsonLineMapTests
     }
 
     [Fact]
-    public void CountsLinesAcrossCommentsAndCarriageReturns()
+    public void Counts_lines_across_comments_and_carriage_returns()
     {
         var map = Map("{\r\n  // one\r\n  /* two\r\n three */ \"x\": {\r\n\r\n \"y\": 1 } }");
 

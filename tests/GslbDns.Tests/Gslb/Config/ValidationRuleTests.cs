@@ -112,7 +112,7 @@ public sealed class ValidationRuleTests
 
     [Theory]
     [MemberData(nameof(Rules))]
-    public void EachRuleNamesFileLineAndPath(string find, string replace, string path, string reason)
+    public void Each_rule_names_file_line_and_path(string find, string replace, string path, string reason)
     {
         var text = Edit(Valid, find, replace);
 
@@ -125,7 +125,7 @@ public sealed class ValidationRuleTests
     }
 
     [Fact]
-    public void TheValidTextIsValid()
+    public void The_valid_text_is_valid()
     {
         var config = Load(Valid);
 
@@ -135,7 +135,7 @@ public sealed class ValidationRuleTests
     }
 
     [Fact]
-    public void AServiceWithoutEndpointsIsAnError()
+    public void A_service_without_endpoints_is_an_error()
     {
         var text = Edit(Valid, "\"www\": {", "\"www\": {" + Marker);
         var start = text.IndexOf("\"endpoints\": [", StringComparison.Ordinal);
@@ -152,7 +152,7 @@ public sealed class ValidationRuleTests
     }
 
     [Fact]
-    public void RegionsMayBeFreeTextWhenNoneAreDefined()
+    public void Regions_may_be_free_text_when_none_are_defined()
     {
         var text = Edit(Valid, "\"eu\": { \"latitude\": 50.1, \"longitude\": 8.7 },|\"na\": { \"latitude\": 38.9, \"longitude\": -77.0 }|\"rtt\": { \"eu\": { \"eu-west\": 5, \"us-east\": 80 } },", "||");
 

@@ -30,7 +30,7 @@ public sealed class FailoverPolicyTests
     }
 
     [Fact]
-    public void LowestPriorityValueAnswers()
+    public void Lowest_priority_value_answers()
     {
         var svc = Service(Svc.Endpoints);
         Assert.Equal([0, 1], Run(FailoverPolicy.Instance, Context(svc)));
@@ -38,7 +38,7 @@ public sealed class FailoverPolicyTests
     }
 
     [Fact]
-    public void GroupsTakeOverInOrderAsEndpointsGoUnhealthy()
+    public void Groups_take_over_in_order_as_endpoints_go_unhealthy()
     {
         Assert.Equal([0, 1], Select(StateOf(), Now));
         Assert.Equal([1], Select(StateOf(health: [new(Id(0), false)]), Now));
@@ -50,14 +50,14 @@ public sealed class FailoverPolicyTests
     }
 
     [Fact]
-    public void DrainedDataCenterIsSkipped()
+    public void Drained_data_center_is_skipped()
     {
         Assert.Equal([2], Select(StateOf(drained: ["ashburn"]), Now));
         Assert.Equal([3], Select(StateOf(drained: ["ashburn", Id(2)]), Now));
     }
 
     [Fact]
-    public void OverridesApplyUntilTheyExpire()
+    public void Overrides_apply_until_they_expire()
     {
         var time = new FakeTimeProvider(Now);
         var state = StateOf(
@@ -80,7 +80,7 @@ public sealed class FailoverPolicyTests
     }
 
     [Fact]
-    public void EveryGroupDownFailsOpenToTheFirstGroup()
+    public void Every_group_down_fails_open_to_the_first_group()
     {
         var state = StateOf(health: Svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
 

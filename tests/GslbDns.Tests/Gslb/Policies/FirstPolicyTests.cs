@@ -6,7 +6,7 @@ namespace GslbDns.Tests.Gslb.Policies;
 public sealed class FirstPolicyTests
 {
     [Fact]
-    public void KeepsTheFirstCountInTheGivenOrder()
+    public void Keeps_the_first_count_in_the_given_order()
     {
         var svc = Service(OnePerDataCenter(Ashburn, Dublin, Frankfurt, Singapore));
 
@@ -15,7 +15,7 @@ public sealed class FirstPolicyTests
     }
 
     [Fact]
-    public void FewerCandidatesThanCountKeepsAll()
+    public void Fewer_candidates_than_count_keeps_all()
     {
         var svc = Service(OnePerDataCenter(Ashburn, Dublin));
 
@@ -23,7 +23,7 @@ public sealed class FirstPolicyTests
     }
 
     [Fact]
-    public void CountBelowOneIsRejected()
+    public void Count_below_one_is_rejected()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new FirstPolicy(0));
     }

@@ -35,7 +35,7 @@ public sealed class GeoProximityPolicyTests
 
     [Theory]
     [MemberData(nameof(ClientsOnEveryContinent))]
-    public void NearestDataCenterWins(string city, double latitude, double longitude, string expected)
+    public void Nearest_data_center_wins(string city, double latitude, double longitude, string expected)
     {
         var locator = new StubLocator(new GeoLocation(latitude, longitude, City: city));
 
@@ -45,7 +45,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void CountKeepsThatManyNearestDataCentersWithAllTheirEndpoints()
+    public void Count_keeps_that_many_nearest_data_centers_with_all_their_endpoints()
     {
         var svc = Service(
         [
@@ -64,7 +64,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void OnlyCandidatesCount()
+    public void Only_candidates_count()
     {
         // Ashburn is out (unhealthy, say): New York goes to the next nearest, Dublin.
         var kept = Run(new GeoProximityPolicy(1), Context(Svc, ConfigOf(World), locator: new StubLocator(NewYork)), [1, 2, 3, 4]);
@@ -73,7 +73,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void PositiveBiasWidensADataCentersArea()
+    public void Positive_bias_widens_a_data_centers_area()
     {
         // London is 463 km from Dublin and 638 km from Frankfurt.
         var context = (DataCenter frankfurt) => Context(Svc, ConfigOf([Ashburn, Dublin, frankfurt, Singapore, Sydney, SaoPaulo, Johannesburg]), locator: new StubLocator(London));
@@ -84,7 +84,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void NegativeBiasShrinksADataCentersArea()
+    public void Negative_bias_shrinks_a_data_centers_area()
     {
         // Lagos: Johannesburg 4,508 km, Frankfurt 4,872 km; London: Dublin 463 km, Frankfurt 638 km.
         var config = ConfigOf([Ashburn, Dublin with { Bias = -40 }, Frankfurt, Singapore, Sydney, SaoPaulo, Johannesburg with { Bias = -10 }]);
@@ -97,7 +97,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void ForcedDataCenterWinsWhileItHasCandidates()
+    public void Forced_data_center_wins_while_it_has_candidates()
     {
         // A geo-data override pins this New York network to Frankfurt.
         var pinned = new StubLocator(NewYork with { DataCenter = "frankfurt" }, source: LocationSource.Override);
@@ -110,7 +110,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void ForcedDataCenterWithoutCoordinatesFallsBackToTheDefaultLocation()
+    public void Forced_data_center_without_coordinates_falls_back_to_the_default_location()
     {
         var pinned = new StubLocator(new GeoLocation(null, null, DataCenter: "frankfurt"), source: LocationSource.Override);
         var config = ConfigOf(World, defaultLocation: Tokyo);
@@ -120,7 +120,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void NoLocatorOrNoCoordinatesUsesTheDefaultLocation()
+    public void No_locator_or_no_coordinates_uses_the_default_location()
     {
         var config = ConfigOf(World, defaultLocation: BuenosAires);
 
@@ -129,7 +129,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void NothingToMeasureFromKeepsEverything()
+    public void Nothing_to_measure_from_keeps_everything()
     {
         var config = ConfigOf(World) with { DefaultLocation = new GeoLocation(null, null) };
 
@@ -137,7 +137,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void ReadingTheLocationRecordsItsEcsScope()
+    public void Reading_the_location_records_its_ECS_scope()
     {
         var context = Context(Svc, ConfigOf(World), locator: new StubLocator(London, scope: 20));
 
@@ -147,7 +147,7 @@ public sealed class GeoProximityPolicyTests
     }
 
     [Fact]
-    public void EqualDistancesGoToTheDataCenterListedFirst()
+    public void Equal_distances_go_to_the_data_center_listed_first()
     {
         var east = new DataCenter("east", 0, 10, "r", 0);
         var west = new DataCenter("west", 0, -10, "r", 0);

@@ -24,7 +24,7 @@ public sealed class GeolocationPolicyTests
         DataCentersOf(Svc, Run(Policy, Context(Svc, locator: new StubLocator(client)), candidates.Length == 0 ? [0, 1, 2, 3, 4] : candidates));
 
     [Fact]
-    public void MostSpecificRuleWins()
+    public void Most_specific_rule_wins()
     {
         Assert.Equal(["san-jose"], Where(LosAngeles)); // subdivision over country
         Assert.Equal(["ashburn"], Where(NewYork)); // country (no NY rule)
@@ -35,13 +35,13 @@ public sealed class GeolocationPolicyTests
     }
 
     [Fact]
-    public void CodesMatchWhateverTheirCase()
+    public void Codes_match_whatever_their_case()
     {
         Assert.Equal(["san-jose"], Where(new GeoLocation(34, -118, "na", "us", "ca")));
     }
 
     [Fact]
-    public void EmptyMatchFallsThroughToTheNextLessSpecific()
+    public void Empty_match_falls_through_to_the_next_less_specific()
     {
         // California with San Jose out: the US country rule.
         Assert.Equal(["ashburn"], Where(LosAngeles, 0, 2, 3, 4));
@@ -57,14 +57,14 @@ public sealed class GeolocationPolicyTests
     }
 
     [Fact]
-    public void NothingLeftOfAnyMatchOrTheDefaultKeepsAll()
+    public void Nothing_left_of_any_match_or_the_default_keeps_all()
     {
         Assert.Equal(["dublin", "singapore"], Where(Paris, 2, 4));
         Assert.Equal(["san-jose", "dublin"], Where(BuenosAires, 1, 2));
     }
 
     [Fact]
-    public void NoDefaultAndNoMatchKeepsAll()
+    public void No_default_and_no_match_keeps_all()
     {
         var policy = new GeolocationPolicy([new GeolocationRule("EU", null, null, ["frankfurt"])], null);
 
@@ -72,7 +72,7 @@ public sealed class GeolocationPolicyTests
     }
 
     [Fact]
-    public void UnknownClientUsesTheDefaultLocationsCodes()
+    public void Unknown_client_uses_the_default_locations_codes()
     {
         var config = ConfigOf([Ashburn, SanJose, Dublin, Frankfurt, Singapore], defaultLocation: Paris);
 
@@ -80,7 +80,7 @@ public sealed class GeolocationPolicyTests
     }
 
     [Fact]
-    public void ReadingTheLocationRecordsItsEcsScope()
+    public void Reading_the_location_records_its_ECS_scope()
     {
         var context = Context(Svc, locator: new StubLocator(London, scope: 18));
 

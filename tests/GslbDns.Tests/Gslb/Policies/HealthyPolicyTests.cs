@@ -9,13 +9,13 @@ public sealed class HealthyPolicyTests
     private static readonly ServiceConfig Svc = Service(OnePerDataCenter(Ashburn, Dublin, Frankfurt));
 
     [Fact]
-    public void UnknownEndpointsAreHealthy()
+    public void Unknown_endpoints_are_healthy()
     {
         Assert.Equal([0, 1, 2], Run(HealthyPolicy.Instance, Context(Svc)));
     }
 
     [Fact]
-    public void KeepsUsableEndpointsInOrder()
+    public void Keeps_usable_endpoints_in_order()
     {
         var state = StateOf(health: [new(Svc.Endpoints[1].Id, false), new(Svc.Endpoints[2].Id, true)]);
 
@@ -23,7 +23,7 @@ public sealed class HealthyPolicyTests
     }
 
     [Fact]
-    public void DrainedEndpointOrDataCenterIsNotUsable()
+    public void Drained_endpoint_or_data_center_is_not_usable()
     {
         var state = StateOf(drained: [Svc.Endpoints[0].Id, "frankfurt"]);
 
@@ -31,7 +31,7 @@ public sealed class HealthyPolicyTests
     }
 
     [Fact]
-    public void UnexpiredOverrideWinsOverProbesAndExpiredOneDoesNot()
+    public void Unexpired_override_wins_over_probes_and_expired_one_does_not()
     {
         var state = StateOf(
             health: [new(Svc.Endpoints[0].Id, false), new(Svc.Endpoints[1].Id, true)],
@@ -46,7 +46,7 @@ public sealed class HealthyPolicyTests
     }
 
     [Fact]
-    public void AllUnhealthyReturnsZeroAndLeavesTheCandidatesUntouched()
+    public void All_unhealthy_returns_zero_and_leaves_the_candidates_untouched()
     {
         // The selector's fail-open path depends on this: it carries on with buffer[..count].
         var state = StateOf(health: Svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));

@@ -32,7 +32,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void StaticRttFromTheNearestRegionDecides()
+    public void Static_RTT_from_the_nearest_region_decides()
     {
         Assert.Equal(["dublin"], Where(Paris));
         Assert.Equal(["ashburn"], Where(NewYork));
@@ -41,7 +41,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void MeasuredRttWinsOverStatic()
+    public void Measured_RTT_wins_over_static()
     {
         var state = StateOf(measuredRtt: Rtt(("eu-west", "frankfurt", 4), ("eu-west", "dublin", 31), ("eu-west", "ashburn", 80)));
 
@@ -50,7 +50,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void MeasurementsForAnotherRegionLeaveStaticInForce()
+    public void Measurements_for_another_region_leave_static_in_force()
     {
         var state = StateOf(measuredRtt: Rtt(("us-east", "frankfurt", 1)));
 
@@ -59,7 +59,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void MeasuredDataCenterMissingFromTheMatrixRanksLast()
+    public void Measured_data_center_missing_from_the_matrix_ranks_last()
     {
         // Singapore has no measurement from eu-west: even a huge RTT elsewhere beats "unknown".
         var state = StateOf(measuredRtt: Rtt(("eu-west", "ashburn", 900)));
@@ -68,7 +68,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void NoRttForTheNearestRegionFallsBackToGeoProximity()
+    public void No_RTT_for_the_nearest_region_falls_back_to_geo_proximity()
     {
         // Tokyo's nearest region, ap-northeast, has no RTT in either matrix.
         Assert.Equal(["singapore"], Where(Tokyo));
@@ -79,7 +79,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void NoRegionsFallsBackToGeoProximity()
+    public void No_regions_falls_back_to_geo_proximity()
     {
         var config = ConfigOf([Ashburn, Dublin, Frankfurt, Singapore], staticRtt: Static);
 
@@ -88,7 +88,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void ExplainSaysWhichMatrixWasUsed()
+    public void Explain_says_which_matrix_was_used()
     {
         var svc = Svc with { Policies = [new LatencyPolicy(1)] };
         var context = Context(svc, Cfg, StateOf(measuredRtt: Rtt(("eu-west", "frankfurt", 4))), new StubLocator(Paris));
@@ -107,7 +107,7 @@ public sealed class LatencyPolicyTests
     }
 
     [Fact]
-    public void ANewConfigSnapshotIsPickedUp()
+    public void A_new_config_snapshot_is_picked_up()
     {
         var policy = new LatencyPolicy(1);
         Assert.Equal(["dublin"], DataCentersOf(Svc, Run(policy, Context(Svc, Cfg, locator: new StubLocator(Paris)))));

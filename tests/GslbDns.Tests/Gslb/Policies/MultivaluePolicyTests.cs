@@ -9,7 +9,7 @@ public sealed class MultivaluePolicyTests
         [.. Enumerable.Range(1, 10).Select(i => Endpoint("ashburn", $"192.0.2.{i}"))]);
 
     [Fact]
-    public void ReturnsCountDistinctCandidates()
+    public void Returns_count_distinct_candidates()
     {
         var policy = new MultivaluePolicy(3, new Random(7));
         for (var run = 0; run < 200; run++)
@@ -22,7 +22,7 @@ public sealed class MultivaluePolicyTests
     }
 
     [Fact]
-    public void DefaultCountIsEightAndFewerCandidatesGiveAPermutation()
+    public void Default_count_is_eight_and_fewer_candidates_give_a_permutation()
     {
         var policy = new MultivaluePolicy(MultivaluePolicy.DefaultCount);
         Assert.Equal(8, policy.Count);
@@ -33,7 +33,7 @@ public sealed class MultivaluePolicyTests
     }
 
     [Fact]
-    public void EveryCandidateIsEquallyLikelyToComeFirst()
+    public void Every_candidate_is_equally_likely_to_come_first()
     {
         const int Trials = 10_000;
         var policy = new MultivaluePolicy(4, new Random(12345));
@@ -50,7 +50,7 @@ public sealed class MultivaluePolicyTests
     }
 
     [Fact]
-    public void EveryCandidateIsEquallyLikelyToBeIncluded()
+    public void Every_candidate_is_equally_likely_to_be_included()
     {
         const int Trials = 10_000;
         var policy = new MultivaluePolicy(3, new Random(99));

@@ -32,7 +32,7 @@ public sealed class PolicyFactoryTests
     private static string[] Errors(string json) => [.. Create(json).Errors.Select(e => $"{e.Path}: {e.Reason}")];
 
     [Fact]
-    public void BuildsEveryTypeWithItsDefaults()
+    public void Builds_every_type_with_its_defaults()
     {
         Assert.Same(HealthyPolicy.Instance, Build<HealthyPolicy>("""{"type": "healthy"}"""));
         Assert.Same(FailoverPolicy.Instance, Build<FailoverPolicy>("""{"type": "failover"}"""));
@@ -45,7 +45,7 @@ public sealed class PolicyFactoryTests
     }
 
     [Fact]
-    public void BuildsEveryTypeWithItsOptions()
+    public void Builds_every_type_with_its_options()
     {
         Assert.Equal(3, Build<GeoProximityPolicy>("""{"type": "geo-proximity", "count": 3}""").Count);
         Assert.Equal(2, Build<LatencyPolicy>("""{"type": "latency", "count": 2}""").Count);
@@ -56,7 +56,7 @@ public sealed class PolicyFactoryTests
     }
 
     [Fact]
-    public void BuildsGeolocationRules()
+    public void Builds_geolocation_rules()
     {
         var policy = Build<GeolocationPolicy>("""
             {
@@ -82,7 +82,7 @@ public sealed class PolicyFactoryTests
     }
 
     [Fact]
-    public void ErrorsNameFileAndPath()
+    public void Errors_name_file_and_path()
     {
         var error = Assert.Single(Create("""{"type": "first", "count": 0}""").Errors);
 
@@ -137,7 +137,7 @@ public sealed class PolicyFactoryTests
     }
 
     [Fact]
-    public void DuplicateGeolocationRulesNameTheFirst()
+    public void Duplicate_geolocation_rules_name_the_first()
     {
         var errors = Errors("""
             {"type": "geolocation", "rules": [
@@ -158,7 +158,7 @@ public sealed class PolicyFactoryTests
     }
 
     [Fact]
-    public void ReportsEveryProblemNotJustTheFirst()
+    public void Reports_every_problem_not_just_the_first()
     {
         var errors = Errors("""{"type": "weighted", "count": 0, "sticky": 1, "stiky": true}""");
 
@@ -169,7 +169,7 @@ public sealed class PolicyFactoryTests
     }
 
     [Fact]
-    public void ErrorsAreAppendedToTheCallersList()
+    public void Errors_are_appended_to_the_callers_list()
     {
         using var document = JsonDocument.Parse("""{"type": "first", "count": 99}""");
         var errors = new List<ConfigError> { new(File, 3, "$.other", "earlier problem") };

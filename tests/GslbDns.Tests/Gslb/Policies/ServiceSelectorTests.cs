@@ -29,7 +29,7 @@ public sealed class ServiceSelectorTests
     private static GslbState AllDown(ServiceConfig svc) => StateOf(health: svc.Endpoints.Select(e => new KeyValuePair<string, bool>(e.Id, false)));
 
     [Fact]
-    public void QueryTypeChoosesTheAddressFamily()
+    public void Query_type_chooses_the_address_family()
     {
         var svc = Service(Mixed);
 
@@ -39,7 +39,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void NoEndpointOfTheFamilyIsNoDataNotFallback()
+    public void No_endpoint_of_the_family_is_no_data_not_fallback()
     {
         var svc = Service(OnePerDataCenter(Ashburn, Dublin), whenAllUnhealthy: AllUnhealthyBehavior.Fallback, fallback: [IPAddress.Parse("2001:db8::99")]);
 
@@ -50,7 +50,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void ChainWithoutHealthyGetsItImplicitlyFirst()
+    public void Chain_without_healthy_gets_it_implicitly_first()
     {
         var svc = Service(Mixed, [new FirstPolicy(1)]);
         var context = Context(svc, state: StateOf(health: [new(Mixed[0].Id, false)]));
@@ -62,7 +62,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void ExplicitHealthyRunsWhereItStandsAndOnlyOnce()
+    public void Explicit_healthy_runs_where_it_stands_and_only_once()
     {
         // first(2) before healthy: the unhealthy endpoint 0 is among the two, healthy then drops it.
         var svc = Service(Mixed, [new FirstPolicy(2), HealthyPolicy.Instance]);
@@ -74,7 +74,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void AllUnhealthyFailsOpenWithEveryEndpointOfTheFamily()
+    public void All_unhealthy_fails_open_with_every_endpoint_of_the_family()
     {
         var svc = Service(Mixed, [new GeoProximityPolicy(1)]);
         var context = Context(svc, ConfigOf(World), AllDown(svc), new StubLocator(Paris));
@@ -91,7 +91,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void AllUnhealthyWithFallbackStopsAndSaysSo()
+    public void All_unhealthy_with_fallback_stops_and_says_so()
     {
         var svc = Service(Mixed, [new FirstPolicy(1)], AllUnhealthyBehavior.Fallback, [IPAddress.Parse("198.51.100.1")]);
         var context = Context(svc, state: AllDown(svc));
@@ -105,7 +105,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void OneHealthyEndpointIsEnoughToAvoidFallback()
+    public void One_healthy_endpoint_is_enough_to_avoid_fallback()
     {
         var svc = Service(Mixed, [], AllUnhealthyBehavior.Fallback);
         var state = StateOf(health: [new(Mixed[0].Id, false), new(Mixed[2].Id, false)]);
@@ -117,7 +117,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void TraceRecordsEveryStepWithWhatItKept()
+    public void Trace_records_every_step_with_what_it_kept()
     {
         var svc = Service(Mixed, [HealthyPolicy.Instance, new GeoProximityPolicy(2), new FirstPolicy(1)]);
         var context = Context(svc, ConfigOf(World), locator: new StubLocator(London));
@@ -135,7 +135,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void ContextMustBeResetForTheService()
+    public void Context_must_be_reset_for_the_service()
     {
         var svc = Service(Mixed);
         var other = Service(Mixed);
@@ -144,7 +144,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void BufferSmallerThanTheServiceLimitsTheCandidates()
+    public void Buffer_smaller_than_the_service_limits_the_candidates()
     {
         var svc = Service(Mixed);
 
@@ -152,7 +152,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void SelectAllocatesNothingInSteadyState()
+    public void Select_allocates_nothing_in_steady_state()
     {
         // Many endpoints per data center so that every step has real work to do.
         var endpoints = World.SelectMany((dc, d) => Enumerable.Range(1, 4).Select(i => Endpoint(dc.Name, $"10.0.{d}.{i}", weight: i))).ToArray();
@@ -164,7 +164,7 @@ public sealed class ServiceSelectorTests
     }
 
     [Fact]
-    public void EveryOtherPolicyAllocatesNothingInSteadyStateEither()
+    public void Every_other_policy_allocates_nothing_in_steady_state_either()
     {
         var endpoints = World.SelectMany((dc, d) => Enumerable.Range(1, 3).Select(i => Endpoint(dc.Name, $"10.0.{d}.{i}", weight: i, priority: d % 2))).ToArray();
         var geolocation = new GeolocationPolicy([new GeolocationRule("EU", null, null, ["frankfurt", "dublin"]), new GeolocationRule(null, "GB", "ENG", ["dublin"])], ["ashburn"]);

@@ -25,7 +25,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void PicksInProportionToWeight()
+    public void Picks_in_proportion_to_weight()
     {
         var svc = Weighted(1, 2, 3, 4);
 
@@ -38,7 +38,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void UnseededPolicyAlsoFollowsTheWeights()
+    public void Unseeded_policy_also_follows_the_weights()
     {
         var counts = Tally(new WeightedPolicy(1, false), Weighted(1, 9));
 
@@ -46,7 +46,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void WeightZeroIsNeverChosen()
+    public void Weight_zero_is_never_chosen()
     {
         var svc = Weighted(0, 5, 0, 5);
         var policy = new WeightedPolicy(4, false, new Random(1));
@@ -58,7 +58,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void AllZeroWeightsGiveEqualChances()
+    public void All_zero_weights_give_equal_chances()
     {
         var counts = Tally(new WeightedPolicy(1, false, new Random(3)), Weighted(0, 0, 0, 0, 0));
 
@@ -66,7 +66,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void OperatorWeightOverridesApply()
+    public void Operator_weight_overrides_apply()
     {
         var svc = Weighted(1, 1, 1);
 
@@ -79,7 +79,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void SeveralPicksAreWithoutReplacementAndTheFirstFollowsTheWeights()
+    public void Several_picks_are_without_replacement_and_the_first_follows_the_weights()
     {
         var svc = Weighted(1, 2, 3, 4);
         var policy = new WeightedPolicy(3, false, new Random(11));
@@ -105,7 +105,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void CountBeyondThePositiveWeightsStopsShort()
+    public void Count_beyond_the_positive_weights_stops_short()
     {
         var kept = Run(new WeightedPolicy(8, false, new Random(2)), Context(Weighted(3, 0, 1)));
 
@@ -113,7 +113,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StickyGivesASubnetTheSameAnswer()
+    public void Sticky_gives_a_subnet_the_same_answer()
     {
         var svc = Weighted(1, 1, 1, 1, 1, 1, 1, 1);
         var policy = new WeightedPolicy(1, true);
@@ -126,7 +126,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StickyRecordsTheSubnetItDependsOn()
+    public void Sticky_records_the_subnet_it_depends_on()
     {
         var svc = Weighted(1, 1);
         var v4 = Context(svc, client: "203.0.113.5");
@@ -145,7 +145,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StickyIPv6UsesTheSlash56()
+    public void Sticky_IPv6_uses_the_slash56()
     {
         var svc = Weighted(1, 1, 1, 1, 1, 1, 1, 1);
         var policy = new WeightedPolicy(1, true);
@@ -165,7 +165,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StickySubnetsSpreadInProportionToWeight()
+    public void Sticky_subnets_spread_in_proportion_to_weight()
     {
         var svc = Weighted(1, 2, 3, 4);
         var policy = new WeightedPolicy(1, true);
@@ -182,7 +182,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StickyAnswerDependsOnTheServiceName()
+    public void Sticky_answer_depends_on_the_service_name()
     {
         var svc = Weighted(1, 1, 1, 1, 1, 1, 1, 1);
         var other = svc with { Name = GslbDns.Dns.DnsName.Parse("api.example.com.") };
@@ -199,7 +199,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StickyAnswerMovesOnlyWhenTheEndpointSetChanges()
+    public void Sticky_answer_moves_only_when_the_endpoint_set_changes()
     {
         var svc = Weighted(1, 1, 1, 1, 1);
         var policy = new WeightedPolicy(1, true);
@@ -232,7 +232,7 @@ public sealed class WeightedPolicyTests
     }
 
     [Fact]
-    public void StableHashIsFixedAcrossProcesses()
+    public void Stable_hash_is_fixed_across_processes()
     {
         // Golden values: if these change, every sticky client of every deployment moves on upgrade.
         // FNV-1a 64 of "a" is the published test vector; the last one was computed independently (Python).
