@@ -81,7 +81,7 @@ cp -r geo-data "$tree/share/geo-data"
 if [ -n "$geoip" ]; then
   cp "$geoip" "$tree/share/GeoLite2-City.mmdb"
 fi
-cp deploy/systemd/*.service deploy/systemd/*.env.example "$tree/share/systemd/"
+cp deploy/systemd/*.service deploy/systemd/*.env.example deploy/systemd/README.md "$tree/share/systemd/"
 echo "$version" > "$tree/VERSION"
 
 if [ "$tarball" = 1 ]; then

@@ -68,6 +68,13 @@ internal static partial class TerraformTree
     {
         var problems = new List<string>();
         var modules = await LoadAsync(root, problems);
+        return Check(modules, problems);
+    }
+
+    /// <summary>The checks over modules already loaded, after the problems loading them found.</summary>
+    public static IReadOnlyList<string> Check(Dictionary<string, TerraformModule> modules, IEnumerable<string> loadProblems)
+    {
+        var problems = loadProblems.ToList();
         foreach (var module in modules.Values)
         {
             CheckModule(module, modules, problems);
