@@ -133,20 +133,23 @@ public sealed class TerraformModuleTests
         return modules;
     }
 
+    private const string RequiresAws = """
+        terraform {
+          required_providers {
+            aws = {
+              source = "hashicorp/aws"
+            }
+          }
+        }
+        """;
+
     /// <summary>A root calling one child module in an aliased region, with a local, a resource, outputs and a template.</summary>
     private static void WriteSoundTree(string root)
     {
         var child = Directory.CreateDirectory(Path.Combine(root, "modules", "child")).FullName;
         var env = Directory.CreateDirectory(Path.Combine(root, "env")).FullName;
+        File.WriteAllText(Path.Combine(child, "versions.tf"), RequiresAws);
         File.WriteAllText(Path.Combine(child, "main.tf"), """
-            terraform {
-              required_providers {
-                aws = {
-                  source = "hashicorp/aws"
-                }
-              }
-            }
-
             variable "name" {
               type = string
             }
@@ -174,15 +177,8 @@ public sealed class TerraformModuleTests
             }
             """);
         File.WriteAllText(Path.Combine(child, "hello.tftpl"), "hello ${name}, not $${HOME}\n");
+        File.WriteAllText(Path.Combine(env, "versions.tf"), RequiresAws);
         File.WriteAllText(Path.Combine(env, "main.tf"), """
-            terraform {
-              required_providers {
-                aws = {
-                  source = "hashicorp/aws"
-                }
-              }
-            }
-
             provider "aws" {
               alias  = "eu_west_1"
               region = "eu-west-1"

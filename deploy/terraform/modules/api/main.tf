@@ -3,31 +3,20 @@
 # the instances' private addresses. Reachable only from operator_cidrs; nothing of it is public.
 data "aws_region" "current" {}
 
-data "aws_caller_identity" "current" {}
-
-data "aws_ami" "debian" {
-  most_recent = true
-  owners      = ["136693071363"]
-
-  filter {
-    name   = "name"
-    values = ["debian-12-amd64-*"]
-  }
+module "image" {
+  source    = "../debian_image"
+  pinned_id = var.ami_id
 }
 
 locals {
-  ami_id      = var.ami_id != "" ? var.ami_id : data.aws_ami.debian.id
+  ami_id      = module.image.id
   listen_port = 8080
-  parameter_arns = [
-    for p in [var.consul_token_parameter, var.api_tokens_parameter] :
-    "arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(p, "/")}"
-  ]
 }
 
 module "role" {
   source                = "../instance_role"
   name                  = "${var.name}-api"
-  secret_parameter_arns = local.parameter_arns
+  secret_parameters     = [var.consul_token_parameter, var.api_tokens_parameter]
   artifact_bucket_arn   = var.artifact_bucket_arn
   tags                  = var.tags
 }

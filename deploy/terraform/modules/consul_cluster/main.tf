@@ -3,27 +3,19 @@
 # default deny. The fleet talks to the HTTPS API over the peered networks; no Consul port is public.
 data "aws_region" "current" {}
 
-data "aws_caller_identity" "current" {}
-
-data "aws_ami" "debian" {
-  most_recent = true
-  owners      = ["136693071363"] # Debian's official AWS account
-
-  filter {
-    name   = "name"
-    values = ["debian-12-amd64-*"]
-  }
+module "image" {
+  source    = "../debian_image"
+  pinned_id = var.ami_id
 }
 
 locals {
-  ami_id         = var.ami_id != "" ? var.ami_id : data.aws_ami.debian.id
-  parameter_arns = [for p in [var.server_key_parameter, var.gossip_key_parameter] : "arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(p, "/")}"]
+  ami_id         = module.image.id
 }
 
 module "role" {
   source                = "../instance_role"
   name                  = "${var.name}-consul-${data.aws_region.current.name}"
-  secret_parameter_arns = local.parameter_arns
+  secret_parameters     = [var.server_key_parameter, var.gossip_key_parameter]
   tags                  = var.tags
 }
 

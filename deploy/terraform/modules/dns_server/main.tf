@@ -3,27 +3,20 @@
 # runs as gslbdns.service from deploy/systemd (own user, CAP_NET_BIND_SERVICE only).
 data "aws_region" "current" {}
 
-data "aws_caller_identity" "current" {}
-
-data "aws_ami" "debian" {
-  most_recent = true
-  owners      = ["136693071363"]
-
-  filter {
-    name   = "name"
-    values = ["debian-12-amd64-*"]
-  }
+module "image" {
+  source    = "../debian_image"
+  pinned_id = var.ami_id
 }
 
 locals {
-  ami_id  = var.ami_id != "" ? var.ami_id : data.aws_ami.debian.id
+  ami_id  = module.image.id
   servers = { for s in var.servers : s.name => s }
 }
 
 module "role" {
   source                = "../instance_role"
   name                  = "${var.name}-dns"
-  secret_parameter_arns = ["arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(var.consul_token_parameter, "/")}"]
+  secret_parameters     = [var.consul_token_parameter]
   artifact_bucket_arn   = var.artifact_bucket_arn
   tags                  = var.tags
 }

@@ -1,6 +1,17 @@
 # The one identity every GslbDns instance runs with: read its own secrets from SSM Parameter Store
 # (so no secret is in user data or on a command line), fetch the build from S3, and be reachable by
 # SSM Session Manager instead of SSH (no port 22 anywhere).
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  parameter_arns = [
+    for name in var.secret_parameters :
+    "arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(name, "/")}"
+  ]
+}
+
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -15,7 +26,7 @@ data "aws_iam_policy_document" "access" {
   statement {
     sid       = "ReadOwnSecrets"
     actions   = ["ssm:GetParameter"]
-    resources = var.secret_parameter_arns
+    resources = local.parameter_arns
   }
 
   dynamic "statement" {

@@ -3,8 +3,8 @@ variable "name" {
   type        = string
 }
 
-variable "secret_parameter_arns" {
-  description = "SSM SecureString parameters the instances may read (Consul token, API tokens, TLS key, gossip key)."
+variable "secret_parameters" {
+  description = "Names of the SSM SecureString parameters (in the instances' region) they may read: Consul token, API tokens, TLS key, gossip key."
   type        = list(string)
 }
 
