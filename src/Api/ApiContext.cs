@@ -79,6 +79,11 @@ internal static class ApiMetrics
         "Operator state changes through the API, by kind (weight, drain, override) and outcome (applied, forced, refused, precondition_failed, retried, contended).",
         new CounterConfiguration { LabelNames = ["kind", "outcome"] });
 
+    public static readonly Gauge GeoIpLoaded = Metrics.CreateGauge(
+        "gslbdns_geoip_loaded",
+        "1 when a GeoIP database is loaded for explain; 0 when none was found (clients outside geo-data get the default location).",
+        new GaugeConfiguration { SuppressInitialValue = true });
+
     public static readonly Counter AuthFailures = Metrics.CreateCounter(
         "gslbdns_api_auth_failures_total",
         "Requests refused with 401 or 403.",

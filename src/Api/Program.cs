@@ -4,6 +4,7 @@ using GslbDns.Consul;
 using GslbDns.Geo;
 using GslbDns.Health;
 using GslbDns.Query;
+using GslbDns.Snapshots;
 using GslbDns.State;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -54,24 +55,17 @@ internal static class Program
     {
         var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
         using var geoIp = options.GeoIpDatabase is null ? null : GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
-        var loader = new SnapshotLoader(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots);
-        foreach (var error in loader.Reload())
+        var builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots, loggerFactory.CreateLogger("GslbDns.Zones"));
+        foreach (var error in builder.Reload())
         {
-            Log.Error("{Error}", error);
+            Log.Error("{Error}", error.ToString());
         }
 
+        ApiMetrics.GeoIpLoaded.Set(builder.GeoIpLoaded ? 1 : 0);
         var engine = new QueryEngine(snapshots, new QueryEngineOptions());
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true;
-            ThreadPool.QueueUserWorkItem(_ =>
-            {
-                foreach (var error in loader.Reload())
-                {
-                    Log.Error("{Error}", error);
-                }
-            });
-        });
+
+        // The same reload triggers as the DNS server, on the same builder: SIGHUP and file change.
+        using var watcher = new SnapshotWatcher(builder, watchFiles: true, loggerFactory.CreateLogger("GslbDns.Zones"));
 
         if (options.Embedded)
         {

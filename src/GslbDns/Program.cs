@@ -84,8 +84,9 @@ internal static class Program
     private static int CheckZones(ServerOptions options, ILoggerFactory loggerFactory)
     {
         var snapshots = new Query.SnapshotHolder(Query.ServerSnapshot.Empty);
-        var catalog = new Zones.ZoneCatalog(options.ZonesFolder, snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), TimeProvider.System, null, options.GeoDataFolder);
-        var errors = catalog.Reload();
+        using var geoIp = options.GeoIpDatabase is null ? null : Geo.GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
+        var builder = new Snapshots.SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots, loggerFactory.CreateLogger("GslbDns.Zones"));
+        var errors = builder.Reload();
         foreach (var error in errors)
         {
             Console.Error.WriteLine(error);

@@ -29,6 +29,9 @@ public sealed partial class GeoIpDatabase : IDisposable
     /// <summary>Networks cached before the cache is dropped (a few tens of MB at most).</summary>
     public const int DefaultCacheCapacity = 200_000;
 
+    /// <summary>Where the processes look for the database when none is given (relative to the working directory; scripts/install-deps.sh puts it there).</summary>
+    public const string DefaultPath = ".cache/geoip/GeoLite2-City.mmdb";
+
     private const int V4CoarsePrefix = 24;
     private const int V6CoarsePrefix = 48;
 

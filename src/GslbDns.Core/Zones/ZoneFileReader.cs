@@ -21,8 +21,8 @@ public static class ZoneFileReader
     public static ParsedZone ReadFile(string path, DnsName? origin = null)
     {
         origin ??= OriginFromFileName(path);
-        var text = ReadSource(path, new SourceLocation(path, 0));
-        return Read(text, path, origin);
+        var text = ReadSource(path, new SourceLocation(path, 0), out var hash);
+        return Read(text, path, origin) with { ContentHash = hash };
     }
 
     /// <summary>Reads and validates zone text as if it came from <paramref name="fileName"/> ($INCLUDE paths are relative to its directory).</summary>
@@ -68,7 +68,8 @@ public static class ZoneFileReader
     /// Reads a file as strict UTF-8 so that non-ASCII text in TXT records keeps its octets; invalid UTF-8 is an
     /// error with its line rather than a silent U+FFFD.
     /// </summary>
-    internal static string ReadSource(string path, SourceLocation blame)
+    /// <param name="contentHash">SHA-256 of the octets read, so a reload can tell whether this exact content was loaded before.</param>
+    internal static string ReadSource(string path, SourceLocation blame, out byte[] contentHash)
     {
         byte[] bytes;
         try
@@ -80,6 +81,7 @@ public static class ZoneFileReader
             throw new ZoneLoadException(blame, $"cannot read '{path}': {ex.Message}");
         }
 
+        contentHash = System.Security.Cryptography.SHA256.HashData(bytes);
         var chars = new char[bytes.Length];
         var status = Utf8.ToUtf16(bytes, chars, out var read, out var written, replaceInvalidSequences: false);
         if (status != System.Buffers.OperationStatus.Done)

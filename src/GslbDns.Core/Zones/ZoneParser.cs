@@ -237,9 +237,8 @@ internal sealed class ZoneParser
             throw new ZoneLoadException(here, $"$INCLUDE nested deeper than {ZoneFileReader.MaxIncludeDepth} files");
         }
 
-        var writeTime = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : default;
-        var text = ZoneFileReader.ReadSource(path, here);
-        Includes.Add(new IncludedFile(path, writeTime));
+        var text = ZoneFileReader.ReadSource(path, here, out var hash);
+        Includes.Add(new IncludedFile(path, hash));
 
         _includeStack.Add(path);
         Parse(text, new FileState(path, origin, state.Ttl));

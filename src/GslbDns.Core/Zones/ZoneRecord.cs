@@ -62,9 +62,12 @@ public sealed record ParsedZone(DnsName Origin, IReadOnlyList<ZoneRecord> Record
     /// <summary>Things worth an operator's attention that did not stop the load (e.g. TTLs that differ inside an RRset).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
-    /// <summary>Files pulled in by $INCLUDE, with the write time seen, so a reload notices when only an included file changed.</summary>
+    /// <summary>Files pulled in by $INCLUDE, with the hash of what was read, so a reload notices when only an included file changed.</summary>
     public IReadOnlyList<IncludedFile> Includes { get; init; } = [];
+
+    /// <summary>SHA-256 of the zone file's octets as parsed; empty for zones read from text.</summary>
+    public byte[] ContentHash { get; init; } = [];
 }
 
-/// <summary>A file read through $INCLUDE.</summary>
-public sealed record IncludedFile(string Path, DateTime WriteTimeUtc);
+/// <summary>A file read through $INCLUDE, with the SHA-256 of its octets as parsed (content, not mtime: a same-size edit within one clock tick still counts).</summary>
+public sealed record IncludedFile(string Path, byte[] ContentHash);

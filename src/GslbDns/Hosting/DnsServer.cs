@@ -1,7 +1,6 @@
-using System.Runtime.InteropServices;
 using GslbDns.Query;
 using GslbDns.Server.Listeners;
-using GslbDns.Server.Zones;
+using GslbDns.Snapshots;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Server.Hosting;
@@ -17,8 +16,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<UdpListener> _udp = [];
     private readonly List<TcpListener> _tcp = [];
-    private ZoneWatcher? _watcher;
-    private PosixSignalRegistration? _sighup;
+    private SnapshotWatcher? _watcher;
     private ServerMetrics? _metrics;
     private HttpClient? _consulHttp;
     private Health.ConsulReportWatcher? _consulWatcher;
@@ -40,7 +38,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
             GeoIp = Geo.GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
         }
 
-        Catalog = new ZoneCatalog(options.ZonesFolder, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time ?? TimeProvider.System, GeoIp, options.GeoDataFolder);
+        Builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, GeoIp, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time);
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
     }
 
@@ -56,7 +54,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public QueryEngine Engine { get; }
 
-    public ZoneCatalog Catalog { get; }
+    /// <summary>Builds the snapshot from the zone folder; the same builder the API process, check and explain use.</summary>
+    public SnapshotBuilder Builder { get; }
 
     public IReadOnlyList<UdpListener> UdpListeners => _udp;
 
@@ -64,7 +63,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public void Start()
     {
-        foreach (var error in Catalog.Reload())
+        foreach (var error in Builder.Reload())
         {
             LogLoadError(_logger, error.ToString());
         }
@@ -79,20 +78,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
             LogListening(_logger, udp.LocalEndPoint.ToString());
         }
 
-        if (_options.WatchZones)
-        {
-            _watcher = new ZoneWatcher(Catalog, _loggerFactory.CreateLogger("GslbDns.Zones"));
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true;
-                LogSighup(_logger);
-                ThreadPool.QueueUserWorkItem(_ => Catalog.Reload());
-            });
-        }
+        // SIGHUP always reloads; file changes only when watching is on.
+        _watcher = new SnapshotWatcher(Builder, _options.WatchZones, _loggerFactory.CreateLogger("GslbDns.Zones"));
 
         if (_options.ConsulAddresses.Count > 0)
         {
@@ -159,7 +146,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
             new Health.LocalReportSink(HealthPublisher),
             logger: _loggerFactory.CreateLogger<Probing.ProbeScheduler>());
         _embeddedProber.UpdateConfig(Snapshots.Current.Gslb);
-        Catalog.GslbChanged += _embeddedProber.UpdateConfig;
+        Builder.GslbChanged += _embeddedProber.UpdateConfig;
         _embeddedProber.Start();
     }
 
@@ -217,14 +204,13 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
         if (_embeddedProber is not null)
         {
-            Catalog.GslbChanged -= _embeddedProber.UpdateConfig;
+            Builder.GslbChanged -= _embeddedProber.UpdateConfig;
             await _embeddedProber.DisposeAsync();
         }
 
         _probeRunner?.Dispose();
 
         _consulHttp?.Dispose();
-        _sighup?.Dispose();
         _watcher?.Dispose();
         foreach (var udp in _udp)
         {
@@ -245,9 +231,6 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "REST API on {Address} (embedded mode, state in SQLite)")]
     private static partial void LogApi(ILogger logger, string address);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "SIGHUP: reloading zones")]
-    private static partial void LogSighup(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped")]
     private static partial void LogStopped(ILogger logger);

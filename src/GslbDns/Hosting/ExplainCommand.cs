@@ -33,7 +33,7 @@ internal static class ExplainCommand
         }
 
         await using var server = new DnsServer(options with { WatchZones = false, MetricsEndPoint = null }, loggerFactory);
-        foreach (var error in server.Catalog.Reload())
+        foreach (var error in server.Builder.Reload())
         {
             await Console.Error.WriteLineAsync(error.ToString());
         }

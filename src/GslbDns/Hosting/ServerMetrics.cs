@@ -24,6 +24,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Gauge _stateAge;
     private readonly Gauge _liveProbers;
     private readonly Gauge _endpointsDown;
+    private readonly Gauge _geoIpLoaded;
 
     public ServerMetrics(DnsServer server, IPEndPoint endPoint)
     {
@@ -39,6 +40,7 @@ internal sealed class ServerMetrics : IDisposable
         _stateAge = factory.CreateGauge("gslbdns_state_age_seconds", "Age of the health state answers use (time since the last prober data was read).");
         _liveProbers = factory.CreateGauge("gslbdns_live_probers", "Probers whose reports currently vote.");
         _endpointsDown = factory.CreateGauge("gslbdns_endpoints_down", "Endpoints a quorum of live probers sees down.");
+        _geoIpLoaded = factory.CreateGauge("gslbdns_geoip_loaded", "1 when a GeoIP database is loaded; 0 when none was found, so clients outside the geo-data overrides get the default location.");
         _registry.AddBeforeCollectCallback(Collect);
         var host = endPoint.Address.Equals(IPAddress.Any) ? "+" : endPoint.Address.ToString();
         _http = new MetricServer(host, endPoint.Port, "metrics/", _registry);
@@ -86,6 +88,7 @@ internal sealed class ServerMetrics : IDisposable
         var view = _server.HealthPublisher.Current;
         _liveProbers.Set(view.LiveProbers.Count);
         _endpointsDown.Set(view.Health.Count(h => !h.Value));
+        _geoIpLoaded.Set(_server.Builder.GeoIpLoaded ? 1 : 0);
     }
 
     private static void Add(Query.QueryCounters counters, long[] byRcode, ref long truncated, ref long dropped)

@@ -7,6 +7,7 @@ using GslbDns.Api;
 using GslbDns.Api.Auth;
 using GslbDns.Consul;
 using GslbDns.Query;
+using GslbDns.Snapshots;
 using GslbDns.State;
 using GslbDns.Tests.Consul;
 using GslbDns.Tests.TestSupport;
@@ -209,7 +210,7 @@ internal sealed class InProcessApi : IAsyncDisposable
         var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
         var api = new InProcessApi(folder, logger, sink);
         ApiTestZones.Write(api.ZonesFolder);
-        var errors = new SnapshotLoader(api.ZonesFolder, null, null, api.Snapshots).Reload();
+        var errors = new SnapshotBuilder(api.ZonesFolder, null, null, api.Snapshots, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Reload();
         Assert.Empty(errors);
         if (store == "sqlite")
         {

@@ -121,7 +121,7 @@ public sealed class DnsBackendFixture : IAsyncLifetime
             },
             NullLoggerFactory.Instance);
         _server.Start();
-        Assert.Empty(_server.Catalog.LastErrors);
+        Assert.Empty(_server.Builder.LastErrors);
         return Task.CompletedTask;
     }
 

@@ -78,14 +78,14 @@ public sealed class ReloadTests
         Assert.Equal(MixSets[0], await AddressesAsync(s.EndPoint, "mix.example.test"));
 
         TestZones.WriteAtomically(s.Example, Version(1).Replace("ver  IN TXT", "new  IN A 10.9.9.9\nver  IN TXT", StringComparison.Ordinal));
-        Assert.Empty(s.Server.Catalog.Reload());
-        Assert.Empty(s.Server.Catalog.LastErrors);
+        Assert.Empty(s.Server.Builder.Reload());
+        Assert.Empty(s.Server.Builder.LastErrors);
         Assert.Equal(MixSets[1], await AddressesAsync(s.EndPoint, "mix.example.test"));
         Assert.Equal(["10.9.9.9"], await AddressesAsync(s.EndPoint, "new.example.test"));
 
         // A removed zone stops being served: REFUSED, not stale data.
         File.Delete(s.Other);
-        Assert.Empty(s.Server.Catalog.Reload());
+        Assert.Empty(s.Server.Builder.Reload());
         Assert.Equal(5, (await RawDnsClient.UdpQueryAsync(s.EndPoint, "www.other.test", DnsWire.TypeA)).Rcode);
     }
 
@@ -130,10 +130,10 @@ public sealed class ReloadTests
         lines.Insert(7, "broken IN AAA 192.0.2.1");
         TestZones.WriteAtomically(s.Example, string.Join('\n', lines));
         TestZones.WriteAtomically(s.Other, TestZones.OtherZone(www: "198.51.100.88"));
-        var errors = s.Server.Catalog.Reload();
+        var errors = s.Server.Builder.Reload();
 
-        var error = Assert.Single(s.Server.Catalog.LastErrors);
-        Assert.Equal(errors, s.Server.Catalog.LastErrors);
+        var error = Assert.Single(s.Server.Builder.LastErrors);
+        Assert.Equal(errors, s.Server.Builder.LastErrors);
         Assert.Equal("example.test.zone", Path.GetFileName(error.File));
         Assert.Equal(8, error.Line);
         Assert.Contains("AAA", error.Reason, StringComparison.Ordinal);
@@ -145,8 +145,8 @@ public sealed class ReloadTests
 
         // Fixed: served, and the error is gone.
         TestZones.WriteAtomically(s.Example, Version(1));
-        Assert.Empty(s.Server.Catalog.Reload());
-        Assert.Empty(s.Server.Catalog.LastErrors);
+        Assert.Empty(s.Server.Builder.Reload());
+        Assert.Empty(s.Server.Builder.LastErrors);
         Assert.Equal(MixSets[1], await AddressesAsync(s.EndPoint, "mix.example.test"));
     }
 
@@ -182,7 +182,7 @@ public sealed class ReloadTests
             // Same size each time, so give every version its own write time: the catalog skips files whose
             // size and time are unchanged, and two writes within one clock tick can share a time.
             TestZones.WriteAtomically(s.Example, Version(i), start.AddSeconds(i));
-            Assert.Empty(s.Server.Catalog.Reload());
+            Assert.Empty(s.Server.Builder.Reload());
             Assert.Equal(MixSets[i % 2], await AddressesAsync(s.EndPoint, "mix.example.test"));
         }
 

@@ -44,9 +44,9 @@ internal static class InProcessServer
                 throw;
             }
 
-            if (requireCleanLoad && server.Catalog.LastErrors.Count > 0)
+            if (requireCleanLoad && server.Builder.LastErrors.Count > 0)
             {
-                var errors = string.Join("\n", server.Catalog.LastErrors);
+                var errors = string.Join("\n", server.Builder.LastErrors);
                 await server.DisposeAsync();
                 throw new InvalidOperationException($"test zones did not load:\n{errors}");
             }

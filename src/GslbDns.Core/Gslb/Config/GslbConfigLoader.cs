@@ -20,7 +20,19 @@ public static class GslbConfigLoader
     /// <summary>Reads every <c>*.gslb.json</c> in <paramref name="zonesFolder"/> in ordinal name order; none gives <see cref="GslbConfig.Empty"/>.</summary>
     /// <param name="servedZones">The zones this server is authoritative for: every service must lie below one of them.</param>
     /// <exception cref="GslbConfigException">The folder cannot be listed, or any file is unreadable or invalid.</exception>
-    public static GslbConfig Load(string zonesFolder, IReadOnlyCollection<DnsName> servedZones)
+    public static GslbConfig Load(string zonesFolder, IReadOnlyCollection<DnsName> servedZones) => Load(ReadSources(zonesFolder), servedZones);
+
+    /// <summary>Validates config files already read by <see cref="ReadSources"/> (a reload reads once, compares, then builds).</summary>
+    /// <exception cref="GslbConfigException">Any file was unreadable or is invalid.</exception>
+    public static GslbConfig Load(GslbConfigSources sources, IReadOnlyCollection<DnsName> servedZones)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        return sources.Files.Count == 0 && sources.ReadErrors.Count == 0 ? GslbConfig.Empty : Build(sources.Files, servedZones, [.. sources.ReadErrors]);
+    }
+
+    /// <summary>Reads the text of every <c>*.gslb.json</c> in <paramref name="zonesFolder"/>, in ordinal name order, without validating it.</summary>
+    /// <exception cref="GslbConfigException">The folder cannot be listed.</exception>
+    public static GslbConfigSources ReadSources(string zonesFolder)
     {
         string[] paths;
         try
@@ -34,11 +46,6 @@ public static class GslbConfigLoader
         {
             // An error, not an empty config: a folder that vanished must not wipe out the services in force.
             throw new GslbConfigException([new ConfigError(zonesFolder, 0, JsonPathText.Root, $"cannot list the folder: {ex.Message}")]);
-        }
-
-        if (paths.Length == 0)
-        {
-            return GslbConfig.Empty;
         }
 
         var errors = new List<ConfigError>();
@@ -55,7 +62,7 @@ public static class GslbConfigLoader
             }
         }
 
-        return Build(files, servedZones, errors);
+        return new GslbConfigSources(files, errors);
     }
 
     /// <summary>Loads config text as if read from the named files, in the given order (for tests and tools).</summary>
@@ -164,5 +171,42 @@ public static class GslbConfigLoader
         return [.. errors
             .OrderBy(e => order.TryGetValue(e.File, out var i) ? i : int.MaxValue)
             .ThenBy(e => e.Line)];
+    }
+}
+
+/// <summary>The GSLB config files as read from disk (name and text), and the ones that could not be read.</summary>
+public sealed record GslbConfigSources(IReadOnlyList<(string File, string Json)> Files, IReadOnlyList<ConfigError> ReadErrors)
+{
+    /// <summary>
+    /// SHA-256 over every file's name and text, the read errors and <paramref name="servedZones"/> (which the config is
+    /// validated against): equal fingerprints load to equal configs, so a reload can keep the config it has.
+    /// </summary>
+    public byte[] Fingerprint(IEnumerable<DnsName> servedZones)
+    {
+        ArgumentNullException.ThrowIfNull(servedZones);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Add(string text)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(text));
+            hash.AppendData([0]);
+        }
+
+        foreach (var (file, json) in Files)
+        {
+            Add(file);
+            Add(json);
+        }
+
+        foreach (var error in ReadErrors)
+        {
+            Add(error.ToString());
+        }
+
+        foreach (var zone in servedZones.Select(z => z.ToString()).Order(StringComparer.Ordinal))
+        {
+            Add(zone);
+        }
+
+        return hash.GetHashAndReset();
     }
 }

@@ -22,7 +22,7 @@ public sealed class GslbConfigReloadTests : IAsyncLifetime
         var bad = good.Replace("\"dataCenter\": \"us-east\", \"address\": \"203.0.113.1\", \"priority\": 1", "\"dataCenter\": \"mars-1\", \"address\": \"203.0.113.1\", \"priority\": 1", StringComparison.Ordinal);
         Assert.NotEqual(good, bad);
         File.WriteAllText(_fixture.ConfigFile, bad);
-        var errors = _fixture.Server.Catalog.Reload();
+        var errors = _fixture.Server.Builder.Reload();
 
         var error = Assert.Single(errors);
         var expectedLine = bad.Split('\n').ToList().FindIndex(l => l.Contains("mars-1", StringComparison.Ordinal)) + 1;
@@ -37,7 +37,7 @@ public sealed class GslbConfigReloadTests : IAsyncLifetime
 
         // Fixed: the new config is served (the primary is now a different address).
         File.WriteAllText(_fixture.ConfigFile, good.Replace("203.0.113.1\"", "203.0.113.9\"", StringComparison.Ordinal));
-        Assert.Empty(_fixture.Server.Catalog.Reload());
+        Assert.Empty(_fixture.Server.Builder.Reload());
         Assert.Equal("203.0.113.9", await AnswerAsync("fo.gslb.test"));
     }
 

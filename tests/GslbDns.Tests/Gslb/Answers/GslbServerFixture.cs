@@ -85,7 +85,7 @@ public sealed class GslbServerFixture : IAsyncLifetime
             },
             NullLoggerFactory.Instance);
         _server.Start();
-        Assert.Empty(_server.Catalog.LastErrors);
+        Assert.Empty(_server.Builder.LastErrors);
         await Task.CompletedTask;
     }
 

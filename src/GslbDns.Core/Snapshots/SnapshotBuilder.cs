@@ -1,0 +1,390 @@
+using GslbDns.Answers;
+using GslbDns.Dns;
+using GslbDns.Geo;
+using GslbDns.Gslb;
+using GslbDns.Gslb.Config;
+using GslbDns.Gslb.Policies;
+using GslbDns.Query;
+using GslbDns.Zones;
+using Microsoft.Extensions.Logging;
+
+namespace GslbDns.Snapshots;
+
+/// <summary>
+/// The one piece of code that turns the zone folder (one zone per <c>*.zone</c> file, the GSLB config in
+/// <c>*.gslb.json</c>) and the geo-data overrides into the serving snapshot. The DNS server, the API process,
+/// <c>gslbdns check</c> and <c>gslbdns explain</c> all build with it, so explain answers from exactly what DNS serves.
+/// <list type="bullet">
+/// <item>Each zone file stands alone: a bad one is reported as <c>file:line: reason</c> and its zone keeps serving
+/// the last version that loaded, while the other zones move on.</item>
+/// <item>A zone is re-read only when the content of its file or of a file it <c>$INCLUDE</c>s changed (SHA-256, not
+/// mtime), and compiled once per (zone, GSLB config) pair: an unchanged zone under an unchanged config is reused.</item>
+/// <item>The GSLB config and the overrides are validated as a whole; a bad version leaves the last good one in force.</item>
+/// <item>A zone folder that is missing (or cannot be listed) is an error and changes nothing: the last good
+/// snapshot keeps serving, as for any other unreadable input.</item>
+/// </list>
+/// </summary>
+public sealed partial class SnapshotBuilder
+{
+    private readonly SnapshotHolder _snapshots;
+    private readonly GeoIpDatabase? _geoIp;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _reloadLock = new();
+    private readonly Dictionary<string, LoadedZone> _zones = new(StringComparer.Ordinal);
+    private HashSet<DnsName> _origins = [];
+    private GslbConfig _lastGoodGslb = GslbConfig.Empty;
+    private byte[] _gslbFingerprint = [];
+    private IReadOnlyList<LoadError> _gslbErrors = [];
+    private GeoOverrides _lastGoodOverrides = GeoOverrides.Empty;
+    private bool _geoIpWarned;
+
+    /// <param name="zonesFolder">Zone files and GSLB config.</param>
+    /// <param name="geoDataFolder">CIDR-to-location overrides; null or missing: none.</param>
+    /// <param name="geoIp">The GeoIP database, or null when none was found (a warning is logged when a geo policy needs one).</param>
+    /// <param name="geoIpPath">Where the GeoIP database was looked for, for that warning; null: the default path.</param>
+    public SnapshotBuilder(string zonesFolder, string? geoDataFolder, GeoIpDatabase? geoIp, SnapshotHolder snapshots, ILogger logger, TimeProvider? time = null, string? geoIpPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(zonesFolder);
+        Folder = Path.GetFullPath(zonesFolder);
+        GeoDataFolder = geoDataFolder is null ? null : Path.GetFullPath(geoDataFolder);
+        _geoIp = geoIp;
+        GeoIpPath = Path.GetFullPath(geoIp?.Path ?? geoIpPath ?? GeoIpDatabase.DefaultPath);
+        _snapshots = snapshots;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Raised after a reload that installed a different GSLB config (the embedded prober follows it).</summary>
+    public event Action<GslbConfig>? GslbChanged;
+
+    public string Folder { get; }
+
+    public string? GeoDataFolder { get; }
+
+    /// <summary>The GeoIP database file in use, or the path where it was looked for and not found.</summary>
+    public string GeoIpPath { get; }
+
+    /// <summary>Whether a GeoIP database is loaded (exported as <c>gslbdns_geoip_loaded</c>).</summary>
+    public bool GeoIpLoaded => _geoIp is not null;
+
+    /// <summary>Errors of the last reload; empty when every file loaded.</summary>
+    public IReadOnlyList<LoadError> LastErrors { get; private set; } = [];
+
+    /// <summary>Completed reloads.</summary>
+    public long Generation { get; private set; }
+
+    /// <summary>Zones compiled so far (with their load-balanced names); an unchanged zone under an unchanged config adds nothing.</summary>
+    public long ZoneCompilations { get; private set; }
+
+    /// <summary>A zone file as last accepted: what was parsed, and what it compiled to with which config.</summary>
+    private sealed record LoadedZone(ParsedZone Zone, CompiledZone? Compiled, GslbConfig? CompiledWith, IReadOnlyList<LoadError> CompileErrors)
+    {
+        public DnsName Origin => Zone.Origin;
+
+        public string File => Zone.File;
+    }
+
+    /// <summary>Re-reads what changed and swaps in a new snapshot. Serialised: one reload at a time.</summary>
+    public IReadOnlyList<LoadError> Reload()
+    {
+        lock (_reloadLock)
+        {
+            var errors = new List<LoadError>();
+            string[] files;
+            try
+            {
+                files = [.. Directory.GetFiles(Folder, "*.zone").Where(f => f.EndsWith(".zone", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // One rule for a missing folder, at start and on reload: an error, and nothing that serves is dropped.
+                var reason = ex is DirectoryNotFoundException ? "zone folder does not exist" : $"cannot list the zone folder: {ex.Message}";
+                return Finish([new LoadError(Folder, 0, reason)], 0);
+            }
+
+            var read = new Dictionary<string, LoadedZone>(StringComparer.Ordinal);
+            foreach (var file in files)
+            {
+                _zones.TryGetValue(file, out var previous);
+                if (previous is not null && !Changed(previous.Zone))
+                {
+                    read[file] = previous;
+                    continue;
+                }
+
+                try
+                {
+                    var parsed = ZoneFileReader.ReadFile(file);
+                    read[file] = new LoadedZone(parsed, null, null, []);
+                    foreach (var warning in parsed.Warnings)
+                    {
+                        LogZoneWarning(_logger, file, warning);
+                    }
+                }
+                catch (ZoneLoadException ex)
+                {
+                    errors.Add(new LoadError(ex.Location.File, ex.Location.Line, ex.Reason));
+                    KeepPrevious(file, previous, read, ex.Message);
+                }
+            }
+
+            // Two files claiming one origin: the first (by name) wins, the second is an error.
+            var byOrigin = new Dictionary<DnsName, LoadedZone>();
+            foreach (var loaded in read.Values.OrderBy(z => z.File, StringComparer.Ordinal))
+            {
+                if (!byOrigin.TryAdd(loaded.Origin, loaded))
+                {
+                    errors.Add(new LoadError(loaded.File, 0, $"zone {loaded.Origin} is already served from {byOrigin[loaded.Origin].File}"));
+                }
+            }
+
+            var origins = byOrigin.Keys.ToHashSet();
+            var originsChanged = !origins.SetEquals(_origins);
+            var gslb = LoadGslb(origins, errors);
+            var overrides = LoadOverrides(errors);
+
+            var accepted = new Dictionary<string, LoadedZone>(_zones, StringComparer.Ordinal);
+            _zones.Clear();
+            var compiled = new List<CompiledZone>(byOrigin.Count);
+            foreach (var loaded in byOrigin.Values)
+            {
+                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged
+                    ? loaded
+                    : Compile(loaded, origins, gslb, errors);
+                if (current is null && accepted.TryGetValue(loaded.File, out var previous) && !ReferenceEquals(previous, loaded))
+                {
+                    // The new version read but did not compile: the last good one serves, under the current config.
+                    current = Compile(previous, origins, gslb, errors);
+                }
+
+                if (current?.Compiled is null)
+                {
+                    continue;
+                }
+
+                errors.AddRange(current.CompileErrors);
+                _zones[current.File] = current;
+                compiled.Add(current.Compiled);
+            }
+
+            _origins = origins;
+            var zoneSet = new ZoneSet(compiled);
+            var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
+            var builtAt = _time.GetUtcNow();
+            var before = _snapshots.Current.Gslb;
+            _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt });
+            if (!ReferenceEquals(before, gslb))
+            {
+                WarnIfGeoIpMissing(gslb);
+                GslbChanged?.Invoke(gslb);
+            }
+
+            return Finish(errors, zoneSet.Count);
+        }
+    }
+
+    private IReadOnlyList<LoadError> Finish(List<LoadError> errors, int zones)
+    {
+        Generation++;
+        LastErrors = errors;
+        LogReloaded(_logger, zones, errors.Count);
+        return errors;
+    }
+
+    /// <summary>Whether the zone file or any file it includes now holds other octets than when it was parsed.</summary>
+    private static bool Changed(ParsedZone zone) =>
+        !SameContent(zone.File, zone.ContentHash) || zone.Includes.Any(i => !SameContent(i.Path, i.ContentHash));
+
+    private static bool SameContent(string file, byte[] hash)
+    {
+        try
+        {
+            return System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)).AsSpan().SequenceEqual(hash);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable now: parse again, so the error is reported with its reason (and the last good version kept).
+            return false;
+        }
+    }
+
+    private void KeepPrevious(string file, LoadedZone? previous, Dictionary<string, LoadedZone> read, string message)
+    {
+        if (previous is not null)
+        {
+            read[file] = previous;
+            LogZoneRejectedKeptOld(_logger, message, previous.Origin.ToString());
+        }
+        else
+        {
+            LogZoneRejected(_logger, message);
+        }
+    }
+
+    /// <summary>
+    /// Loads the GSLB config unless its files and the served zones are exactly what the config in force was
+    /// built from; then the config (or the errors of that same input) stays, and nothing downstream recompiles.
+    /// </summary>
+    private GslbConfig LoadGslb(IReadOnlyCollection<DnsName> origins, List<LoadError> errors)
+    {
+        GslbConfigSources sources;
+        try
+        {
+            sources = GslbConfigLoader.ReadSources(Folder);
+        }
+        catch (GslbConfigException ex)
+        {
+            errors.AddRange(ex.Errors.Select(ToLoadError));
+            return _lastGoodGslb;
+        }
+
+        var fingerprint = sources.Fingerprint(origins);
+        if (fingerprint.AsSpan().SequenceEqual(_gslbFingerprint))
+        {
+            errors.AddRange(_gslbErrors);
+            return _lastGoodGslb;
+        }
+
+        _gslbFingerprint = fingerprint;
+        try
+        {
+            _lastGoodGslb = GslbConfigLoader.Load(sources, origins);
+            _gslbErrors = [];
+        }
+        catch (GslbConfigException ex)
+        {
+            _gslbErrors = [.. ex.Errors.Select(ToLoadError)];
+            errors.AddRange(_gslbErrors);
+            LogGslbRejected(_logger, ex.Errors.Count);
+        }
+
+        return _lastGoodGslb;
+    }
+
+    private static LoadError ToLoadError(ConfigError error) => new(error.File, error.Line, $"{error.Path}: {error.Reason}");
+
+    private GeoOverrides LoadOverrides(List<LoadError> errors)
+    {
+        if (GeoDataFolder is null || !Directory.Exists(GeoDataFolder))
+        {
+            return _lastGoodOverrides;
+        }
+
+        try
+        {
+            _lastGoodOverrides = GeoOverrides.Load(GeoDataFolder);
+        }
+        catch (GeoDataException ex)
+        {
+            errors.Add(new LoadError(ex.File, ex.Line, ex.Reason));
+            LogOverridesRejected(_logger, GeoDataFolder);
+        }
+
+        return _lastGoodOverrides;
+    }
+
+    /// <summary>
+    /// Compiles a zone once, with its load-balanced names attached to their nodes. A service belongs to the closest
+    /// enclosing served zone; one whose name carries a static CNAME is refused (a CNAME owns its name). Null when the
+    /// zone cannot be compiled and no earlier version can stand in.
+    /// </summary>
+    private LoadedZone? Compile(LoadedZone loaded, IReadOnlyCollection<DnsName> origins, GslbConfig gslb, List<LoadError> errors)
+    {
+        var zone = loaded.Zone;
+        var compileErrors = new List<LoadError>();
+        Dictionary<DnsName, IDynamicAnswerSource>? dynamic = null;
+        foreach (var (name, service) in gslb.Services)
+        {
+            if (!name.IsAtOrBelow(zone.Origin) || origins.Any(o => o != zone.Origin && o.LabelCount > zone.Origin.LabelCount && name.IsAtOrBelow(o)))
+            {
+                continue;
+            }
+
+            if (zone.Records.Any(r => r.Owner == name && r.Type == RecordType.CNAME))
+            {
+                compileErrors.Add(new LoadError(zone.File, 0, $"service {name} is also a CNAME in the zone; the service is not served"));
+                continue;
+            }
+
+            dynamic ??= [];
+            dynamic[name] = new ServiceAnswer(service);
+        }
+
+        try
+        {
+            ZoneCompilations++;
+            var compiled = CompiledZone.Build(zone, dynamic);
+            if (loaded.Compiled is null)
+            {
+                LogZoneLoaded(_logger, zone.Origin.ToString(), zone.File, zone.Records.Count);
+            }
+
+            return new LoadedZone(zone, compiled, gslb, compileErrors);
+        }
+        catch (ZoneLoadException ex)
+        {
+            // The reader validates what compiling needs, so this is a safety net: the zone is not served from this version.
+            errors.Add(new LoadError(ex.Location.File, ex.Location.Line, ex.Reason));
+            LogZoneRejected(_logger, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A geo policy without a GeoIP database places every client outside the geo-data overrides at the default
+    /// location: say so, once per config that needs it, with the path that was looked for.
+    /// </summary>
+    private void WarnIfGeoIpMissing(GslbConfig gslb)
+    {
+        if (_geoIp is not null)
+        {
+            return;
+        }
+
+        var services = gslb.Services.Values.Where(UsesGeoPolicy).Select(s => s.Name.ToString()).Order(StringComparer.Ordinal).ToArray();
+        if (services.Length == 0)
+        {
+            _geoIpWarned = false;
+            return;
+        }
+
+        if (!_geoIpWarned)
+        {
+            _geoIpWarned = true;
+            var at = gslb.DefaultLocation;
+            LogGeoIpMissing(_logger, services.Length, string.Join(", ", services.Take(5)), GeoIpPath, $"{at.Latitude:0.####},{at.Longitude:0.####}");
+        }
+    }
+
+    /// <summary>Policies that place the client on the map (and so need GeoIP for clients outside the overrides).</summary>
+    public static bool UsesGeoPolicy(ServiceConfig service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return service.Policies.Any(p => p.Name is GeoProximityPolicy.TypeName or GeolocationPolicy.TypeName or LatencyPolicy.TypeName);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded zone {Origin} from {File} ({Records} records)")]
+    private static partial void LogZoneLoaded(ILogger logger, string origin, string file, int records);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: {Warning}")]
+    private static partial void LogZoneWarning(ILogger logger, string file, string warning);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Zone rejected: {Error}; still serving the last good version of {Origin}")]
+    private static partial void LogZoneRejectedKeptOld(ILogger logger, string error, string origin);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Zone rejected: {Error}; it is not served")]
+    private static partial void LogZoneRejected(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "GSLB config rejected ({Errors} errors); the last good version stays in force")]
+    private static partial void LogGslbRejected(ILogger logger, int errors);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "geo-data overrides in {Folder} rejected; the last good version stays in force")]
+    private static partial void LogOverridesRejected(ILogger logger, string folder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} services use a geo policy ({Services}) but no GeoIP database was found at {Path}: clients outside the geo-data overrides are all placed at the default location {Location}. Install one (scripts/install-deps.sh) or pass --geoip FILE")]
+    private static partial void LogGeoIpMissing(ILogger logger, int count, string services, string path, string location);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving {Zones} zones ({Errors} errors)")]
+    private static partial void LogReloaded(ILogger logger, int zones, int errors);
+}
