@@ -294,17 +294,23 @@ public sealed class GeoOverridesTests
     }
 
     [Fact]
-    public void Repository_geo_data_loads()
+    public void Shipped_geo_data_overrides_nothing_and_its_commented_examples_are_valid_rules()
     {
-        GeoOverrides overrides = GeoOverrides.Load(GeoTestEnvironment.GeoDataFolder);
+        // Out of the box no range is overridden: private clients get the default location, not an example office.
+        GeoOverrides shipped = GeoOverrides.Load(GeoTestEnvironment.GeoDataFolder);
+        Assert.Empty(shipped.Rules);
 
-        Assert.NotEmpty(overrides.Rules);
-        Assert.All(overrides.Rules, r => Assert.True(r.Location.HasCoordinates || r.Location.DataCenter is not null));
-        // The examples cover RFC 1918 and ULA space.
-        Assert.NotNull(MatchV4(overrides, "10.200.1.1", out _));
-        Assert.NotNull(MatchV4(overrides, "172.31.255.1", out _));
-        Assert.NotNull(MatchV4(overrides, "192.168.1.1", out _));
-        Assert.NotNull(MatchV6(overrides, "fd99::1", out _));
+        // Uncommenting the examples gives rules that load and cover RFC 1918, RFC 6598 and ULA space.
+        string text = File.ReadAllText(Path.Combine(GeoTestEnvironment.GeoDataFolder, "overrides.txt"));
+        string uncommented = Regex.Replace(text, @"^# (?=[0-9a-f]+[.:][0-9a-f.:]*/\d+\s)", "", RegexOptions.Multiline);
+        GeoOverrides examples = GeoOverrides.Parse(uncommented, "overrides.txt");
+        Assert.True(examples.Rules.Count >= 10, $"{examples.Rules.Count} example rules");
+        Assert.All(examples.Rules, r => Assert.True(r.Location.HasCoordinates || r.Location.DataCenter is not null));
+        Assert.NotNull(MatchV4(examples, "10.200.1.1", out _));
+        Assert.NotNull(MatchV4(examples, "172.31.255.1", out _));
+        Assert.NotNull(MatchV4(examples, "192.168.1.1", out _));
+        Assert.NotNull(MatchV4(examples, "100.64.0.1", out _));
+        Assert.NotNull(MatchV6(examples, "fd99::1", out _));
     }
 
     [Fact]
