@@ -439,7 +439,7 @@ public sealed partial class ExplainMatchesDnsTests
                   "endpoints": [
                     {"dataCenter": "dc-us", "address": "192.0.2.60"}, {"dataCenter": "dc-eu", "address": "198.51.100.60"},
                     {"dataCenter": "dc-ap", "address": "203.0.113.60"}, {"dataCenter": "dc-sa", "address": "192.0.2.61"},
-                    {"dataCenter": "dc-eu", "address": "2001:db8:60::2"}
+                    {"dataCenter": "dc-eu", "address": "2001:db8:60::2"}, {"dataCenter": "dc-us", "address": "2001:db8:60::1"}
                   ]
                 },
                 "fo": {
@@ -449,7 +449,8 @@ public sealed partial class ExplainMatchesDnsTests
                     {"dataCenter": "dc-eu", "address": "198.51.100.41", "priority": 0},
                     {"dataCenter": "dc-us", "address": "192.0.2.40", "priority": 1},
                     {"dataCenter": "dc-ap", "address": "203.0.113.40", "priority": 2},
-                    {"dataCenter": "dc-eu", "address": "2001:db8:40::1", "priority": 0}
+                    {"dataCenter": "dc-eu", "address": "2001:db8:40::1", "priority": 0},
+                    {"dataCenter": "dc-us", "address": "2001:db8:40::2", "priority": 1}
                   ]
                 },
                 "lat": {
