@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using GslbDns.Gslb;
 using GslbDns.Probing;
+using GslbDns.Snapshots;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Prober;
@@ -11,41 +11,18 @@ namespace GslbDns.Prober;
 /// </summary>
 internal sealed partial class ConfigWatcher : IDisposable
 {
-    // Editors write in bursts (truncate, write, rename): gather them into one reload.
-    private static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(250);
-
     private readonly string _folder;
     private readonly ProbeScheduler _scheduler;
     private readonly ILogger _logger;
     private readonly Lock _reloadLock = new();
-    private readonly Timer _debounce;
-    private readonly FileSystemWatcher? _watcher;
-    private readonly PosixSignalRegistration _sighup;
+    private readonly ReloadTrigger _trigger;
 
     public ConfigWatcher(string folder, ProbeScheduler scheduler, bool watchFiles, ILogger logger)
     {
         _folder = folder;
         _scheduler = scheduler;
         _logger = logger;
-        _debounce = new Timer(_ => Reload("file change"), null, Timeout.Infinite, Timeout.Infinite);
-        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            // Handled: the default action of SIGHUP would end the process.
-            context.Cancel = true;
-            ThreadPool.QueueUserWorkItem(_ => Reload("SIGHUP"));
-        });
-        if (watchFiles)
-        {
-            _watcher = new FileSystemWatcher(folder)
-            {
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
-            _watcher.Changed += OnChange;
-            _watcher.Created += OnChange;
-            _watcher.Deleted += OnChange;
-            _watcher.Renamed += OnChange;
-            _watcher.EnableRaisingEvents = true;
-        }
+        _trigger = new ReloadTrigger([folder], watchFiles, Reload, Relevant);
     }
 
     /// <summary>Loads the config now; false (and the errors logged) when it is invalid.</summary>
@@ -72,23 +49,10 @@ internal sealed partial class ConfigWatcher : IDisposable
         return false;
     }
 
-    public void Dispose()
-    {
-        _sighup.Dispose();
-        _watcher?.Dispose();
-        _debounce.Dispose();
-    }
+    public void Dispose() => _trigger.Dispose();
 
-    private static bool Relevant(string? name) =>
-        name is not null && (name.EndsWith(".zone", StringComparison.Ordinal) || name.EndsWith(Gslb.Config.GslbConfigLoader.FileSuffix, StringComparison.Ordinal));
-
-    private void OnChange(object sender, FileSystemEventArgs e)
-    {
-        if (Relevant(e.Name) || (e is RenamedEventArgs r && Relevant(r.OldName)))
-        {
-            _debounce.Change(QuietPeriod, Timeout.InfiniteTimeSpan);
-        }
-    }
+    private static bool Relevant(string name) =>
+        name.EndsWith(".zone", StringComparison.Ordinal) || name.EndsWith(Gslb.Config.GslbConfigLoader.FileSuffix, StringComparison.Ordinal);
 
     private void Reload(string reason)
     {

@@ -1,71 +1,28 @@
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Snapshots;
 
 /// <summary>
 /// Reloads a <see cref="SnapshotBuilder"/> on SIGHUP and, when asked, when files in the zone folder or the geo-data
-/// folder change: the one reload trigger of the DNS server and the API process. Editors write in bursts (truncate,
-/// write, rename), so changes are gathered for a short quiet period before one reload runs.
+/// folder change: the one reload path of the DNS server and the API process. Errors are logged as <c>file:line: reason</c>.
 /// </summary>
 public sealed partial class SnapshotWatcher : IDisposable
 {
-    private static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(250);
-
     private readonly SnapshotBuilder _builder;
     private readonly ILogger _logger;
-    private readonly List<FileSystemWatcher> _watchers = [];
-    private readonly Timer _debounce;
-    private readonly PosixSignalRegistration? _sighup;
+    private readonly ReloadTrigger _trigger;
 
     public SnapshotWatcher(SnapshotBuilder builder, bool watchFiles, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(builder);
         _builder = builder;
         _logger = logger;
-        _debounce = new Timer(_ => Reload("file change"), null, Timeout.Infinite, Timeout.Infinite);
-        if (!OperatingSystem.IsWindows())
+        _trigger = new ReloadTrigger([builder.Folder, builder.GeoDataFolder], watchFiles, Reload);
+        if (_trigger.Unwatched.Contains(builder.Folder))
         {
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                // Handled: the default action of SIGHUP would end the process.
-                context.Cancel = true;
-                ThreadPool.QueueUserWorkItem(_ => Reload("SIGHUP"));
-            });
-        }
-
-        if (!watchFiles)
-        {
-            return;
-        }
-
-        foreach (var folder in new[] { builder.Folder, builder.GeoDataFolder })
-        {
-            if (folder is null || !Directory.Exists(folder))
-            {
-                if (folder == builder.Folder)
-                {
-                    LogNotWatched(_logger, builder.Folder);
-                }
-
-                continue;
-            }
-
-            var watcher = new FileSystemWatcher(folder)
-            {
-                IncludeSubdirectories = true,
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
-            watcher.Changed += OnChange;
-            watcher.Created += OnChange;
-            watcher.Deleted += OnChange;
-            watcher.Renamed += OnChange;
-            watcher.EnableRaisingEvents = true;
-            _watchers.Add(watcher);
+            LogNotWatched(_logger, builder.Folder);
         }
     }
-
-    private void OnChange(object sender, FileSystemEventArgs e) => _debounce.Change(QuietPeriod, Timeout.InfiniteTimeSpan);
 
     private void Reload(string why)
     {
@@ -83,16 +40,7 @@ public sealed partial class SnapshotWatcher : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _sighup?.Dispose();
-        foreach (var watcher in _watchers)
-        {
-            watcher.Dispose();
-        }
-
-        _debounce.Dispose();
-    }
+    public void Dispose() => _trigger.Dispose();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Why}: reloading zones, GSLB config and geo-data")]
     private static partial void LogReloading(ILogger logger, string why);
