@@ -100,7 +100,7 @@ public sealed partial class SnapshotBuilder
             {
                 // One rule for a missing folder, at start and on reload: an error, and nothing that serves is dropped.
                 var reason = ex is DirectoryNotFoundException ? "zone folder does not exist" : $"cannot list the zone folder: {ex.Message}";
-                return Finish([new LoadError(Folder, 0, reason)], 0);
+                return Finish([new LoadError(Folder, 0, reason)], _snapshots.Current.Zones.Count);
             }
 
             var read = new Dictionary<string, LoadedZone>(StringComparer.Ordinal);
