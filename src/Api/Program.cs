@@ -102,7 +102,7 @@ internal static class Program
             Log.Warning("{Warning}", warning);
         }
 
-        var store = new ConsulOperatorStateStore(client, consulHttp, options.ConsulPrefix, loggerFactory.CreateLogger("GslbDns.State"));
+        var store = new ConsulOperatorStateStore(client, options.ConsulPrefix, loggerFactory.CreateLogger("GslbDns.State"));
         await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
         await Console.Out.FlushAsync();

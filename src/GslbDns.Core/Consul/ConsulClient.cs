@@ -9,7 +9,7 @@ namespace GslbDns.Consul;
 
 /// <summary>
 /// The slice of Consul's HTTP API that GslbDns uses: KV (get, list, put, check-and-set, lock acquire and
-/// release, delete), blocking queries, TTL sessions and raft status.
+/// release, delete), KV transactions, blocking queries, TTL sessions and raft status.
 /// </summary>
 /// <remarks>
 /// Failover: an attempt that fails below HTTP, times out or gets a 5xx moves on to the next agent; the
@@ -106,6 +106,44 @@ public sealed class ConsulClient
     /// <summary>Deletes the key only if its ModifyIndex still equals <paramref name="modifyIndex"/>.</summary>
     public Task<bool> KvDeleteCasAsync(string key, ulong modifyIndex, CancellationToken cancellationToken = default) =>
         KvDeleteCoreAsync(key, "cas=" + modifyIndex.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+
+    // ---- Transactions -----------------------------------------------------------------------------
+
+    /// <summary>Consul refuses transactions with more operations than this.</summary>
+    public const int MaxTxnOperations = 64;
+
+    /// <summary>
+    /// <c>PUT /v1/txn</c>: every operation is applied by one Raft commit, or none is. A rollback (409) is a
+    /// result, not an exception, and names each failed operation; any other error status throws.
+    /// </summary>
+    public async Task<ConsulTxnResult> TxnAsync(IReadOnlyList<ConsulKvOp> operations, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        if (operations.Count is 0 or > MaxTxnOperations)
+        {
+            throw new ArgumentException($"{operations.Count} operations in one Consul transaction; Consul allows 1 to {MaxTxnOperations}", nameof(operations));
+        }
+
+        var wire = new TxnOpJson[operations.Count];
+        for (var i = 0; i < wire.Length; i++)
+        {
+            var op = operations[i];
+            _ = KvPath(op.Key, allowEmpty: false); // the same key rules as the single-key calls
+            wire[i] = new TxnOpJson { Kv = new TxnKvJson { Verb = op.WireVerb, Key = op.Key, Value = op.Value?.ToArray(), Index = op.Index } };
+        }
+
+        var body = JsonSerializer.SerializeToUtf8Bytes(wire, ConsulJsonContext.Default.TxnOpJsonArray);
+        var response = await SendAsync(HttpMethod.Put, "v1/txn", null, body, null, cancellationToken);
+        if (response.Status is not (HttpStatusCode.OK or HttpStatusCode.Conflict))
+        {
+            EnsureSuccess(response);
+        }
+
+        var parsed = Deserialize(response, ConsulJsonContext.Default.TxnResponseJson);
+        var results = parsed?.Results is { } r ? Array.ConvertAll(r, static x => x.Kv is { } kv ? ToPair(kv) : null).OfType<ConsulKvPair>().ToArray() : [];
+        var errors = parsed?.Errors is { } e ? Array.ConvertAll(e, static x => new ConsulTxnError(x.OpIndex, x.What ?? string.Empty)) : [];
+        return new ConsulTxnResult(response.Status == HttpStatusCode.OK, results, errors, response.EarlierAttemptUncertain);
+    }
 
     // ---- Sessions ---------------------------------------------------------------------------------
 
@@ -334,6 +372,10 @@ public sealed class ConsulClient
         ConsulException? lastApiError = null;
         Exception? lastTransportError = null;
 
+        // A failed attempt may still have reached the leader; a later agent's answer then does not tell
+        // the whole story of a write.
+        var uncertain = false;
+
         for (var attempt = 0; attempt < _addresses.Length; attempt++)
         {
             var index = (start + attempt) % _addresses.Length;
@@ -358,6 +400,7 @@ public sealed class ConsulClient
                 if ((int)response.StatusCode >= 500)
                 {
                     lastApiError = ConsulException.Api(method, displayPath, response.StatusCode, ErrorText(bytes));
+                    uncertain = true;
                     ConsulLog.AgentFailed(_logger, address, method.Method, displayPath, $"{(int)response.StatusCode} {lastApiError.ConsulMessage}");
                     continue;
                 }
@@ -368,22 +411,25 @@ public sealed class ConsulClient
                     ConsulLog.AgentSwitched(_logger, address);
                 }
 
-                return new ConsulResponse(response.StatusCode, bytes, ReadIndex(response), displayPath, method);
+                return new ConsulResponse(response.StatusCode, bytes, ReadIndex(response), displayPath, method, uncertain);
             }
             catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
             {
                 // Our per-attempt timeout (or HttpClient's), not the caller's cancellation: a hung agent.
                 lastTransportError = new TimeoutException($"no answer from {address} within {timeout}", ex);
+                uncertain = true;
                 ConsulLog.AgentFailed(_logger, address, method.Method, displayPath, "timed out");
             }
             catch (HttpRequestException ex)
             {
                 lastTransportError = ex;
+                uncertain = true;
                 ConsulLog.AgentFailed(_logger, address, method.Method, displayPath, ex.Message);
             }
             catch (IOException ex)
             {
                 lastTransportError = ex;
+                uncertain = true;
                 ConsulLog.AgentFailed(_logger, address, method.Method, displayPath, ex.Message);
             }
         }
@@ -440,7 +486,7 @@ public sealed class ConsulClient
         }
     }
 
-    private sealed record ConsulResponse(HttpStatusCode Status, byte[] Body, ulong? Index, string Path, HttpMethod Method);
+    private sealed record ConsulResponse(HttpStatusCode Status, byte[] Body, ulong? Index, string Path, HttpMethod Method, bool EarlierAttemptUncertain);
 }
 
 /// <summary>Consul's blocking-query index rules, from its "Blocking Queries" implementation notes.</summary>

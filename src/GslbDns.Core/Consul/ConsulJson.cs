@@ -67,11 +67,52 @@ internal sealed class SessionEntryJson
     public ulong ModifyIndex { get; set; }
 }
 
+
+
+internal sealed class TxnOpJson
+{
+    [JsonPropertyName("KV")]
+    public TxnKvJson? Kv { get; set; }
+}
+
+internal sealed class TxnKvJson
+{
+    public string Verb { get; set; } = string.Empty;
+
+    public string Key { get; set; } = string.Empty;
+
+    public byte[]? Value { get; set; }
+
+    public ulong Index { get; set; }
+}
+
+internal sealed class TxnResponseJson
+{
+    public TxnResultJson[]? Results { get; set; }
+
+    public TxnErrorJson[]? Errors { get; set; }
+}
+
+internal sealed class TxnResultJson
+{
+    [JsonPropertyName("KV")]
+    public KvEntryJson? Kv { get; set; }
+}
+
+internal sealed class TxnErrorJson
+{
+    public int OpIndex { get; set; }
+
+    public string? What { get; set; }
+}
+
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(KvEntryJson[]))]
 [JsonSerializable(typeof(SessionCreateJson))]
 [JsonSerializable(typeof(SessionIdJson))]
 [JsonSerializable(typeof(SessionEntryJson[]))]
+[JsonSerializable(typeof(TxnOpJson[]))]
+[JsonSerializable(typeof(TxnResponseJson))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(bool))]

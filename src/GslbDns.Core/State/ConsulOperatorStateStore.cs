@@ -1,8 +1,5 @@
-using System.Net;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using GslbDns.Consul;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -28,35 +25,29 @@ namespace GslbDns.State;
 /// that read the same version cannot both succeed.
 /// </para>
 /// <para>
-/// <see cref="ConsulClient"/> has no transaction call, so this class sends the transaction itself
-/// through the same <see cref="HttpClient"/>, agents, token and datacenter, failing over between agents
-/// like the client does. A transaction whose outcome is unknown (the agent went away after the request
-/// was sent) and that then fails on a retry is resolved by looking for its audit key: the key is unique,
-/// so if it exists the first attempt committed.
+/// A transaction that <see cref="ConsulClient.TxnAsync"/> had to retry on another agent after an attempt
+/// with an unknown outcome, and that then rolled back, is resolved by looking for its audit key: the key
+/// is unique, so if it exists the first attempt committed.
 /// </para>
 /// </remarks>
 public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
 {
     /// <summary>Consul refuses transactions with more operations than this.</summary>
-    public const int MaxTxnOperations = 64;
+    public const int MaxTxnOperations = ConsulClient.MaxTxnOperations;
 
     private static readonly TimeSpan WatchWait = TimeSpan.FromSeconds(30);
 
     private readonly ConsulClient _client;
-    private readonly HttpClient _http;
     private readonly string _prefix;
     private readonly ILogger _logger;
 
-    /// <param name="client">Reads and blocking queries.</param>
-    /// <param name="httpClient">The client's HttpClient (or one like it, with an infinite timeout), for transactions.</param>
+    /// <param name="client">Reads, blocking queries and transactions.</param>
     /// <param name="prefix">Root of GslbDns keys, e.g. <c>gslbdns/</c>.</param>
-    public ConsulOperatorStateStore(ConsulClient client, HttpClient httpClient, string prefix, ILogger? logger = null)
+    public ConsulOperatorStateStore(ConsulClient client, string prefix, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(prefix);
         _client = client;
-        _http = httpClient;
         _prefix = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
         _logger = logger ?? NullLogger.Instance;
     }
@@ -130,35 +121,27 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
             throw new ArgumentException($"a {setting.Kind} setting cannot be stored at {key}", nameof(setting));
         }
 
-        var op = new TxnKv { Verb = "cas", Key = KeyOf(key), Value = StateJson.SerializeToUtf8(setting), Index = expectedVersion };
+        var op = ConsulKvOp.Cas(KeyOf(key), StateJson.SerializeToUtf8(setting), expectedVersion);
         return TransactAsync(key, op, setting, expectedVersion, audit, conditions, cancellationToken);
     }
 
     public Task<StateWriteResult> DeleteAsync(StateKey key, ulong expectedVersion, AuditEntry? audit, IReadOnlyDictionary<StateKey, ulong>? conditions = null, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfZero(expectedVersion);
-        var op = new TxnKv { Verb = "delete-cas", Key = KeyOf(key), Index = expectedVersion };
+        var op = ConsulKvOp.DeleteCas(KeyOf(key), expectedVersion);
         return TransactAsync(key, op, null, expectedVersion, audit, conditions, cancellationToken);
     }
 
-    private async Task<StateWriteResult> TransactAsync(StateKey key, TxnKv main, StateSetting? setting, ulong expectedVersion, AuditEntry? audit, IReadOnlyDictionary<StateKey, ulong>? conditions, CancellationToken ct)
+    private async Task<StateWriteResult> TransactAsync(StateKey key, ConsulKvOp main, StateSetting? setting, ulong expectedVersion, AuditEntry? audit, IReadOnlyDictionary<StateKey, ulong>? conditions, CancellationToken ct)
     {
-        var ops = new List<TxnOp> { new() { KV = main } };
+        var ops = new List<ConsulKvOp> { main };
         if (conditions is not null)
         {
             foreach (var (other, version) in conditions)
             {
-                if (other == key)
+                if (other != key)
                 {
-                    continue;
+                    ops.Add(version == 0 ? ConsulKvOp.CheckNotExists(KeyOf(other)) : ConsulKvOp.CheckIndex(KeyOf(other), version));
                 }
-
-                ops.Add(new TxnOp
-                {
-                    KV = version == 0
-                        ? new TxnKv { Verb = "check-not-exists", Key = KeyOf(other) }
-                        : new TxnKv { Verb = "check-index", Key = KeyOf(other), Index = version },
-                });
             }
         }
 
@@ -169,7 +152,7 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
 
             // The audit entry carries the version it produced; a set's ModifyIndex is the transaction's
             // Raft index, which is not known before commit, so it is stored as 0 and filled in on read.
-            ops.Add(new TxnOp { KV = new TxnKv { Verb = "set", Key = auditKey, Value = StateJson.SerializeAudit(audit) } });
+            ops.Add(ConsulKvOp.Set(auditKey, StateJson.SerializeAudit(audit)));
         }
 
         if (ops.Count > MaxTxnOperations)
@@ -177,38 +160,33 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
             throw new ArgumentException($"{ops.Count} operations in one Consul transaction; Consul allows {MaxTxnOperations}", nameof(conditions));
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(ops, TxnJsonContext.Default.ListTxnOp);
-        var (status, response, ambiguous) = await SendTxnAsync(body, ct);
-        if (status == HttpStatusCode.OK)
+        var result = await _client.TxnAsync(ops, ct);
+        if (result.Committed)
         {
-            var results = response?.Results ?? [];
-
-            var version = setting is null ? 0UL : results.FirstOrDefault(r => r.KV?.Key == main.Key)?.KV?.ModifyIndex ?? 0;
-            if (setting is null)
+            if (setting is not null)
             {
-                // A delete has no result; the audit set's ModifyIndex is the transaction's index. Without an
-                // audit entry, a read after the commit gives an index at least as large (it counts tombstones).
-                var committedAt = auditKey is null ? 0 : results.FirstOrDefault(r => r.KV?.Key == auditKey)?.KV?.ModifyIndex ?? 0;
-                if (committedAt == 0)
-                {
-                    committedAt = (await ReadAsync(ct)).Index;
-                }
-
-                return new StateWriteResult(WriteStatus.Applied, committedAt, null);
+                return new StateWriteResult(WriteStatus.Applied, result.ResultFor(main.Key)?.ModifyIndex ?? 0, setting);
             }
 
-            return new StateWriteResult(WriteStatus.Applied, version, setting);
+            // A delete has no result; the audit set's ModifyIndex is the transaction's index. Without an
+            // audit entry, a read after the commit gives an index at least as large (it counts tombstones).
+            var committedAt = auditKey is null ? 0 : result.ResultFor(auditKey)?.ModifyIndex ?? 0;
+            if (committedAt == 0)
+            {
+                committedAt = (await ReadAsync(ct)).Index;
+            }
+
+            return new StateWriteResult(WriteStatus.Applied, committedAt, null);
         }
 
-        // 409: some operation failed and nothing was written. If an earlier attempt may have been
-        // committed, its unique audit key tells.
-        if (ambiguous && auditKey is not null && await _client.KvGetAsync(auditKey, ct) is { } committed)
+        // Rolled back: nothing was written. If an earlier attempt may have been committed, its unique
+        // audit key tells.
+        if (result.EarlierAttemptUncertain && auditKey is not null && await _client.KvGetAsync(auditKey, ct) is { } committed)
         {
             LogAmbiguousCommitted(_logger, key.ToString());
             return new StateWriteResult(WriteStatus.Applied, committed.ModifyIndex, setting);
         }
 
-        var failedOps = response?.Errors?.Select(e => e.OpIndex).ToHashSet() ?? [];
         var current = await _client.KvGetAsync(KeyOf(key), ct);
         var currentVersion = current?.ModifyIndex ?? 0;
         StateSetting? currentSetting = null;
@@ -224,83 +202,12 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
             }
         }
 
-        if (failedOps.Contains(0) || currentVersion != expectedVersion)
+        if (result.Errors.Any(e => e.OpIndex == 0) || currentVersion != expectedVersion)
         {
             return new StateWriteResult(WriteStatus.VersionMismatch, currentVersion, currentSetting);
         }
 
         return new StateWriteResult(WriteStatus.ConditionFailed, currentVersion, currentSetting);
-    }
-
-    /// <summary>PUT /v1/txn to the first agent that answers; returns 200 or 409 with the parsed body.</summary>
-    private async Task<(HttpStatusCode Status, TxnResponse? Response, bool Ambiguous)> SendTxnAsync(byte[] body, CancellationToken ct)
-    {
-        var options = _client.Options;
-        var start = _client.CurrentAddress;
-        var addresses = options.Addresses.Select(a => a.AbsoluteUri.EndsWith('/') ? a : new Uri(a.AbsoluteUri + "/")).ToList();
-        var first = addresses.FindIndex(a => a == start);
-        if (first > 0)
-        {
-            addresses = [.. addresses.Skip(first), .. addresses.Take(first)];
-        }
-
-        var path = "v1/txn" + (options.Datacenter is { Length: > 0 } dc ? "?dc=" + Uri.EscapeDataString(dc) : "");
-        var ambiguous = false;
-        Exception? last = null;
-        foreach (var address in addresses)
-        {
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            attempt.CancelAfter(options.RequestTimeout);
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(address, path)) { Content = new ByteArrayContent(body) };
-                if (options.Token is { Length: > 0 } token)
-                {
-                    request.Headers.TryAddWithoutValidation("X-Consul-Token", token);
-                }
-
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, attempt.Token);
-                var bytes = await response.Content.ReadAsByteArrayAsync(attempt.Token);
-                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict)
-                {
-                    TxnResponse? parsed = null;
-                    if (bytes.Length > 0)
-                    {
-                        parsed = JsonSerializer.Deserialize(bytes, TxnJsonContext.Default.TxnResponse);
-                    }
-
-                    return (response.StatusCode, parsed, ambiguous);
-                }
-
-                var text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 512)).Trim();
-                if ((int)response.StatusCode >= 500)
-                {
-                    // A 5xx may come after the leader applied the transaction.
-                    ambiguous = true;
-                    last = new ConsulException($"Consul answered {(int)response.StatusCode} to PUT /{path}: {text}");
-                    continue;
-                }
-
-                throw new ConsulException($"Consul answered {(int)response.StatusCode} to PUT /{path}: {text}");
-            }
-            catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
-            {
-                ambiguous = true;
-                last = new TimeoutException($"no answer from {address} within {options.RequestTimeout}", ex);
-            }
-            catch (HttpRequestException ex)
-            {
-                ambiguous = true;
-                last = ex;
-            }
-            catch (IOException ex)
-            {
-                ambiguous = true;
-                last = ex;
-            }
-        }
-
-        throw new ConsulException($"No Consul agent completed PUT /{path} (tried {string.Join(", ", addresses)}): {last?.Message}", last ?? new InvalidOperationException("no agents"));
     }
 
     public async Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default)
@@ -370,55 +277,4 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A Consul transaction for {Key} with an unknown outcome had committed (its audit entry exists)")]
     private static partial void LogAmbiguousCommitted(ILogger logger, string key);
-
-    internal sealed class TxnOp
-    {
-        public TxnKv? KV { get; set; }
-    }
-
-    internal sealed class TxnKv
-    {
-        public string Verb { get; set; } = "";
-
-        public string Key { get; set; } = "";
-
-        public byte[]? Value { get; set; }
-
-        public ulong Index { get; set; }
-    }
-
-    internal sealed class TxnResponse
-    {
-        public List<TxnResult>? Results { get; set; }
-
-        public List<TxnError>? Errors { get; set; }
-    }
-
-    internal sealed class TxnResult
-    {
-        public TxnKvResult? KV { get; set; }
-    }
-
-    internal sealed class TxnKvResult
-    {
-        public string Key { get; set; } = "";
-
-        public ulong CreateIndex { get; set; }
-
-        public ulong ModifyIndex { get; set; }
-    }
-
-    internal sealed class TxnError
-    {
-        public int OpIndex { get; set; }
-
-        public string? What { get; set; }
-    }
-}
-
-[JsonSerializable(typeof(List<ConsulOperatorStateStore.TxnOp>))]
-[JsonSerializable(typeof(ConsulOperatorStateStore.TxnResponse))]
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-internal sealed partial class TxnJsonContext : JsonSerializerContext
-{
 }

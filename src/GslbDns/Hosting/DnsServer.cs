@@ -164,7 +164,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
         // Operator state (weights, drains, overrides) written by the API into Consul, applied within a second.
         _operatorState = new State.OperatorStateWatcher(
-            new State.ConsulOperatorStateStore(client, _consulHttp, _options.ConsulPrefix),
+            new State.ConsulOperatorStateStore(client, _options.ConsulPrefix),
             new State.OperatorStatePublisher(Snapshots),
             _loggerFactory.CreateLogger("GslbDns.State"));
         _operatorState.Start();

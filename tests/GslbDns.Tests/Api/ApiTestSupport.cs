@@ -221,7 +221,7 @@ internal sealed class InProcessApi : IAsyncDisposable
             Assert.NotNull(consul);
             api._consulHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             var client = new ConsulClient(api._consulHttp, new ConsulClientOptions { Addresses = [consul.HttpAddress], RequestTimeout = TimeSpan.FromSeconds(5) });
-            api.Store = new ConsulOperatorStateStore(client, api._consulHttp, consulPrefix ?? ConsulTestSupport.UniquePrefix("api"));
+            api.Store = new ConsulOperatorStateStore(client, consulPrefix ?? ConsulTestSupport.UniquePrefix("api"));
         }
 
         var tokens = ApiTokens.FromTokens((ApiRole.Operator, OperatorToken, "alice"), (ApiRole.Read, ReadToken, "grafana"));

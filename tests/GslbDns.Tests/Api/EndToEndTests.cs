@@ -39,7 +39,7 @@ public sealed class EndToEndTests
         // The DNS server, wired as in Consul mode: its own Consul client, store and watcher.
         await using var server = StartDnsServer(api.ZonesFolder, [_consul.HttpAddress], prefix);
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var store = new ConsulOperatorStateStore(new ConsulClient(http, new ConsulClientOptions { Addresses = [_consul.HttpAddress] }), http, prefix);
+        var store = new ConsulOperatorStateStore(new ConsulClient(http, new ConsulClientOptions { Addresses = [_consul.HttpAddress] }), prefix);
         await using var watcher = new OperatorStateWatcher(store, new OperatorStatePublisher(server.Snapshots), NullLogger.Instance);
         watcher.Start();
         await Deadline.UntilAsync("the DNS server's state watch", TimeSpan.FromSeconds(10), () => Task.FromResult((watcher.Connected, "not connected")));

@@ -34,7 +34,7 @@ public sealed class StateStoreTests : IAsyncLifetime
 
     private IOperatorStateStore Open(string kind) => kind == "sqlite"
         ? SqliteOperatorStateStore.Open(Path.Combine(_folder.Path, $"{Guid.NewGuid():N}.db"))
-        : new ConsulOperatorStateStore(Client(_consul.HttpAddress), _http, ConsulTestSupport.UniquePrefix("store"));
+        : new ConsulOperatorStateStore(Client(_consul.HttpAddress), ConsulTestSupport.UniquePrefix("store"));
 
     private ConsulClient Client(Uri address) => new(_http, new ConsulClientOptions { Addresses = [address], RequestTimeout = TimeSpan.FromSeconds(2) });
 
@@ -184,7 +184,7 @@ public sealed class StateStoreTests : IAsyncLifetime
         var killed = false;
         try
         {
-            var store = new ConsulOperatorStateStore(Client(agent.HttpAddress), _http, "gslbdns/");
+            var store = new ConsulOperatorStateStore(Client(agent.HttpAddress), "gslbdns/");
             var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
             await using var watcher = new OperatorStateWatcher(store, new OperatorStatePublisher(snapshots), NullLogger.Instance);
             watcher.Start();

@@ -105,49 +105,4 @@ public sealed class ConsulSessionTests(ConsulDevAgent agent) : IClassFixture<Con
             await _client.SessionDestroyAsync(id);
         }
     }
-
-    [Fact]
-    public async Task Keeper_renews_recreates_a_lost_session_republishes_and_cleans_up()
-    {
-        var prefix = UniquePrefix("keeper");
-        var created = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        var keeper = new SessionKeeper(
-            _client,
-            "keeper-test",
-            Ttl,
-            async (id, ct) =>
-            {
-                // The owner's re-publish: its keys vanished with the old session.
-                if (!await _client.KvAcquireAsync(prefix + "health", Utf8(id), id, cancellationToken: ct))
-                {
-                    throw new InvalidOperationException("acquire refused");
-                }
-
-                created.Writer.TryWrite(id);
-            });
-        string second;
-        await using (keeper)
-        {
-            keeper.Start();
-            var first = await created.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal(first, keeper.SessionId);
-
-            // Renewed in the background: the key outlives 2x TTL.
-            await Task.Delay((2 * Ttl) + (Ttl / 2));
-            Assert.Equal(first, (await _client.KvGetAsync(prefix + "health"))?.Session);
-
-            // An operator (or an expiry during a partition) ends the session: Consul deletes the key,
-            // the keeper's next renewal gets 404, and it creates a new session and re-publishes.
-            await _client.SessionDestroyAsync(first);
-            second = await created.Reader.ReadAsync().AsTask().WaitAsync(Ttl + TimeSpan.FromSeconds(5));
-            Assert.NotEqual(first, second);
-            var republished = await _client.KvGetAsync(prefix + "health");
-            Assert.Equal(second, republished?.Session);
-            Assert.Equal(second, Text(republished));
-        }
-
-        // Disposing destroyed the session at once: no waiting for the TTL.
-        Assert.Null(await _client.KvGetAsync(prefix + "health"));
-        Assert.Null(await _client.SessionInfoAsync(second));
-    }
 }
