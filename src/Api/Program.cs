@@ -1,58 +1,40 @@
-using System.Runtime.InteropServices;
 using GslbDns.Api.Auth;
 using GslbDns.Consul;
 using GslbDns.Geo;
 using GslbDns.Health;
+using GslbDns.Hosting;
 using GslbDns.Query;
 using GslbDns.Snapshots;
 using GslbDns.State;
 using Serilog;
-using Serilog.Extensions.Logging;
 
 namespace GslbDns.Api;
 
 /// <summary><c>gslbdns-api</c>: the operator REST API as its own process (Consul mode or embedded mode).</summary>
 internal static class Program
 {
-    private static async Task<int> Main(string[] args)
+    private static Task<int> Main(string[] args) =>
+        ProcessHost.RunAsync(ApiCommandLine.Program, args, ApiCommandLine.Bind, RunGuardedAsync);
+
+    private static async Task<int> RunGuardedAsync(ApiOptions options, ProcessContext context)
     {
-        var options = ApiCommandLine.Parse(args, out var errors);
-        if (errors.Count > 0)
-        {
-            var help = errors.Remove("help");
-            foreach (var error in errors)
-            {
-                await Console.Error.WriteLineAsync($"gslbdns-api: {error}");
-            }
-
-            await Console.Error.WriteLineAsync(ApiCommandLine.Usage);
-            return help && errors.Count == 0 ? 0 : 2;
-        }
-
-        // Logs go to standard error; standard output carries only the start-up lines (and a generated token, once).
-        Log.Logger = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose)
-            .CreateLogger();
-        using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: false);
         try
         {
-            return await RunAsync(options, loggerFactory);
+            return await RunAsync(options, context);
         }
         catch (Exception ex) when (ex is ApiTokensException or IOException or UnauthorizedAccessException or ArgumentException or Microsoft.Data.Sqlite.SqliteException)
         {
             Log.Error("{Error}", ex.Message);
-            await Console.Error.WriteLineAsync($"gslbdns-api: {ex.Message}");
+            await Console.Error.WriteLineAsync($"{ApiCommandLine.Program.Name}: {ex.Message}");
             return 1;
-        }
-        finally
-        {
-            await Log.CloseAndFlushAsync();
         }
     }
 
-    private static async Task<int> RunAsync(ApiOptions options, SerilogLoggerFactory loggerFactory)
+    private static async Task<int> RunAsync(ApiOptions options, ProcessContext context)
     {
+        // Before anything starts: a token file that cannot be read is a start-up error (exit 2).
+        var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
+        var loggerFactory = context.LoggerFactory;
         var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
         using var geoIp = options.GeoIpDatabase is null ? null : GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
         var builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots, loggerFactory.CreateLogger("GslbDns.Zones"));
@@ -65,7 +47,7 @@ internal static class Program
         var engine = new QueryEngine(snapshots, new QueryEngineOptions());
 
         // The same reload triggers as the DNS server, on the same builder: SIGHUP and file change.
-        using var watcher = new SnapshotWatcher(builder, watchFiles: true, loggerFactory.CreateLogger("GslbDns.Zones"));
+        using var watcher = new SnapshotWatcher(builder, watchFiles: true, loggerFactory.CreateLogger("GslbDns.Zones"), context.Signals);
 
         if (options.Embedded)
         {
@@ -76,13 +58,12 @@ internal static class Program
                 null);
             await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", embedded.Host.Urls)} (embedded mode, state in {embedded.Store.Path})");
             await Console.Out.FlushAsync();
-            await WaitForStopAsync();
+            await context.Signals.Stopping;
             return 0;
         }
 
-        var token = options.ConsulTokenFile is { } file ? (await File.ReadAllTextAsync(file)).Trim() : Environment.GetEnvironmentVariable("GSLBDNS_CONSUL_TOKEN");
         using var consulHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var client = new ConsulClient(consulHttp, new ConsulClientOptions { Addresses = options.ConsulAddresses, Token = string.IsNullOrEmpty(token) ? null : token }, loggerFactory.CreateLogger<ConsulClient>());
+        var client = new ConsulClient(consulHttp, new ConsulClientOptions { Addresses = options.ConsulAddresses, Token = token }, loggerFactory.CreateLogger<ConsulClient>());
 
         // The live health view (per-prober detail for the list routes, and the health explain decides on).
         var health = new HealthStatePublisher(snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter);
@@ -106,23 +87,7 @@ internal static class Program
         await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
         await Console.Out.FlushAsync();
-        await WaitForStopAsync();
+        await context.Signals.Stopping;
         return 0;
-    }
-
-    private static async Task WaitForStopAsync()
-    {
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-        {
-            c.Cancel = true;
-            stop.TrySetResult();
-        });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
-        {
-            c.Cancel = true;
-            stop.TrySetResult();
-        });
-        await stop.Task;
     }
 }

@@ -205,22 +205,6 @@ internal static class ViewBuilder
         return null;
     }
 
-    public static (ServiceConfig Service, Endpoint Endpoint)? FindEndpointById(GslbConfig config, string id)
-    {
-        foreach (var service in config.Services.Values)
-        {
-            foreach (var endpoint in service.Endpoints)
-            {
-                if (string.Equals(endpoint.Id, id, StringComparison.Ordinal))
-                {
-                    return (service, endpoint);
-                }
-            }
-        }
-
-        return null;
-    }
-
     public static ServiceConfig? FindService(GslbConfig config, string name)
     {
         var trimmed = name.TrimEnd('.');

@@ -1,33 +1,17 @@
+using GslbDns.Hosting;
 using GslbDns.Server.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
-using Serilog.Extensions.Logging;
 
 namespace GslbDns.Server;
 
 internal static class Program
 {
-    private static async Task<int> Main(string[] args)
+    private static Task<int> Main(string[] args) =>
+        ProcessHost.RunAsync(CommandLine.Program, args, CommandLine.Bind, RunAsync);
+
+    private static async Task<int> RunAsync(CommandLine.Parsed parsed, ProcessContext context)
     {
-        var parsed = CommandLine.Parse(args, out var errors);
-        if (errors.Count > 0)
-        {
-            var help = errors.Remove("help");
-            foreach (var error in errors)
-            {
-                Console.Error.WriteLine($"gslbdns: {error}");
-            }
-
-            Console.Error.WriteLine(CommandLine.Usage);
-            return help && errors.Count == 0 ? 0 : 2;
-        }
-
-        Log.Logger = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose)
-            .CreateLogger();
-        using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: true);
-
+        var loggerFactory = context.LoggerFactory;
         if (parsed.Command == "check")
         {
             return CheckZones(parsed.Options, loggerFactory);
@@ -41,12 +25,11 @@ internal static class Program
         await using var server = new DnsServer(parsed.Options, loggerFactory);
         try
         {
-            server.Start();
+            server.Start(context.Signals);
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            Console.Error.WriteLine($"gslbdns: cannot listen: {ex.Message}");
-            return 1;
+            throw new StartupException($"cannot listen: {ex.Message}", exitCode: 1);
         }
 
         var first = server.UdpListeners[0].LocalEndPoint;
@@ -66,18 +49,7 @@ internal static class Program
         }
         Console.Out.Flush();
 
-        var stop = new TaskCompletionSource();
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
-        {
-            c.Cancel = true;
-            stop.TrySetResult();
-        });
-        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c =>
-        {
-            c.Cancel = true;
-            stop.TrySetResult();
-        });
-        await stop.Task;
+        await context.Signals.Stopping;
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using GslbDns.Gslb;
+using GslbDns.Hosting;
 using GslbDns.Probing;
 using GslbDns.Snapshots;
 using Microsoft.Extensions.Logging;
@@ -17,12 +18,12 @@ internal sealed partial class ConfigWatcher : IDisposable
     private readonly Lock _reloadLock = new();
     private readonly ReloadTrigger _trigger;
 
-    public ConfigWatcher(string folder, ProbeScheduler scheduler, bool watchFiles, ILogger logger)
+    public ConfigWatcher(string folder, ProbeScheduler scheduler, bool watchFiles, ProcessSignals signals, ILogger logger)
     {
         _folder = folder;
         _scheduler = scheduler;
         _logger = logger;
-        _trigger = new ReloadTrigger([folder], watchFiles, Reload, Relevant);
+        _trigger = new ReloadTrigger([folder], watchFiles, Reload, signals, Relevant);
     }
 
     /// <summary>Loads the config now; false (and the errors logged) when it is invalid.</summary>

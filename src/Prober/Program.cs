@@ -1,48 +1,21 @@
-using System.Runtime.InteropServices;
 using GslbDns.Consul;
+using GslbDns.Reports;
+using GslbDns.Hosting;
 using GslbDns.Probing;
 using Microsoft.Extensions.Logging;
-using Serilog;
-using Serilog.Extensions.Logging;
-using GslbDns.Reports;
 
 namespace GslbDns.Prober;
 
 /// <summary>gslbdns-prober: probes the configured endpoints and keeps its report in Consul (README.md).</summary>
 internal static partial class Program
 {
-    private static async Task<int> Main(string[] args)
+    private static Task<int> Main(string[] args) =>
+        ProcessHost.RunAsync(ProberCommandLine.Program, args, ProberCommandLine.Bind, RunAsync);
+
+    private static async Task<int> RunAsync(ProberOptions options, ProcessContext context)
     {
-        var options = ProberCommandLine.Parse(args, out var errors);
-        if (errors.Contains("help"))
-        {
-            Console.WriteLine(ProberCommandLine.Usage);
-            return 0;
-        }
-
-        if (errors.Count > 0)
-        {
-            foreach (var error in errors)
-            {
-                Console.Error.WriteLine($"gslbdns-prober: {error}");
-            }
-
-            Console.Error.WriteLine(ProberCommandLine.Usage);
-            return 2;
-        }
-
-        var token = ProberCommandLine.ReadToken(options, out var tokenError);
-        if (tokenError is not null)
-        {
-            Console.Error.WriteLine($"gslbdns-prober: {tokenError}");
-            return 2;
-        }
-
-        Log.Logger = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose)
-            .CreateLogger();
-        using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: true);
+        var token = ConsulToken.Read(options.ConsulTokenFile);
+        var loggerFactory = context.LoggerFactory;
         var logger = loggerFactory.CreateLogger("GslbDns.Prober");
 
         if (!ConfigWatcher.TryLoad(options.ZonesFolder, logger, out var config))
@@ -81,17 +54,6 @@ internal static partial class Program
             loggerFactory.CreateLogger<ProbeScheduler>(),
             observer: metrics);
         ConfigWatcher? watcher = null;
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-        {
-            c.Cancel = true;
-            stop.TrySetResult();
-        });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
-        {
-            c.Cancel = true;
-            stop.TrySetResult();
-        });
         try
         {
             try
@@ -107,9 +69,9 @@ internal static partial class Program
             sink.Start();
             scheduler.UpdateConfig(config);
             scheduler.Start();
-            watcher = new ConfigWatcher(options.ZonesFolder, scheduler, options.WatchZones, logger);
+            watcher = new ConfigWatcher(options.ZonesFolder, scheduler, options.WatchZones, context.Signals, logger);
             LogStarted(logger, options.Id, options.Region, sink.Key, string.Join(", ", options.ConsulAddresses), options.MetricsEndPoint?.ToString() ?? "off");
-            await stop.Task;
+            await context.Signals.Stopping;
             LogStopping(logger, options.Id);
             return 0;
         }
@@ -125,11 +87,11 @@ internal static partial class Program
     }
 
     [LoggerMessage(EventId = 7240, Level = LogLevel.Information, Message = "Prober {Id} ({Region}) started: report at {Key} via {Consul}; metrics {Metrics}")]
-    private static partial void LogStarted(Microsoft.Extensions.Logging.ILogger logger, string id, string region, string key, string consul, string metrics);
+    private static partial void LogStarted(ILogger logger, string id, string region, string key, string consul, string metrics);
 
     [LoggerMessage(EventId = 7241, Level = LogLevel.Information, Message = "Prober {Id} stopping: destroying its Consul session")]
-    private static partial void LogStopping(Microsoft.Extensions.Logging.ILogger logger, string id);
+    private static partial void LogStopping(ILogger logger, string id);
 
     [LoggerMessage(EventId = 7242, Level = LogLevel.Warning, Message = "Region {Region} is not one of the config's regions ({Regions}); RTTs measured here match no region of the latency policy")]
-    private static partial void LogUnknownRegion(Microsoft.Extensions.Logging.ILogger logger, string region, string regions);
+    private static partial void LogUnknownRegion(ILogger logger, string region, string regions);
 }

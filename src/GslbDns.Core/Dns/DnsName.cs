@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace GslbDns.Dns;
@@ -264,23 +263,6 @@ public sealed class DnsName : IEquatable<DnsName>
         return new DnsName(_wire[(_wire[0] + 1)..], LabelCount - 1);
     }
 
-    /// <summary>The name made of the rightmost <paramref name="labels"/> labels.</summary>
-    public DnsName Suffix(int labels)
-    {
-        if (labels >= LabelCount)
-        {
-            return this;
-        }
-
-        var offset = 0;
-        for (var skip = LabelCount - labels; skip > 0; skip--)
-        {
-            offset += _wire[offset] + 1;
-        }
-
-        return new DnsName(_wire[offset..], labels);
-    }
-
     /// <summary>Prepends one label, e.g. <c>*</c> for the wildcard at this name.</summary>
     public DnsName Prepend(ReadOnlySpan<byte> label)
     {
@@ -388,8 +370,6 @@ public sealed class DnsName : IEquatable<DnsName>
         _wire.CopyTo(destination);
         return _wire.Length;
     }
-
-    internal static ushort ReadUInt16(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt16BigEndian(s);
 }
 
 /// <summary>

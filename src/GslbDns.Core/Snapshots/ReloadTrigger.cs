@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using GslbDns.Hosting;
 
 namespace GslbDns.Snapshots;
 
@@ -15,27 +15,20 @@ public sealed class ReloadTrigger : IDisposable
     private readonly Func<string, bool>? _relevant;
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly Timer _debounce;
-    private readonly PosixSignalRegistration? _sighup;
+    private readonly IDisposable? _sighup;
 
     /// <param name="folders">Folders to watch (missing ones are skipped; see <see cref="Unwatched"/>).</param>
     /// <param name="watchFiles">False: SIGHUP only.</param>
     /// <param name="reload">Runs on a pool thread with the reason ("SIGHUP" or "file change"); it must not throw.</param>
+    /// <param name="signals">The process's signals (<see cref="ProcessSignals"/>, the one SIGHUP handler); null: no SIGHUP reloads.</param>
     /// <param name="relevant">Which changed file names count; null: all.</param>
-    public ReloadTrigger(IEnumerable<string?> folders, bool watchFiles, Action<string> reload, Func<string, bool>? relevant = null)
+    public ReloadTrigger(IEnumerable<string?> folders, bool watchFiles, Action<string> reload, ProcessSignals? signals, Func<string, bool>? relevant = null)
     {
         ArgumentNullException.ThrowIfNull(folders);
         _reload = reload;
         _relevant = relevant;
         _debounce = new Timer(_ => _reload("file change"), null, Timeout.Infinite, Timeout.Infinite);
-        if (!OperatingSystem.IsWindows())
-        {
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                // Handled: the default action of SIGHUP would end the process.
-                context.Cancel = true;
-                ThreadPool.QueueUserWorkItem(_ => _reload("SIGHUP"));
-            });
-        }
+        _sighup = signals?.OnReload(() => _reload("SIGHUP"));
 
         var unwatched = new List<string>();
         foreach (var folder in folders)

@@ -1,3 +1,4 @@
+using GslbDns.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Snapshots;
@@ -12,12 +13,13 @@ public sealed partial class SnapshotWatcher : IDisposable
     private readonly ILogger _logger;
     private readonly ReloadTrigger _trigger;
 
-    public SnapshotWatcher(SnapshotBuilder builder, bool watchFiles, ILogger logger)
+    /// <param name="signals">The process's signals, for SIGHUP; null when the process is not this watcher's (a test hosting several).</param>
+    public SnapshotWatcher(SnapshotBuilder builder, bool watchFiles, ILogger logger, ProcessSignals? signals = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         _builder = builder;
         _logger = logger;
-        _trigger = new ReloadTrigger([builder.Folder, builder.GeoDataFolder], watchFiles, Reload);
+        _trigger = new ReloadTrigger([builder.Folder, builder.GeoDataFolder], watchFiles, Reload, signals);
         if (_trigger.Unwatched.Contains(builder.Folder))
         {
             LogNotWatched(_logger, builder.Folder);

@@ -36,8 +36,6 @@ public sealed partial class OperatorStateWatcher : IAsyncDisposable
 
     public IOperatorStateStore Store => _store;
 
-    public OperatorStatePublisher Publisher => _publisher;
-
     /// <summary>The state in force (the last one applied).</summary>
     public OperatorState Current => _publisher.Current;
 

@@ -16,6 +16,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<UdpListener> _udp = [];
     private readonly List<TcpListener> _tcp = [];
+    private readonly string? _consulToken;
     private SnapshotWatcher? _watcher;
     private ServerMetrics? _metrics;
     private HttpClient? _consulHttp;
@@ -28,6 +29,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
+        // Read before anything opens, binds or starts: a token file that cannot be read is a start-up error.
+        _consulToken = GslbDns.Hosting.ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         _options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("GslbDns.Server");
@@ -45,9 +48,6 @@ internal sealed partial class DnsServer : IAsyncDisposable
     /// <summary>Quorum over the live probers' reports, published into the snapshot's state.</summary>
     public Health.HealthStatePublisher HealthPublisher { get; }
 
-    /// <summary>The Consul watch when Consul is configured; null in embedded mode.</summary>
-    public Health.ConsulReportWatcher? ConsulWatcher => _consulWatcher;
-
     public Geo.GeoIpDatabase? GeoIp { get; }
 
     public SnapshotHolder Snapshots { get; }
@@ -61,7 +61,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public IReadOnlyList<TcpListener> TcpListeners => _tcp;
 
-    public void Start()
+    /// <param name="signals">The process's signals: SIGHUP reloads the zones. Null when something else owns the process.</param>
+    public void Start(GslbDns.Hosting.ProcessSignals? signals = null)
     {
         foreach (var error in Builder.Reload())
         {
@@ -78,8 +79,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
             LogListening(_logger, udp.LocalEndPoint.ToString());
         }
 
-        // SIGHUP always reloads; file changes only when watching is on.
-        _watcher = new SnapshotWatcher(Builder, _options.WatchZones, _loggerFactory.CreateLogger("GslbDns.Zones"));
+        // SIGHUP (from the process's signals, when this server is the process) always reloads; file changes only when watching is on.
+        _watcher = new SnapshotWatcher(Builder, _options.WatchZones, _loggerFactory.CreateLogger("GslbDns.Zones"), signals);
 
         if (_options.ConsulAddresses.Count > 0)
         {
@@ -155,8 +156,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     private void StartConsulWatch()
     {
-        var token = _options.ConsulTokenFile is { } file ? File.ReadAllText(file).Trim() : Environment.GetEnvironmentVariable("GSLBDNS_CONSUL_TOKEN");
-        var consulOptions = new Consul.ConsulClientOptions { Addresses = _options.ConsulAddresses, Token = string.IsNullOrEmpty(token) ? null : token };
+        var consulOptions = new Consul.ConsulClientOptions { Addresses = _options.ConsulAddresses, Token = _consulToken };
         _consulHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var client = new Consul.ConsulClient(_consulHttp, consulOptions);
         _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));

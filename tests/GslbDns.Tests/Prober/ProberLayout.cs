@@ -65,9 +65,14 @@ internal static class ProberLayout
         }
 
         var built = File.GetLastWriteTimeUtc(dll);
-        var sources = Directory.GetFiles(Path.Combine(RepoLayout.Root, "src", "Prober"), "*.cs*", SearchOption.TopDirectoryOnly)
-            .Append(Path.Combine(AppContext.BaseDirectory, "GslbDns.Core.dll"));
-        return sources.All(f => !File.Exists(f) || File.GetLastWriteTimeUtc(f) <= built);
+        var sources = Directory.GetFiles(Path.Combine(RepoLayout.Root, "src", "Prober"), "*.cs*", SearchOption.TopDirectoryOnly);
+
+        // An incremental build does not rewrite Prober.dll when GslbDns.Core's public surface is unchanged;
+        // it only copies the new GslbDns.Core.dll beside it. That copy is what the prober runs.
+        var core = Path.Combine(AppContext.BaseDirectory, "GslbDns.Core.dll");
+        var coreBeside = Path.Combine(Path.GetDirectoryName(dll)!, "GslbDns.Core.dll");
+        return sources.All(f => File.GetLastWriteTimeUtc(f) <= built)
+            && (!File.Exists(core) || (File.Exists(coreBeside) && File.GetLastWriteTimeUtc(core) <= File.GetLastWriteTimeUtc(coreBeside)));
     }
 
     private static async Task BuildAsync(string? artifactsRoot)
