@@ -31,6 +31,15 @@ internal static class Program
         {
             throw new StartupException($"cannot listen: {ex.Message}", exitCode: 1);
         }
+        catch (System.Net.HttpListenerException ex)
+        {
+            throw new StartupException($"cannot serve /metrics on {parsed.Options.MetricsEndPoint}: {ex.Message}", exitCode: 1);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel's "Failed to bind to address ...: address already in use" for the embedded API.
+            throw new StartupException($"cannot start: {ex.Message}", exitCode: 1);
+        }
 
         var first = server.UdpListeners[0].LocalEndPoint;
         var zone = server.Snapshots.Current.Zones.Zones.FirstOrDefault()?.Origin.ToString() ?? "example.com.";

@@ -49,8 +49,7 @@ internal sealed class ProberMetrics : IProbeObserver, IDisposable
         _consulWriteAge = factory.CreateGauge("gslbdns_prober_consul_last_write_age_seconds", "Seconds since the report was last written to Consul (-1: never).");
         _consulSession = factory.CreateGauge("gslbdns_prober_consul_session", "1 while a Consul session holds the report.");
         _registry.AddBeforeCollectCallback(Collect);
-        var host = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any) ? "+" : endPoint.Address.ToString();
-        _http = new MetricServer(host, endPoint.Port, "metrics/", _registry);
+        _http = new MetricServer(GslbDns.Hosting.HttpListenerHost.Of(endPoint.Address), endPoint.Port, "metrics/", _registry);
     }
 
     /// <summary>Starts serving; throws <see cref="HttpListenerException"/> when the address cannot be bound.</summary>

@@ -96,9 +96,6 @@ public sealed class ZoneNode
 
     public CompiledRRset? Cname { get; }
 
-    /// <summary>An empty non-terminal (RFC 4592 2.2.2): exists only because names below it do, so it answers NODATA, not NXDOMAIN.</summary>
-    public bool IsEmptyNonTerminal => RRsets.Length == 0 && Dynamic is null;
-
     /// <summary>Set for load-balanced names: the GSLB decision produces its A/AAAA answers per query.</summary>
     public IDynamicAnswerSource? Dynamic { get; init; }
 
@@ -122,13 +119,11 @@ public sealed class ZoneNode
 /// </summary>
 public sealed class CompiledZone
 {
-    private readonly Dictionary<byte[], ZoneNode> _nodes;
     private readonly Dictionary<byte[], ZoneNode>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
     private CompiledZone(ParsedZone source, Dictionary<byte[], ZoneNode> nodes, CompiledRRset soa, CompiledRRset ns, uint negativeTtl)
     {
         Source = source;
-        _nodes = nodes;
         _lookup = nodes.GetAlternateLookup<ReadOnlySpan<byte>>();
         Soa = soa;
         ApexNs = ns;
@@ -149,10 +144,6 @@ public sealed class CompiledZone
 
     /// <summary>The SOA record (TYPE..RDATA) with the negative TTL, for the authority section of NXDOMAIN and NODATA.</summary>
     public byte[] NegativeSoaWire { get; }
-
-    public int NodeCount => _nodes.Count;
-
-    public IEnumerable<ZoneNode> Nodes => _nodes.Values;
 
     public ZoneNode? Find(ReadOnlySpan<byte> wireName) => _lookup.TryGetValue(wireName, out var node) ? node : null;
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using GslbDns.Dns;
 using GslbDns.Wire;
@@ -545,6 +544,4 @@ public sealed class QueryEngine
         bytes.AsSpan(0, length).CopyTo(rdata.AsSpan(1));
         return rdata;
     }
-
-    internal static ushort ReadType(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt16BigEndian(record);
 }

@@ -42,8 +42,7 @@ internal sealed class ServerMetrics : IDisposable
         _endpointsDown = factory.CreateGauge("gslbdns_endpoints_down", "Endpoints a quorum of live probers sees down.");
         _geoIpLoaded = factory.CreateGauge("gslbdns_geoip_loaded", "1 when a GeoIP database is loaded; 0 when none was found, so clients outside the geo-data overrides get the default location.");
         _registry.AddBeforeCollectCallback(Collect);
-        var host = endPoint.Address.Equals(IPAddress.Any) ? "+" : endPoint.Address.ToString();
-        _http = new MetricServer(host, endPoint.Port, "metrics/", _registry);
+        _http = new MetricServer(GslbDns.Hosting.HttpListenerHost.Of(endPoint.Address), endPoint.Port, "metrics/", _registry);
     }
 
     public void Start() => _http.Start();
