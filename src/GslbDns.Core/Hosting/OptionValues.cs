@@ -34,7 +34,7 @@ public static class OptionValues
             : throw new FormatException($"is not a number of degrees in -{limit}..{limit}");
 
     /// <summary>ADDR:PORT (IPv6 as [::1]:53); port 0 only when written out, for tests that let the OS choose.</summary>
-    public static bool TryEndPoint(string text, out IPEndPoint endPoint)
+    private static bool TryEndPoint(string text, out IPEndPoint endPoint)
         => IPEndPoint.TryParse(text, out endPoint!) && text.Contains(':', StringComparison.Ordinal) && (endPoint.Port > 0 || text.EndsWith(":0", StringComparison.Ordinal));
 
     /// <summary>A reader for ADDR:PORT; <paramref name="example"/> shows the IPv6 form in the error.</summary>

@@ -21,7 +21,7 @@ public sealed class ProcessContext(ILoggerFactory loggerFactory, ProcessSignals 
 /// </summary>
 public static class ProcessHost
 {
-    public const string LogTemplate = "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}";
+    private const string LogTemplate = "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}";
 
     /// <param name="bind">Turns the parsed command line into the program's options; adds an error for each cross-option problem.</param>
     /// <param name="run">The program; its return value is the exit code.</param>
