@@ -29,9 +29,6 @@ public sealed class SnapshotHolder
 
     public ServerSnapshot Current => Volatile.Read(ref _current);
 
-    /// <summary>Installs <paramref name="next"/> and returns the one it replaced.</summary>
-    public ServerSnapshot Swap(ServerSnapshot next) => Interlocked.Exchange(ref _current, next);
-
     /// <summary>
     /// Replaces the snapshot with <paramref name="change"/> applied to the current one. Config reloads and
     /// state updates come from different threads; the compare-and-swap loop keeps either from undoing the other.
