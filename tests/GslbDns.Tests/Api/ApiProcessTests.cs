@@ -1,5 +1,5 @@
 using System.Net;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Api;

@@ -9,7 +9,7 @@ using GslbDns.Consul;
 using GslbDns.Query;
 using GslbDns.Snapshots;
 using GslbDns.State;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.TestSupport;
 using Serilog;
 using Serilog.Core;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Api;

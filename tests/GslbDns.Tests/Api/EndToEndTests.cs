@@ -7,7 +7,7 @@ using GslbDns.Api.Auth;
 using GslbDns.Consul;
 using GslbDns.Server.Hosting;
 using GslbDns.State;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 using DnsServer = GslbDns.Server.Hosting.DnsServer;

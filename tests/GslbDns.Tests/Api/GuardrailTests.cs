@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Net;
 using GslbDns.State;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 
 namespace GslbDns.Tests.Api;
 

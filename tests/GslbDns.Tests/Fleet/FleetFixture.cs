@@ -2,7 +2,8 @@ using System.Net;
 using System.Text.Json;
 using GslbDns.Consul;
 using GslbDns.Reports;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
+using GslbDns.Tests.Core.Probing;
 using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;
 

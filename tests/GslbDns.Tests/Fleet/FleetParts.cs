@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using GslbDns.Tests.Core.Probing;
 using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;
 

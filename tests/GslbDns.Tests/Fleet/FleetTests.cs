@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GslbDns.Tests.Core.Probing;
 using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;
 using Xunit.Abstractions;

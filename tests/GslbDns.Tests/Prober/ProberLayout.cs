@@ -1,3 +1,4 @@
+using GslbDns.Tests.Core.Probing;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Prober;

@@ -1,8 +1,9 @@
+using GslbDns.Tests.Core.Probing;
 using System.Diagnostics;
 using System.Text.Json;
 using GslbDns.Consul;
 using GslbDns.Reports;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Prober;

@@ -1,0 +1,79 @@
+using System.Net;
+using GslbDns.Answers;
+using GslbDns.Dns;
+using GslbDns.Gslb.Config;
+using GslbDns.Query;
+using GslbDns.Zones;
+
+namespace GslbDns.Tests.Core.Query;
+
+/// <summary>
+/// Invariant 5: the query path allocates nothing per query in steady state. Counted in bytes on this
+/// thread (deterministic), not timed: speed lives in bench/.
+/// </summary>
+public sealed class EngineAllocationTests
+{
+    private static (QueryEngine Engine, QueryContext Context) Build()
+    {
+        var zone = ZoneFileReader.ReadText("""
+            $TTL 300
+            @ IN SOA ns1 hostmaster 1 3600 600 86400 60
+              IN NS ns1
+            ns1 IN A 127.0.0.1
+            www IN A 192.0.2.1
+                IN A 192.0.2.2
+            alias IN CNAME www
+            *.wild IN TXT "wildcard"
+            """, "alloc.test.zone", DnsName.Parse("alloc.test."));
+        var gslb = GslbConfigLoader.LoadFromText(
+            [("alloc.test.gslb.json", """
+            {
+              "dataCenters": {
+                "eu": {"latitude": 50.1, "longitude": 8.7, "region": "eu"},
+                "us": {"latitude": 39.0, "longitude": -77.5, "region": "us"}
+              },
+              "regions": {"eu": {"latitude": 50.1, "longitude": 8.7}, "us": {"latitude": 39.0, "longitude": -77.5}},
+              "services": {
+                "lb": {
+                  "policy": [{"type": "healthy"}, {"type": "geo-proximity"}, {"type": "weighted"}, {"type": "first"}],
+                  "endpoints": [
+                    {"dataCenter": "eu", "address": "198.51.100.1"},
+                    {"dataCenter": "eu", "address": "198.51.100.2"},
+                    {"dataCenter": "us", "address": "198.51.100.3"}
+                  ]
+                }
+              }
+            }
+            """)],
+            [zone.Origin]);
+        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value));
+        var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
+        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb });
+        return (new QueryEngine(holder, new QueryEngineOptions()), new QueryContext(ushort.MaxValue));
+    }
+
+    [Theory]
+    [InlineData("www.alloc.test.", RecordType.A)]
+    [InlineData("alias.alloc.test.", RecordType.A)]
+    [InlineData("x.wild.alloc.test.", RecordType.TXT)]
+    [InlineData("nope.alloc.test.", RecordType.A)]
+    [InlineData("lb.alloc.test.", RecordType.A)]
+    public void Answering_allocates_nothing_in_steady_state(string name, ushort type)
+    {
+        var (engine, context) = Build();
+        var request = Explainer.BuildQuery(DnsName.Parse(name), type, IPAddress.Parse("81.2.69.0"), 24);
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.True(engine.Process(request, context) > 0);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            engine.Process(request, context);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+}
