@@ -10,6 +10,48 @@ locals {
     ap_southeast_1 = "10.42.0.0/16"
   }
   consul_server_ips = [for cidr in module.network_eu_west_1.private_subnet_cidrs : cidrhost(cidr, 10)]
+
+  # Each region's public subnets, where its name servers and probers run. Terraform cannot choose a
+  # provider per for_each key, so each region keeps its own module blocks; what differs per region
+  # comes from these maps, one input line per block.
+  public_sites = {
+    eu_west_1      = { name = "${local.name}-eu-west-1", vpc_id = module.network_eu_west_1.vpc_id, subnet_ids = module.network_eu_west_1.public_subnet_ids }
+    us_east_1      = { name = "${local.name}-us-east-1", vpc_id = module.network_us_east_1.vpc_id, subnet_ids = module.network_us_east_1.public_subnet_ids }
+    ap_southeast_1 = { name = "${local.name}-ap-southeast-1", vpc_id = module.network_ap_southeast_1.vpc_id, subnet_ids = module.network_ap_southeast_1.public_subnet_ids }
+  }
+  dns_servers = {
+    eu_west_1 = var.dns_servers_eu_west_1
+    us_east_1 = var.dns_servers_us_east_1
+  }
+  probers = {
+    eu_west_1      = var.probers_eu_west_1
+    us_east_1      = var.probers_us_east_1
+    ap_southeast_1 = var.probers_ap_southeast_1
+  }
+  dns_regions    = { for key, servers in local.dns_servers : key => merge(local.public_sites[key], { servers = servers }) }
+  prober_regions = { for key, probers in local.probers : key => merge(local.public_sites[key], { probers = probers, region_name = var.prober_regions[key] }) }
+
+  # What every GslbDns host (DNS, prober, API) shares, in every region.
+  common = {
+    artifact_url        = var.artifact_url
+    zones_artifact_url  = var.zones_artifact_url
+    artifact_bucket_arn = var.artifact_bucket_arn
+    consul_addresses    = module.consul.https_addresses
+    consul_ca_cert_pem  = var.consul_ca_cert_pem
+  }
+  dns_fleet = {
+    ns_domain              = var.ns_domain
+    consul_token_parameter = var.consul_token_parameters.dns
+    instance_type          = var.dns_instance_type
+    metrics_cidrs          = var.metrics_cidrs
+    common                 = local.common
+  }
+  prober_fleet = {
+    consul_token_parameter = var.consul_token_parameters.prober
+    instance_type          = var.prober_instance_type
+    metrics_cidrs          = var.metrics_cidrs
+    common                 = local.common
+  }
 }
 
 module "network_eu_west_1" {
@@ -84,93 +126,38 @@ module "consul" {
 }
 
 module "dns_eu_west_1" {
-  source                 = "../../modules/dns_server"
-  providers              = { aws = aws.eu_west_1 }
-  name                   = "${local.name}-eu-west-1"
-  vpc_id                 = module.network_eu_west_1.vpc_id
-  subnet_ids             = module.network_eu_west_1.public_subnet_ids
-  servers                = var.dns_servers_eu_west_1
-  ns_domain              = var.ns_domain
-  instance_type          = var.dns_instance_type
-  artifact_url           = var.artifact_url
-  zones_artifact_url     = var.zones_artifact_url
-  artifact_bucket_arn    = var.artifact_bucket_arn
-  consul_addresses       = module.consul.https_addresses
-  consul_ca_cert_pem     = var.consul_ca_cert_pem
-  consul_token_parameter = var.consul_token_parameters.dns
-  metrics_cidrs          = var.metrics_cidrs
+  source    = "../../modules/dns_server"
+  providers = { aws = aws.eu_west_1 }
+  region    = local.dns_regions.eu_west_1
+  fleet     = local.dns_fleet
 }
 
 module "dns_us_east_1" {
-  source                 = "../../modules/dns_server"
-  providers              = { aws = aws.us_east_1 }
-  name                   = "${local.name}-us-east-1"
-  vpc_id                 = module.network_us_east_1.vpc_id
-  subnet_ids             = module.network_us_east_1.public_subnet_ids
-  servers                = var.dns_servers_us_east_1
-  ns_domain              = var.ns_domain
-  instance_type          = var.dns_instance_type
-  artifact_url           = var.artifact_url
-  zones_artifact_url     = var.zones_artifact_url
-  artifact_bucket_arn    = var.artifact_bucket_arn
-  consul_addresses       = module.consul.https_addresses
-  consul_ca_cert_pem     = var.consul_ca_cert_pem
-  consul_token_parameter = var.consul_token_parameters.dns
-  metrics_cidrs          = var.metrics_cidrs
+  source    = "../../modules/dns_server"
+  providers = { aws = aws.us_east_1 }
+  region    = local.dns_regions.us_east_1
+  fleet     = local.dns_fleet
 }
 
 module "probers_eu_west_1" {
-  source                 = "../../modules/prober"
-  providers              = { aws = aws.eu_west_1 }
-  name                   = "${local.name}-eu-west-1"
-  vpc_id                 = module.network_eu_west_1.vpc_id
-  subnet_ids             = module.network_eu_west_1.public_subnet_ids
-  region_name            = var.prober_regions.eu_west_1
-  probers                = var.probers_eu_west_1
-  instance_type          = var.prober_instance_type
-  artifact_url           = var.artifact_url
-  zones_artifact_url     = var.zones_artifact_url
-  artifact_bucket_arn    = var.artifact_bucket_arn
-  consul_addresses       = module.consul.https_addresses
-  consul_ca_cert_pem     = var.consul_ca_cert_pem
-  consul_token_parameter = var.consul_token_parameters.prober
-  metrics_cidrs          = var.metrics_cidrs
+  source    = "../../modules/prober"
+  providers = { aws = aws.eu_west_1 }
+  region    = local.prober_regions.eu_west_1
+  fleet     = local.prober_fleet
 }
 
 module "probers_us_east_1" {
-  source                 = "../../modules/prober"
-  providers              = { aws = aws.us_east_1 }
-  name                   = "${local.name}-us-east-1"
-  vpc_id                 = module.network_us_east_1.vpc_id
-  subnet_ids             = module.network_us_east_1.public_subnet_ids
-  region_name            = var.prober_regions.us_east_1
-  probers                = var.probers_us_east_1
-  instance_type          = var.prober_instance_type
-  artifact_url           = var.artifact_url
-  zones_artifact_url     = var.zones_artifact_url
-  artifact_bucket_arn    = var.artifact_bucket_arn
-  consul_addresses       = module.consul.https_addresses
-  consul_ca_cert_pem     = var.consul_ca_cert_pem
-  consul_token_parameter = var.consul_token_parameters.prober
-  metrics_cidrs          = var.metrics_cidrs
+  source    = "../../modules/prober"
+  providers = { aws = aws.us_east_1 }
+  region    = local.prober_regions.us_east_1
+  fleet     = local.prober_fleet
 }
 
 module "probers_ap_southeast_1" {
-  source                 = "../../modules/prober"
-  providers              = { aws = aws.ap_southeast_1 }
-  name                   = "${local.name}-ap-southeast-1"
-  vpc_id                 = module.network_ap_southeast_1.vpc_id
-  subnet_ids             = module.network_ap_southeast_1.public_subnet_ids
-  region_name            = var.prober_regions.ap_southeast_1
-  probers                = var.probers_ap_southeast_1
-  instance_type          = var.prober_instance_type
-  artifact_url           = var.artifact_url
-  zones_artifact_url     = var.zones_artifact_url
-  artifact_bucket_arn    = var.artifact_bucket_arn
-  consul_addresses       = module.consul.https_addresses
-  consul_ca_cert_pem     = var.consul_ca_cert_pem
-  consul_token_parameter = var.consul_token_parameters.prober
-  metrics_cidrs          = var.metrics_cidrs
+  source    = "../../modules/prober"
+  providers = { aws = aws.ap_southeast_1 }
+  region    = local.prober_regions.ap_southeast_1
+  fleet     = local.prober_fleet
 }
 
 module "api" {
@@ -182,11 +169,7 @@ module "api" {
   instance_type          = var.api_instance_type
   certificate_arn        = var.api_certificate_arn
   operator_cidrs         = var.operator_cidrs
-  artifact_url           = var.artifact_url
-  zones_artifact_url     = var.zones_artifact_url
-  artifact_bucket_arn    = var.artifact_bucket_arn
-  consul_addresses       = module.consul.https_addresses
-  consul_ca_cert_pem     = var.consul_ca_cert_pem
+  common                 = local.common
   consul_token_parameter = var.consul_token_parameters.api
   api_tokens_parameter   = var.api_tokens_parameter
 }

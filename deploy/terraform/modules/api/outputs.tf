@@ -4,5 +4,5 @@ output "load_balancer_dns_name" {
 }
 
 output "security_group_id" {
-  value = aws_security_group.api.id
+  value = module.host.security_group_id
 }

@@ -41,25 +41,9 @@ variable "operator_cidrs" {
   }
 }
 
-variable "artifact_url" {
-  type = string
-}
-
-variable "zones_artifact_url" {
-  type = string
-}
-
-variable "artifact_bucket_arn" {
-  type    = string
-  default = ""
-}
-
-variable "consul_addresses" {
-  type = list(string)
-}
-
-variable "consul_ca_cert_pem" {
-  type = string
+variable "common" {
+  description = "modules/fleet_host's common (build, zones, artifact bucket, Consul servers and CA), checked there."
+  type        = any
 }
 
 variable "consul_token_parameter" {

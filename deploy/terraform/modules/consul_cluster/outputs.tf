@@ -4,11 +4,11 @@ output "https_addresses" {
 }
 
 output "server_ips" {
-  value = aws_instance.server[*].private_ip
+  value = values(module.servers.private_ips)
 }
 
 output "security_group_id" {
-  value = aws_security_group.consul.id
+  value = module.servers.security_group_id
 }
 
 output "datacenter" {

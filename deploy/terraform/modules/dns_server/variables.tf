@@ -1,75 +1,21 @@
-variable "name" {
-  description = "Prefix of resource names, e.g. gslbdns-prod-eu-west-1."
-  type        = string
+variable "region" {
+  description = "This region's part: prefix of resource names (gslbdns-prod-eu-west-1), the network, its public subnets, and the name servers here: host label (ns1 -> ns1.<ns_domain>) and subnet index."
+  type = object({
+    name       = string
+    vpc_id     = string
+    subnet_ids = list(string)
+    servers    = list(object({ name = string, subnet_index = number }))
+  })
 }
 
-variable "vpc_id" {
-  type = string
-}
-
-variable "subnet_ids" {
-  description = "Public subnets; server i goes to the subnet its subnet_index names."
-  type        = list(string)
-}
-
-variable "servers" {
-  description = "The name servers in this region: host label (ns1 -> ns1.<ns_domain>) and the subnet index."
-  type = list(object({
-    name         = string
-    subnet_index = number
-  }))
-}
-
-variable "ns_domain" {
-  description = "Domain the name server hosts live under, e.g. example.com gives ns1.example.com."
-  type        = string
-}
-
-variable "instance_type" {
-  type    = string
-  default = "c6i.large"
-}
-
-variable "ami_id" {
-  description = "Debian 12 AMI; empty: the newest official one."
-  type        = string
-  default     = ""
-}
-
-variable "artifact_url" {
-  type = string
-}
-
-variable "zones_artifact_url" {
-  type = string
-}
-
-variable "artifact_bucket_arn" {
-  type    = string
-  default = ""
-}
-
-variable "consul_addresses" {
-  description = "The Consul servers' HTTPS URLs."
-  type        = list(string)
-}
-
-variable "consul_ca_cert_pem" {
-  type = string
-}
-
-variable "consul_token_parameter" {
-  description = "SSM SecureString with this role's Consul ACL token (read on gslbdns/)."
-  type        = string
-}
-
-variable "metrics_cidrs" {
-  description = "Private networks whose Prometheus may scrape :9153."
-  type        = list(string)
-  default     = []
-}
-
-variable "tags" {
-  type    = map(string)
-  default = {}
+variable "fleet" {
+  description = "What the name servers of every region share. common: modules/fleet_host's (build, zones, Consul), checked there."
+  type = object({
+    ns_domain              = string # ns1 + example.com gives ns1.example.com
+    consul_token_parameter = string # SSM SecureString with this role's Consul ACL token (read on gslbdns/)
+    instance_type          = optional(string, "c6i.large")
+    ami_id                 = optional(string, "")
+    metrics_cidrs          = optional(list(string), []) # private networks whose Prometheus may scrape :9153
+    common                 = any
+  })
 }

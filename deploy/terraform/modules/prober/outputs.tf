@@ -1,7 +1,7 @@
 output "prober_ids" {
-  value = keys(aws_instance.prober)
+  value = keys(module.host.instance_ids)
 }
 
 output "private_ips" {
-  value = { for id, instance in aws_instance.prober : id => instance.private_ip }
+  value = module.host.private_ips
 }
