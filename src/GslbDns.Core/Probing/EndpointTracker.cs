@@ -51,6 +51,33 @@ public sealed class EndpointTracker
         return observation.Up && observation.ConsecutiveFailures > 0;
     }
 
+    /// <summary>What the probe pacing needs: the verdict and the failure streak.</summary>
+    public (bool Up, int ConsecutiveFailures) Pace
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_up, _failures);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The first probe has finished and the endpoint is not suspect: either it is up with no failure streak, or it is
+    /// confirmed down. Start-up waits for this so the first answers do not guess.
+    /// </summary>
+    public bool Settled
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _checkedAt is not null && (!_up || _failures == 0);
+            }
+        }
+    }
+
     /// <summary>Null until the first probe finished: there is nothing true to report before that.</summary>
     public EndpointObservation? Observation
     {
@@ -78,7 +105,11 @@ public sealed class EndpointTracker
         }
     }
 
-    /// <summary>Applies one probe; returns the observation after it and whether the verdict flipped.</summary>
+    /// <summary>
+    /// Applies one probe; returns the observation after it and whether the verdict flipped. Probes of one endpoint may
+    /// overlap (a suspect endpoint is re-checked before the previous probe timed out); they are counted in the order
+    /// they finish, each under the lock, so a streak is always a run of consecutive completions.
+    /// </summary>
     public (EndpointObservation Observation, bool VerdictChanged) Record(ProbeOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);

@@ -46,6 +46,23 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task A_server_started_while_an_endpoint_is_down_leaves_it_out_of_its_very_first_answer()
+    {
+        var victim = fleet.Backends.Service[2];
+        victim.Refuse();
+        await UntilStableAsync(a => !a.Contains(victim.Address), DownDeadline, $"the running server's answers without {victim.Address}");
+
+        // A second DNS server on the same Consul and prefix: the first reply it ever sends must already leave the victim out.
+        var first = new List<FleetAnswer>();
+        var (server, _, _) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, fleet.Zones, fleet.Cluster.HttpAddresses, FleetFixture.Prefix, metrics: false, firstAnswers: first);
+        using var _ = server;
+        var answer = Assert.Single(first);
+        Assert.Equal(0, answer.Rcode);
+        Assert.False(answer.Contains(victim.Address), $"the first answer {answer} holds {victim.Address}, which every prober reports down");
+        Assert.Equal(FleetSpec.ServiceAddresses.Length - 1, answer.Addresses.Count);
+    }
+
+    [Fact]
     public async Task One_prober_cut_off_from_a_data_center_is_outvoted_and_nothing_fails_over()
     {
         // The partition is real: prober-ap has seen part's primary refuse it (since start-up), the others see it up.
