@@ -321,6 +321,12 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 // A new wake-up signal before reading the state: a probe finishing after the read signals this one.
                 var wake = slot.ResetWake();
                 inFlight.RemoveAll(static t => t.IsCompleted);
+                if (slot.TakeFlip() is { } flippedAt)
+                {
+                    lastStart = flippedAt;
+                    routineDue = flippedAt + (interval * (1 - (_options.Jitter * Random.Shared.NextDouble())));
+                }
+
                 var (up, failures) = slot.Tracker.Pace;
                 var state = new PaceState(up, failures, inFlight.Count, slot.NewestFinished < started, lastStart, routineDue);
                 var next = ProbePacing.NextStart(state, recheck, _options.MaxInFlightPerEndpoint);
@@ -329,8 +335,10 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 {
                     // Keep the cadence from the due time; after a long wait (the endpoint was down, a probe was slow) start afresh.
                     lastStart = now - at > recheck ? now : at;
-                    routineDue = lastStart + (interval * (1 + (_options.Jitter * ((2 * Random.Shared.NextDouble()) - 1))));
+                    // Jitter only shortens the wait: the interval is the longest an outage can go unprobed, a bound to budget with.
+                    routineDue = lastStart + (interval * (1 - (_options.Jitter * Random.Shared.NextDouble())));
                     var sequence = ++started;
+                    slot.Starting(sequence);
                     inFlight.Add(Task.Run(() => ProbeOnceAsync(slot, sequence, ct), CancellationToken.None));
                     continue;
                 }
@@ -371,7 +379,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 return;
             }
 
-            var (observation, flipped) = slot.Tracker.Record(outcome);
+            var (observation, flipped, _) = slot.Tracker.Record(outcome, sequence, slot.LastStarted);
             if (flipped)
             {
                 if (observation.Up)
@@ -383,6 +391,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
                     ProbingLog.EndpointDown(_logger, target.EndpointId, observation.ConsecutiveFailures, observation.Error);
                 }
 
+                // The next routine probe is a whole interval after the flip, not after the flipping probe's start: with
+                // overlapping probes that start was up to a timeout ago, and coming back must still take the normal pace.
+                slot.FlippedAt(outcome.CompletedAt);
                 Volatile.Read(ref _publishNow).TrySetResult();
             }
 
@@ -523,6 +534,22 @@ public sealed class ProbeScheduler : IAsyncDisposable
 
         private TaskCompletionSource _wake = NewSignal();
         private long _newestFinished;
+        private long _lastStarted;
+        private long _flippedAtTicks;
+
+        /// <summary>The start number of the newest probe.</summary>
+        public long LastStarted => Interlocked.Read(ref _lastStarted);
+
+        public void Starting(long sequence) => Interlocked.Exchange(ref _lastStarted, sequence);
+
+        /// <summary>A probe flipped the verdict at <paramref name="at"/>: the loop restarts the routine cadence from there.</summary>
+        public void FlippedAt(DateTimeOffset at) => Interlocked.Exchange(ref _flippedAtTicks, at.UtcTicks);
+
+        public DateTimeOffset? TakeFlip()
+        {
+            var ticks = Interlocked.Exchange(ref _flippedAtTicks, 0);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
 
         /// <summary>The highest sequence number of a finished probe: the newest probe is in flight while this is below its number.</summary>
         public long NewestFinished => Interlocked.Read(ref _newestFinished);

@@ -8,8 +8,9 @@ public sealed record ProbeSchedulerOptions
 
     /// <summary>
     /// Each wait between two probes of an endpoint is its interval times a random factor in
-    /// [1 - Jitter, 1 + Jitter], and the first probe waits a random share of Jitter x interval: endpoints
-    /// drift apart instead of being probed in lockstep bursts. 0 gives exact intervals (tests).
+    /// [1 - Jitter, 1], and the first probe waits a random share of Jitter x interval: endpoints
+    /// drift apart instead of being probed in lockstep bursts, yet no wait is longer than the interval, so the
+    /// interval bounds how long an outage goes unprobed. 0 gives exact intervals (tests).
     /// </summary>
     public double Jitter { get; init; } = 0.1;
 

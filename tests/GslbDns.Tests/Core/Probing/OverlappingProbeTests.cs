@@ -98,18 +98,68 @@ public sealed class OverlappingProbeTests
         Assert.Single(observer.Flips);
         Assert.Equal(4, check.MaxInFlight);
 
-        // Confirmed down: no new probe while the re-checks still in flight time out, then one per interval.
+        // Confirmed down: no new probe while the re-checks still in flight time out (they started before the flip, so
+        // they do not count), then one per interval from the flip.
         time.Advance(TimeSpan.FromMilliseconds(750));
-        await Until(scheduler, "the re-checks in flight timed out", o => o.ConsecutiveFailures == 6);
+        await TestSupport.Deadline.UntilAsync("the re-checks in flight finished", Patience, () => Task.FromResult((observer.Probes.Count == 8, $"{observer.Probes.Count} probes")));
+        Assert.Equal(3, scheduler.CurrentReport().Endpoints.Values.Single().ConsecutiveFailures);
         Assert.Equal(8, check.Started);
         Assert.Equal(0, check.InFlight);
 
-        // t=4.25 s: a whole interval after the last start.
-        time.Advance(TimeSpan.FromMilliseconds(150));
+        // t=4.3 s: a whole interval after the flip.
+        time.Advance(TimeSpan.FromMilliseconds(200));
         Assert.Equal(8, check.Started);
         time.Advance(TimeSpan.FromMilliseconds(50));
         await UntilStarted(check, 9);
         Assert.Equal(1, check.InFlight);
+    }
+
+    [Fact]
+    public async Task A_straggler_that_started_before_the_flip_to_down_does_not_count_towards_coming_back()
+    {
+        await using var rig = FakeClockRig.Start();
+        var (time, check, observer, scheduler) = (rig.Time, rig.Check, rig.Observer, rig.Scheduler);
+        await UntilStarted(check, 1);
+
+        // t=1 s it goes silent: probes at 1.0, 1.25, 1.5, 1.75, then re-checks at 2.0 and 2.25; the third timeout (2.3 s) takes it down.
+        check.Hang = true;
+        time.Advance(Second);
+        await UntilStarted(check, 2);
+        for (var started = 3; started <= 5; started++)
+        {
+            time.Advance(Step);
+            await UntilStarted(check, started);
+        }
+
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        await Until(scheduler, "first failure", o => o.ConsecutiveFailures == 1);
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        await UntilStarted(check, 6);
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        await Until(scheduler, "second failure", o => o.ConsecutiveFailures == 2);
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        await UntilStarted(check, 7);
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        await Until(scheduler, "down", o => !o.Up);
+
+        // It answers again; the probes of 1.75, 2.0 and 2.25 s (started before the flip) are released and succeed at once.
+        check.Hang = false;
+        check.ReleaseHung();
+        await TestSupport.Deadline.UntilAsync("stragglers finished", Patience, () => Task.FromResult((check.InFlight == 0, $"{check.InFlight} in flight")));
+        var report = scheduler.CurrentReport().Endpoints.Values.Single();
+        Assert.False(report.Up);
+        Assert.Equal(0, report.ConsecutiveSuccesses);
+
+        // Back only after two probes started after the flip, a whole interval apart: 3.3 s and 4.3 s.
+        time.Advance(TimeSpan.FromMilliseconds(950));
+        Assert.Equal(7, check.Started);
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        await UntilStarted(check, 8);
+        await Until(scheduler, "one success", o => o.ConsecutiveSuccesses == 1 && !o.Up);
+        time.Advance(Second);
+        await UntilStarted(check, 9);
+        await Until(scheduler, "up", o => o.Up && o.ConsecutiveSuccesses == 2);
+        Assert.Equal(2, observer.Flips.Count());
     }
 
     [Fact]
@@ -263,10 +313,14 @@ public sealed class OverlappingProbeTests
         private int _inFlight;
         private int _max;
         private int _hangNext;
+        private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public volatile bool Hang;
 
         public int HangNext { set => Volatile.Write(ref _hangNext, value); }
+
+        /// <summary>Lets every hung probe answer now (a straggler's late success).</summary>
+        public void ReleaseHung() => Interlocked.Exchange(ref _release, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
         public int Started => Volatile.Read(ref _started);
 
@@ -289,7 +343,7 @@ public sealed class OverlappingProbeTests
             {
                 if (hang)
                 {
-                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                    await Volatile.Read(ref _release).Task.WaitAsync(cancellationToken);
                 }
 
                 return ProbeResult.Ok;
