@@ -1,6 +1,6 @@
 using System.Globalization;
 using GslbDns.Gslb;
-using GslbDns.Health;
+using GslbDns.Reports;
 using GslbDns.Probing;
 using GslbDns.Tests.TestSupport;
 using Microsoft.Extensions.Time.Testing;

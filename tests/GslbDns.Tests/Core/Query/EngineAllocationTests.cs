@@ -1,6 +1,7 @@
 using System.Net;
 using GslbDns.Answers;
 using GslbDns.Dns;
+using GslbDns.Gslb;
 using GslbDns.Gslb.Config;
 using GslbDns.Query;
 using GslbDns.Zones;
