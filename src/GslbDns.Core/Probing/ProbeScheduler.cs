@@ -328,7 +328,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 }
 
                 var (up, failures) = slot.Tracker.Pace;
-                var state = new PaceState(up, failures, inFlight.Count, slot.NewestFinished < started, lastStart, routineDue);
+                // The slot's own count, not the task list: a probe task is marked complete only after its finally has
+                // already signalled the wake-up, and counting it as still running then would wait for a signal that never comes.
+                var state = new PaceState(up, failures, slot.InFlight, slot.NewestFinished < started, lastStart, routineDue);
                 var next = ProbePacing.NextStart(state, recheck, _options.MaxInFlightPerEndpoint);
                 var now = _time.GetUtcNow();
                 if (next is { } at && at <= now)
@@ -343,7 +345,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
                     continue;
                 }
 
-                await WaitAsync(wake.Task, next, ct);
+                // Waiting for a probe to finish is also bounded by an interval: the decision is re-taken at least that often.
+                await WaitAsync(wake.Task, next ?? now + interval, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -535,12 +538,20 @@ public sealed class ProbeScheduler : IAsyncDisposable
         private TaskCompletionSource _wake = NewSignal();
         private long _newestFinished;
         private long _lastStarted;
+        private int _inFlight;
         private long _flippedAtTicks;
 
         /// <summary>The start number of the newest probe.</summary>
         public long LastStarted => Interlocked.Read(ref _lastStarted);
 
-        public void Starting(long sequence) => Interlocked.Exchange(ref _lastStarted, sequence);
+        /// <summary>Probes started and not finished; decremented before the wake-up signal.</summary>
+        public int InFlight => Volatile.Read(ref _inFlight);
+
+        public void Starting(long sequence)
+        {
+            Interlocked.Increment(ref _inFlight);
+            Interlocked.Exchange(ref _lastStarted, sequence);
+        }
 
         /// <summary>A probe flipped the verdict at <paramref name="at"/>: the loop restarts the routine cadence from there.</summary>
         public void FlippedAt(DateTimeOffset at) => Interlocked.Exchange(ref _flippedAtTicks, at.UtcTicks);
@@ -569,6 +580,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
             {
             }
 
+            Interlocked.Decrement(ref _inFlight);
             Volatile.Read(ref _wake).TrySetResult();
         }
 
