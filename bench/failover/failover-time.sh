@@ -2,7 +2,7 @@
 # bench/failover/failover-time.sh: time to fail over, on real processes at the shipped prober settings.
 # A benchmark, not a test: it prints p50/p99/max and writes them to bench/out/. See bench/failover/README.md.
 #
-#   bash bench/failover/failover-time.sh                 # 20 trials per case and mode, about 12 minutes
+#   bash bench/failover/failover-time.sh                 # 20 trials per case and mode, about 15 minutes
 #   TRIALS=40 MODES=consul bash bench/failover/failover-time.sh
 #
 # Environment (defaults in brackets):
