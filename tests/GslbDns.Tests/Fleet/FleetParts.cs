@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using GslbDns.Tests.Core.Probing;
-using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Fleet;
