@@ -2,14 +2,15 @@
 # bench/failover/failover-time.sh: time to fail over, on real processes at the shipped prober settings.
 # A benchmark, not a test: it prints p50/p99/max and writes them to bench/out/. See bench/failover/README.md.
 #
-#   bash bench/failover/failover-time.sh                 # 20 trials per case and mode, about 12 minutes
+#   bash bench/failover/failover-time.sh                 # 20 trials per case and mode, about 15 minutes
 #   TRIALS=40 MODES=consul bash bench/failover/failover-time.sh
 #
 # Environment (defaults in brackets):
 #   TRIALS [20]              trials per case (refused, silent) and mode
 #   MODES [embedded,consul]  embedded: the DNS server alone with its in-process prober;
 #                            consul: a consul dev agent, three gslbdns-prober processes, the DNS server watching Consul
-#   CASES [refused,silent]   refused: the backend's port is closed; silent: it accepts and never answers
+#   CASES [refused,silent,lost]  refused: the backend's port is closed; silent: it accepts and never answers;
+#                            lost: it leaves one probe unanswered (a lost probe) and every answer must keep it
 #   QUERY_MS [20]            one fresh DNS query every QUERY_MS
 #   HOLD_MS [1000]           a state counts once every answer showed it for HOLD_MS
 #   SESSION_TTL [10]         the probers' Consul session TTL (as shipped)
@@ -22,7 +23,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$BENCH_DIR/../.." && pwd)
 TRIALS=${TRIALS:-20}
 MODES=${MODES:-embedded,consul}
-CASES=${CASES:-refused,silent}
+CASES=${CASES:-refused,silent,lost}
 QUERY_MS=${QUERY_MS:-20}
 HOLD_MS=${HOLD_MS:-1000}
 SESSION_TTL=${SESSION_TTL:-10}

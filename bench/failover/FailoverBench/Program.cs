@@ -4,9 +4,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.Fleet;
-using GslbDns.Tests.Prober;
+using GslbDns.Tests.Core.Probing;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Bench.Failover;
@@ -45,6 +45,14 @@ internal static partial class Program
                 {
                     for (var trial = 1; trial <= options.Trials; trial++)
                     {
+                        if (kind == "lost")
+                        {
+                            var lost = await run.LostProbeTrialAsync(trial);
+                            report.Add(lost);
+                            Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {lost.OneLine()}");
+                            continue;
+                        }
+
                         var result = await run.TrialAsync(kind, trial);
                         report.Add(result);
                         Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {result.OneLine()}");
@@ -85,7 +93,7 @@ internal sealed record BenchOptions(
 {
     public const string Usage = """
         Usage: FailoverBench --server-dll GslbDns.dll --prober-dll Prober.dll --out FILE
-                             [--trials 20] [--modes embedded,consul] [--cases refused,silent]
+                             [--trials 20] [--modes embedded,consul] [--cases refused,silent,lost]
                              [--query-ms 20] [--hold-ms 1000] [--give-up-s 30] [--session-ttl 10] [--dotnet PATH]
         """;
 
@@ -120,9 +128,9 @@ internal sealed record BenchOptions(
             throw new ArgumentException("--server-dll, --prober-dll and --out are required");
         }
 
-        if (modes.Any(m => m is not ("embedded" or "consul")) || cases.Any(c => c is not ("refused" or "silent")))
+        if (modes.Any(m => m is not ("embedded" or "consul")) || cases.Any(c => c is not ("refused" or "silent" or "lost")))
         {
-            throw new ArgumentException("modes are embedded, consul; cases are refused, silent");
+            throw new ArgumentException("modes are embedded, consul; cases are refused, silent, lost");
         }
 
         return new BenchOptions(dotnet, server, prober, trials, modes, cases, output, TimeSpan.FromMilliseconds(queryMs), TimeSpan.FromMilliseconds(holdMs), TimeSpan.FromSeconds(giveUp), ttl);
@@ -144,6 +152,18 @@ internal sealed record Trial(string Mode, string Case, int Number, double Down, 
         $"{Mode,-8} {Case,-7} #{Number,-3} down {Down * 1000,6:0} ms  up {Up * 1000,6:0} ms  detect {Ms(Detect)}  seen-in-consul {Ms(Published)}  flaps {Flaps}";
 
     public static string Ms(double? seconds) => seconds is { } s ? $"{s * 1000,6:0} ms" : "     - ";
+}
+
+/// <summary>
+/// One lost-probe trial: the victim's backend leaves exactly one probe connection unanswered (it runs into its timeout)
+/// and serves every other; for <paramref name="Watched"/> seconds every answer must still hold the victim.
+/// </summary>
+/// <param name="Answers">Answers for the victim's name while watched.</param>
+/// <param name="Without">Of those, answers without the victim: false failovers (should be 0).</param>
+/// <param name="Lost">Whether the backend did lose a connection (a probe came while it was armed).</param>
+internal sealed record LostTrial(string Mode, int Number, double Watched, int Answers, int Without, bool Lost)
+{
+    public string OneLine() => $"{Mode,-8} lost    #{Number,-3} {Without} of {Answers} answers without the victim in {Watched:0.0} s, probe lost: {Lost}";
 }
 
 /// <summary>One mode's fleet: backends, zone folder, (Consul, probers,) the DNS server, and the query loop.</summary>
@@ -308,6 +328,37 @@ internal sealed partial class ModeRun : IAsyncDisposable
         var restoreClock = Stopwatch.StartNew();
         var (up, _) = await UntilStableAsync(a => a.Contains(Victim), restoreClock, $"{kind} #{number}: answers with {Victim} again");
         return new Trial(_mode, kind, number, down.TotalSeconds, up.TotalSeconds, detect, published, flaps, phase);
+    }
+
+    /// <summary>
+    /// One probe of the victim is lost (its connection accepted and never answered), the rest answered: no answer may leave
+    /// the victim out. Watched for the probe's timeout plus three intervals, long enough for a wrong flip to show.
+    /// </summary>
+    public async Task<LostTrial> LostProbeTrialAsync(int number)
+    {
+        var backend = _backends!.Service[0];
+        await SettleAsync();
+        await Task.Delay(TimeSpan.FromSeconds(Random.Shared.NextDouble()));
+        backend.LoseNext(1);
+        var watch = TimeSpan.FromSeconds(4);
+        var clock = Stopwatch.StartNew();
+        using var tick = new PeriodicTimer(_options.QueryEvery);
+        int answers = 0, without = 0;
+        while (clock.Elapsed < watch)
+        {
+            var answer = await AskCountedAsync();
+            answers++;
+            if (answer is null || !answer.Contains(Victim))
+            {
+                without++;
+            }
+
+            await tick.WaitForNextTickAsync();
+        }
+
+        var lost = backend.ToLose == 0;
+        backend.LoseNext(0);
+        return new LostTrial(_mode, number, clock.Elapsed.TotalSeconds, answers, without, lost);
     }
 
     /// <summary>The victim is in every answer, and in Consul mode every prober has it up with no failure streak.</summary>
@@ -585,11 +636,14 @@ internal sealed class ReportWatch : IAsyncDisposable
 internal sealed class Report(BenchOptions options)
 {
     private readonly List<Trial> _trials = [];
+    private readonly List<LostTrial> _lost = [];
     private readonly List<string> _notes = [];
 
     public bool Failed { get; private set; }
 
     public void Add(Trial trial) => _trials.Add(trial);
+
+    public void Add(LostTrial trial) => _lost.Add(trial);
 
     public void Fail(string mode, string message)
     {
@@ -636,6 +690,12 @@ internal sealed class Report(BenchOptions options)
             text.AppendLine(CultureInfo.InvariantCulture, $"{group.Key.Mode,-9} {group.Key.Case,-8} answers that had it back early: {flaps}");
         }
 
+        foreach (var group in _lost.GroupBy(t => t.Mode))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"{group.Key,-9} lost     one lost probe: {group.Sum(t => t.Without)} false failovers in {group.Sum(t => t.Answers)} answers, {group.Count()} trials ({group.Count(t => t.Lost)} with the probe lost)");
+        }
+
         text.AppendLine();
         foreach (var note in _notes)
         {
@@ -647,6 +707,15 @@ internal sealed class Report(BenchOptions options)
         foreach (var t in _trials)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"{t.Mode} {t.Case} {t.Number} {t.Down * 1000:0} {t.Up * 1000:0} {Ms(t.Detect)} {Ms(t.Published)} {t.Flaps} {t.PhaseWait * 1000:0}");
+        }
+
+        if (_lost.Count > 0)
+        {
+            text.AppendLine("# raw: mode lost trial answers without_victim probe_lost");
+            foreach (var t in _lost)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"{t.Mode} lost {t.Number} {t.Answers} {t.Without} {t.Lost}");
+            }
         }
 
         return text.ToString();

@@ -49,6 +49,8 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
             context.EcsScope = selection.ScopePrefix;
         }
 
+        // Short while the service's answers are changing, so resolvers follow the change (AnswerChanges).
+        var ttl = snapshot.Gslb.Ttl.TtlAt(Service, snapshot.State, selection.Now);
         var type = qtype == RecordType.AAAA ? RecordType.AAAA : RecordType.A;
         var rdLength = type == RecordType.AAAA ? 16 : 4;
         var builder = context.Response;
@@ -57,7 +59,7 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
             var fallback = type == RecordType.AAAA ? _fallbackV6 : _fallbackV4;
             foreach (var address in fallback)
             {
-                var rdata = builder.BeginRecord(ownerWire, ownerIsQName, rdLength, type, RecordClass.IN, Service.Ttl);
+                var rdata = builder.BeginRecord(ownerWire, ownerIsQName, rdLength, type, RecordClass.IN, ttl);
                 if (rdata.IsEmpty)
                 {
                     return false;
@@ -71,7 +73,7 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
 
         for (var i = 0; i < count; i++)
         {
-            var rdata = builder.BeginRecord(ownerWire, ownerIsQName, rdLength, type, RecordClass.IN, Service.Ttl);
+            var rdata = builder.BeginRecord(ownerWire, ownerIsQName, rdLength, type, RecordClass.IN, ttl);
             if (rdata.IsEmpty)
             {
                 return false;

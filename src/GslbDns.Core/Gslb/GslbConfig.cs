@@ -51,10 +51,41 @@ public sealed record ServiceConfig(
 /// <summary>A prober region: its location, so the latency policy can pick the region nearest the client.</summary>
 public sealed record ProberRegion(string Name, double Latitude, double Longitude);
 
-/// <summary>Bounds for per-service TTLs.</summary>
+/// <summary>Bounds for per-service TTLs, and how long answers keep the short TTL after a change.</summary>
 public sealed record TtlLimits(uint Default, uint Min, uint Max)
 {
+    public static readonly TimeSpan DefaultChangeWindow = TimeSpan.FromMinutes(5);
+
     public static readonly TtlLimits Standard = new(30, 5, 300);
+
+    /// <summary>
+    /// After a change of a service's answers (an endpoint's health flipped, a drain, weight or override on it changed,
+    /// a drill started or ended) its answers carry <see cref="Min"/> as TTL for this long, so resolvers follow the change;
+    /// then the service TTL again (see <see cref="AnswerChanges"/>). Zero turns it off.
+    /// </summary>
+    public TimeSpan ChangeWindow { get; init; } = DefaultChangeWindow;
+
+    /// <summary>The TTL for <paramref name="service"/>'s answers at <paramref name="now"/>: <see cref="Min"/> near a change of any of its endpoints, else the service TTL.</summary>
+    public uint TtlAt(ServiceConfig service, GslbState state, DateTimeOffset now)
+    {
+        var changes = state.Changes;
+        if (changes.Count == 0 || Min >= service.Ttl || ChangeWindow <= TimeSpan.Zero || now > changes.Latest + ChangeWindow)
+        {
+            return service.Ttl;
+        }
+
+        var lead = TimeSpan.FromSeconds(service.Ttl);
+        var endpoints = service.Endpoints;
+        for (var i = 0; i < endpoints.Count; i++)
+        {
+            if (changes.IsNear(endpoints[i], now, lead, ChangeWindow))
+            {
+                return Min;
+            }
+        }
+
+        return service.Ttl;
+    }
 }
 
 /// <summary>The whole GSLB configuration, validated as a whole; immutable once built.</summary>

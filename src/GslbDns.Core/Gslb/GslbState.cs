@@ -45,6 +45,13 @@ public sealed record GslbState(
         null,
         DateTimeOffset.UnixEpoch);
 
+    /// <summary>
+    /// When answers changed or will change, per endpoint or data center: near such an instant a service answers with
+    /// the short TTL (<see cref="AnswerChanges"/>). The health and operator-state publishers record their changes
+    /// here; anything else that changes answers on a schedule (a drill's start and end) records its instants too.
+    /// </summary>
+    public AnswerChanges Changes { get; init; } = AnswerChanges.Empty;
+
     /// <summary>Healthy and not drained (endpoint id or its data center drained), honouring unexpired overrides.</summary>
     public bool IsUsable(Endpoint endpoint, DateTimeOffset now)
     {

@@ -18,6 +18,7 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
     private readonly ConsulClient _client;
     private readonly string _prefix;
     private readonly Action<IReadOnlyList<ProberReport>> _onReports;
+    private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
@@ -38,6 +39,9 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
 
     /// <summary>True while the latest blocking query round-trip worked.</summary>
     public bool Connected { get; private set; }
+
+    /// <summary>Completes once the first read of the reports has been handed on (start-up waits for it, bounded).</summary>
+    public Task FirstRead => _firstRead.Task;
 
     public void Start() => _loop = RunAsync(_stop.Token);
 
@@ -60,6 +64,7 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
                 Connected = true;
                 backoff = TimeSpan.FromMilliseconds(200);
                 _onReports(Parse(result.Value));
+                _firstRead.TrySetResult();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

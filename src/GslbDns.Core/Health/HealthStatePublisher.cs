@@ -18,6 +18,7 @@ public sealed partial class HealthStatePublisher
     private readonly TimeSpan _staleAfter;
     private readonly Lock _lock = new();
     private IReadOnlyList<ProberReport> _reports = [];
+    private bool _published;
 
     public HealthStatePublisher(SnapshotHolder snapshots, ILogger logger, TimeSpan staleAfter, TimeProvider? time = null)
     {
@@ -67,7 +68,20 @@ public sealed partial class HealthStatePublisher
         var previous = Current;
         var changed = !SameVerdicts(previous, view);
         Current = view;
-        _snapshots.Update(s => s with { State = s.State with { Health = view.Health, MeasuredRtt = view.Rtt, AsOf = now } });
+
+        // The first verdicts change nothing anyone has cached (start-up answers wait for them); later flips shorten the TTL.
+        var recordFlips = _published;
+        _published = true;
+        _snapshots.Update(s => s with
+        {
+            State = s.State with
+            {
+                Health = view.Health,
+                MeasuredRtt = view.Rtt,
+                AsOf = now,
+                Changes = recordFlips ? RecordFlips(s, view.Health, now) : s.State.Changes,
+            },
+        });
         if (changed)
         {
             foreach (var (id, verdict) in view.Verdicts)
@@ -79,6 +93,14 @@ public sealed partial class HealthStatePublisher
                 }
             }
         }
+    }
+
+    /// <summary>Every endpoint whose verdict flipped is marked changed now, so its service answers with the short TTL for a while.</summary>
+    private static GslbDns.Gslb.AnswerChanges RecordFlips(ServerSnapshot snapshot, IReadOnlyDictionary<string, bool> health, DateTimeOffset now)
+    {
+        var changes = snapshot.State.Changes;
+        var flipped = GslbDns.Gslb.AnswerChanges.Differing(snapshot.State.Health, health, missing: true).ToList();
+        return flipped.Count == 0 ? changes : changes.With(flipped, now, now - snapshot.Gslb.Ttl.ChangeWindow);
     }
 
     private static bool SameVerdicts(HealthView a, HealthView b)

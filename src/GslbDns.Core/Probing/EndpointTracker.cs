@@ -25,6 +25,10 @@ public sealed class EndpointTracker
     private DateTimeOffset? _checkedAt;
     private string? _error;
 
+    // Probes started up to this number began before the last flip and no longer count (see Record).
+    private long _staleUpTo;
+    private long _sequence;
+
     public EndpointTracker(int failureThreshold, int successThreshold)
     {
         SetThresholds(failureThreshold, successThreshold);
@@ -49,6 +53,33 @@ public sealed class EndpointTracker
     {
         ArgumentNullException.ThrowIfNull(observation);
         return observation.Up && observation.ConsecutiveFailures > 0;
+    }
+
+    /// <summary>What the probe pacing needs: the verdict and the failure streak.</summary>
+    public (bool Up, int ConsecutiveFailures) Pace
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_up, _failures);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The first probe has finished and the endpoint is not suspect: either it is up with no failure streak, or it is
+    /// confirmed down. Start-up waits for this so the first answers do not guess.
+    /// </summary>
+    public bool Settled
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _checkedAt is not null && (!_up || _failures == 0);
+            }
+        }
     }
 
     /// <summary>Null until the first probe finished: there is nothing true to report before that.</summary>
@@ -78,12 +109,36 @@ public sealed class EndpointTracker
         }
     }
 
-    /// <summary>Applies one probe; returns the observation after it and whether the verdict flipped.</summary>
+    /// <summary>Applies one probe (probes that never overlap); returns the observation after it and whether the verdict flipped.</summary>
     public (EndpointObservation Observation, bool VerdictChanged) Record(ProbeOutcome outcome)
+    {
+        lock (_lock)
+        {
+            var sequence = ++_sequence;
+            var (observation, changed, _) = Record(outcome, sequence, sequence);
+            return (observation, changed);
+        }
+    }
+
+    /// <summary>
+    /// Applies one probe of an endpoint whose probes may overlap (a suspect endpoint is re-checked before the previous
+    /// probe timed out). They count in the order they finish, each under the lock, so a streak is always a run of
+    /// consecutive completions. A probe that started before the verdict last flipped is evidence about the state
+    /// before the flip: it is not counted (<c>Counted</c> false, the observation unchanged), so a straggler cannot
+    /// start the way back, and coming back still takes <c>successThreshold</c> probes started after going down.
+    /// </summary>
+    /// <param name="sequence">The probe's start number (1, 2, ... in start order).</param>
+    /// <param name="startedSoFar">The highest start number handed out so far (read when the probe finished).</param>
+    public (EndpointObservation Observation, bool VerdictChanged, bool Counted) Record(ProbeOutcome outcome, long sequence, long startedSoFar)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         lock (_lock)
         {
+            if (sequence <= _staleUpTo && _checkedAt is { } at)
+            {
+                return (new EndpointObservation(_up, _failures, _successes, _rttMs, at, _error), false, false);
+            }
+
             var wasUp = _up;
             if (outcome.Success)
             {
@@ -108,8 +163,13 @@ public sealed class EndpointTracker
                 }
             }
 
+            if (wasUp != _up)
+            {
+                _staleUpTo = Math.Max(_staleUpTo, startedSoFar);
+            }
+
             _checkedAt = outcome.CompletedAt;
-            return (new EndpointObservation(_up, _failures, _successes, _rttMs, outcome.CompletedAt, _error), wasUp != _up);
+            return (new EndpointObservation(_up, _failures, _successes, _rttMs, outcome.CompletedAt, _error), wasUp != _up, true);
         }
     }
 }

@@ -15,8 +15,10 @@ namespace GslbDns.Probing;
 /// Each endpoint has its own loop, so a slow or silent endpoint delays only itself. Due times are absolute
 /// (previous due time + interval), so probing keeps its cadence however long a probe took, and an endpoint
 /// that fell behind is probed once at once rather than in a burst of missed probes. A suspect endpoint (up, but
-/// its latest probes failed) is probed again after <see cref="ProbeSchedulerOptions.SuspectRecheck"/> of its
-/// interval, so a real outage is confirmed sooner while the failure threshold still absorbs a lost probe.
+/// its latest probe failed, or the probe in flight is slow) is probed again after <see cref="ProbeSchedulerOptions.SuspectRecheck"/>
+/// of its interval without waiting for the previous probe to finish (<see cref="ProbePacing"/>, at most
+/// <see cref="ProbeSchedulerOptions.MaxInFlightPerEndpoint"/> at once), so a real outage, silent or refusing, is
+/// confirmed sooner while the failure threshold, counted in completion order, still absorbs a lost probe.
 /// </remarks>
 public sealed class ProbeScheduler : IAsyncDisposable
 {
@@ -27,6 +29,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
     /// previous flip's report waits for the rest of it, so a whole data center going down is one write, not hundreds.
     /// </summary>
     private static readonly TimeSpan MinPublishGap = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The most start-up waits for the first verdicts (<see cref="SettleAsync"/>).</summary>
+    private static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(5);
 
     private readonly ProberInfo _prober;
     private readonly ProbeRunner _runner;
@@ -41,6 +46,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private TaskCompletionSource _publishNow = NewSignal();
+    private TaskCompletionSource _probeFinished = NewSignal();
     private long _reportIntervalTicks = DefaultReportInterval.Ticks;
     private long _published;
     private Task? _publisher;
@@ -161,6 +167,64 @@ public sealed class ProbeScheduler : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Start-up: waits until every endpoint's first probe has finished and none is left suspect (a failed first probe is
+    /// re-checked at the suspect pace until it is confirmed down or a probe succeeds, so the threshold still decides),
+    /// then hands a report to the sink at once. Bounded by the slowest endpoint's first jitter, timeout and re-checks
+    /// (<see cref="SettleBound"/>); past it the endpoints not settled yet keep the fail-open default. Call after
+    /// <see cref="Start"/>; returns whether every endpoint settled.
+    /// </summary>
+    public async Task<bool> SettleAsync(CancellationToken cancellationToken = default)
+    {
+        var deadline = _time.GetUtcNow() + SettleBound();
+        bool settled;
+        while (true)
+        {
+            var signal = NewSignal();
+            Volatile.Write(ref _probeFinished, signal);
+            settled = Volatile.Read(ref _slots).Values.All(static s => s.Tracker.Settled);
+            var left = deadline - _time.GetUtcNow();
+            if (settled || left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAny(signal.Task, Task.Delay(left, _time, delayCancel.Token));
+            await delayCancel.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        await _sink.PublishAsync(CurrentReport(), cancellationToken);
+        Interlocked.Increment(ref _published);
+        return settled;
+    }
+
+    /// <summary>
+    /// How long <see cref="SettleAsync"/> waits at most: for the slowest endpoint, its first probe's jitter, then
+    /// <c>failureThreshold - 1</c> re-checks and the last one's timeout (a silent endpoint's probes overlap), plus
+    /// a scheduling margin; never more than 5 s, so a huge threshold cannot hold start-up back.
+    /// </summary>
+    public TimeSpan SettleBound()
+    {
+        var longest = TimeSpan.Zero;
+        foreach (var slot in Volatile.Read(ref _slots).Values)
+        {
+            var check = slot.Target.Check;
+            var recheck = check.Interval * _options.SuspectRecheck;
+            var bound = (check.Interval * _options.Jitter) + check.Timeout + (recheck * Math.Max(0, check.FailureThreshold - 1));
+            if (_options.MaxInFlightPerEndpoint == 1)
+            {
+                bound = (check.Interval * _options.Jitter) + ((check.Timeout + recheck) * check.FailureThreshold);
+            }
+
+            longest = bound > longest ? bound : longest;
+        }
+
+        var withMargin = longest + TimeSpan.FromMilliseconds(250);
+        return withMargin < MaxSettle ? withMargin : MaxSettle;
+    }
+
     /// <summary>The verdicts now, as the next report will carry them; endpoints not yet probed once are left out.</summary>
     public ProberReport CurrentReport()
     {
@@ -245,70 +309,137 @@ public sealed class ProbeScheduler : IAsyncDisposable
     {
         var target = slot.Target;
         var interval = target.Check.Interval;
-        var due = _time.GetUtcNow() + (interval * (_options.Jitter * Random.Shared.NextDouble()));
-        while (!ct.IsCancellationRequested)
+        var recheck = interval * _options.SuspectRecheck;
+        var routineDue = _time.GetUtcNow() + (interval * (_options.Jitter * Random.Shared.NextDouble()));
+        var lastStart = DateTimeOffset.MinValue;
+        long started = 0;
+        var inFlight = new List<Task>(_options.MaxInFlightPerEndpoint);
+        try
         {
-            var suspect = false;
-            try
+            while (!ct.IsCancellationRequested)
             {
-                await DelayUntilAsync(due, ct);
-                await _concurrency.WaitAsync(ct);
-                ProbeOutcome outcome;
-                try
+                // A new wake-up signal before reading the state: a probe finishing after the read signals this one.
+                var wake = slot.ResetWake();
+                inFlight.RemoveAll(static t => t.IsCompleted);
+                if (slot.TakeFlip() is { } flippedAt)
                 {
-                    outcome = await _runner.RunAsync(target, ct);
-                }
-                finally
-                {
-                    _concurrency.Release();
+                    lastStart = flippedAt;
+                    routineDue = flippedAt + (interval * (1 - (_options.Jitter * Random.Shared.NextDouble())));
                 }
 
-                // A reload may have replaced this loop while the probe ran; its result belongs to the old target.
-                if (ct.IsCancellationRequested)
+                var (up, failures) = slot.Tracker.Pace;
+                // The slot's own count, not the task list: a probe task is marked complete only after its finally has
+                // already signalled the wake-up, and counting it as still running then would wait for a signal that never comes.
+                var state = new PaceState(up, failures, slot.InFlight, slot.NewestFinished < started, lastStart, routineDue);
+                var next = ProbePacing.NextStart(state, recheck, _options.MaxInFlightPerEndpoint);
+                var now = _time.GetUtcNow();
+                if (next is { } at && at <= now)
                 {
-                    return;
+                    // Keep the cadence from the due time; after a long wait (the endpoint was down, a probe was slow) start afresh.
+                    lastStart = now - at > recheck ? now : at;
+                    // Jitter only shortens the wait: the interval is the longest an outage can go unprobed, a bound to budget with.
+                    routineDue = lastStart + (interval * (1 - (_options.Jitter * Random.Shared.NextDouble())));
+                    var sequence = ++started;
+                    slot.Starting(sequence);
+                    inFlight.Add(Task.Run(() => ProbeOnceAsync(slot, sequence, ct), CancellationToken.None));
+                    continue;
                 }
 
-                var (observation, flipped) = slot.Tracker.Record(outcome);
-                if (flipped)
-                {
-                    if (observation.Up)
-                    {
-                        ProbingLog.EndpointUp(_logger, target.EndpointId, observation.ConsecutiveSuccesses);
-                    }
-                    else
-                    {
-                        ProbingLog.EndpointDown(_logger, target.EndpointId, observation.ConsecutiveFailures, observation.Error);
-                    }
-
-                    Volatile.Read(ref _publishNow).TrySetResult();
-                }
-
-                Observe(target, outcome, observation, flipped);
-                suspect = EndpointTracker.IsSuspect(observation);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (ObjectDisposedException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                ProbingLog.ProbeLoopFailed(_logger, ex, target.EndpointId);
-            }
-
-            var step = suspect ? interval * _options.SuspectRecheck : interval;
-            var factor = 1 + (_options.Jitter * ((2 * Random.Shared.NextDouble()) - 1));
-            due += step * factor;
-            var now = _time.GetUtcNow();
-            if (due < now)
-            {
-                due = now;
+                // Waiting for a probe to finish is also bounded by an interval: the decision is re-taken at least that often.
+                await WaitAsync(wake.Task, next ?? now + interval, ct);
             }
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopped (reload or dispose).
+        }
+        finally
+        {
+            await Task.WhenAll(inFlight).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>One probe: runs it (within the global concurrency bound), records it, logs and publishes a flip.</summary>
+    private async Task ProbeOnceAsync(Slot slot, long sequence, CancellationToken ct)
+    {
+        var target = slot.Target;
+        try
+        {
+            await _concurrency.WaitAsync(ct);
+            ProbeOutcome outcome;
+            try
+            {
+                outcome = await _runner.RunAsync(target, ct);
+            }
+            finally
+            {
+                _concurrency.Release();
+            }
+
+            // A reload may have replaced this loop while the probe ran; its result belongs to the old target.
+            if (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var (observation, flipped, _) = slot.Tracker.Record(outcome, sequence, slot.LastStarted);
+            if (flipped)
+            {
+                if (observation.Up)
+                {
+                    ProbingLog.EndpointUp(_logger, target.EndpointId, observation.ConsecutiveSuccesses);
+                }
+                else
+                {
+                    ProbingLog.EndpointDown(_logger, target.EndpointId, observation.ConsecutiveFailures, observation.Error);
+                }
+
+                // The next routine probe is a whole interval after the flip, not after the flipping probe's start: with
+                // overlapping probes that start was up to a timeout ago, and coming back must still take the normal pace.
+                slot.FlippedAt(outcome.CompletedAt);
+                Volatile.Read(ref _publishNow).TrySetResult();
+            }
+
+            Observe(target, outcome, observation, flipped);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (ObjectDisposedException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            ProbingLog.ProbeLoopFailed(_logger, ex, target.EndpointId);
+        }
+        finally
+        {
+            slot.Finished(sequence);
+            Volatile.Read(ref _probeFinished).TrySetResult();
+        }
+    }
+
+    /// <summary>Until <paramref name="due"/> (null: no time set), or until a probe of the endpoint finishes.</summary>
+    private async Task WaitAsync(Task wake, DateTimeOffset? due, CancellationToken ct)
+    {
+        if (due is not { } at)
+        {
+            await wake.WaitAsync(ct);
+            return;
+        }
+
+        var wait = at - _time.GetUtcNow();
+        if (wait <= TimeSpan.Zero || wake.IsCompleted)
+        {
+            ct.ThrowIfCancellationRequested();
+            return;
+        }
+
+        using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(wait, _time, delayCancel.Token);
+        await Task.WhenAny(wake, delay);
+        await delayCancel.CancelAsync();
+        ct.ThrowIfCancellationRequested();
     }
 
     private void Observe(ProbeTarget target, ProbeOutcome outcome, EndpointObservation observation, bool flipped)
@@ -403,6 +534,55 @@ public sealed class ProbeScheduler : IAsyncDisposable
         public EndpointTracker Tracker { get; } = tracker;
 
         public CancellationTokenSource? Cancellation { get; set; }
+
+        private TaskCompletionSource _wake = NewSignal();
+        private long _newestFinished;
+        private long _lastStarted;
+        private int _inFlight;
+        private long _flippedAtTicks;
+
+        /// <summary>The start number of the newest probe.</summary>
+        public long LastStarted => Interlocked.Read(ref _lastStarted);
+
+        /// <summary>Probes started and not finished; decremented before the wake-up signal.</summary>
+        public int InFlight => Volatile.Read(ref _inFlight);
+
+        public void Starting(long sequence)
+        {
+            Interlocked.Increment(ref _inFlight);
+            Interlocked.Exchange(ref _lastStarted, sequence);
+        }
+
+        /// <summary>A probe flipped the verdict at <paramref name="at"/>: the loop restarts the routine cadence from there.</summary>
+        public void FlippedAt(DateTimeOffset at) => Interlocked.Exchange(ref _flippedAtTicks, at.UtcTicks);
+
+        public DateTimeOffset? TakeFlip()
+        {
+            var ticks = Interlocked.Exchange(ref _flippedAtTicks, 0);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+
+        /// <summary>The highest sequence number of a finished probe: the newest probe is in flight while this is below its number.</summary>
+        public long NewestFinished => Interlocked.Read(ref _newestFinished);
+
+        public TaskCompletionSource ResetWake()
+        {
+            var fresh = NewSignal();
+            Volatile.Write(ref _wake, fresh);
+            return fresh;
+        }
+
+        /// <summary>Probe number <paramref name="sequence"/> finished: wake the endpoint's loop to decide again.</summary>
+        public void Finished(long sequence)
+        {
+            long seen;
+            while ((seen = Interlocked.Read(ref _newestFinished)) < sequence && Interlocked.CompareExchange(ref _newestFinished, sequence, seen) != seen)
+            {
+            }
+
+            Interlocked.Decrement(ref _inFlight);
+            Volatile.Read(ref _wake).TrySetResult();
+        }
 
         public void Stop()
         {

@@ -8,8 +8,9 @@ public sealed record ProbeSchedulerOptions
 
     /// <summary>
     /// Each wait between two probes of an endpoint is its interval times a random factor in
-    /// [1 - Jitter, 1 + Jitter], and the first probe waits a random share of Jitter x interval: endpoints
-    /// drift apart instead of being probed in lockstep bursts. 0 gives exact intervals (tests).
+    /// [1 - Jitter, 1], and the first probe waits a random share of Jitter x interval: endpoints
+    /// drift apart instead of being probed in lockstep bursts, yet no wait is longer than the interval, so the
+    /// interval bounds how long an outage goes unprobed. 0 gives exact intervals (tests).
     /// </summary>
     public double Jitter { get; init; } = 0.1;
 
@@ -22,13 +23,21 @@ public sealed record ProbeSchedulerOptions
     /// succeeds. The threshold is unchanged, so one lost probe still changes nothing; what shrinks is the time a real
     /// outage takes to be confirmed: 1 interval + (threshold - 1) x interval x SuspectRecheck instead of threshold x
     /// interval (1.5 s instead of 3 s with the defaults). An endpoint coming back is confirmed at the normal pace.
-    /// 1 turns it off.
+    /// 1 turns it off. A probe still running after this share of the interval makes the endpoint suspect too, so a silent endpoint gets its re-checks without waiting for
+    /// each probe's timeout (see <see cref="ProbePacing"/>).
     /// </summary>
     public double SuspectRecheck { get; init; } = 0.25;
+
+    /// <summary>
+    /// Probes of one suspect endpoint in flight at once. With the defaults (re-check every 250 ms, timeout 800 ms) a silent
+    /// endpoint has at most 4; 1 turns overlapping probes off (each re-check waits for the previous probe to finish).
+    /// </summary>
+    public int MaxInFlightPerEndpoint { get; init; } = 4;
 
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrency, 1, nameof(MaxConcurrency));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInFlightPerEndpoint, 1, nameof(MaxInFlightPerEndpoint));
         if (Jitter is < 0 or >= 1 || double.IsNaN(Jitter))
         {
             throw new ArgumentOutOfRangeException(nameof(Jitter), Jitter, "must be in [0, 1)");

@@ -13,6 +13,7 @@ public sealed class OperatorStatePublisher
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private OperatorState _current = OperatorState.Empty;
+    private bool _applied;
 
     public OperatorStatePublisher(SnapshotHolder snapshots, TimeProvider? time = null)
     {
@@ -25,6 +26,37 @@ public sealed class OperatorStatePublisher
 
     public SnapshotHolder Snapshots => _snapshots;
 
+    /// <summary>
+    /// Every endpoint or data center whose weight, drain or forced verdict changed is marked changed now; a forced
+    /// verdict's expiry is marked as a scheduled change, so answers are short around the moment it runs out too.
+    /// </summary>
+    private static Gslb.AnswerChanges RecordChanges(
+        ServerSnapshot snapshot,
+        IReadOnlyDictionary<string, int> weights,
+        IReadOnlySet<string> drained,
+        IReadOnlyDictionary<string, Gslb.HealthOverride> overrides,
+        DateTimeOffset now)
+    {
+        var before = snapshot.State;
+        var forgetBefore = now - snapshot.Gslb.Ttl.ChangeWindow;
+        var changed = Gslb.AnswerChanges.Differing(before.WeightOverrides, weights, missing: -1)
+            .Concat(Gslb.AnswerChanges.Differing(before.Overrides, overrides, missing: null))
+            .Concat(before.Drained.Except(drained))
+            .Concat(drained.Except(before.Drained))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var changes = changed.Count == 0 ? before.Changes : before.Changes.With(changed, now, forgetBefore);
+        foreach (var (key, forced) in overrides)
+        {
+            if (forced.Expires > now && !before.Changes.For(key).Contains(forced.Expires))
+            {
+                changes = changes.With([key], forced.Expires, forgetBefore);
+            }
+        }
+
+        return changes;
+    }
+
     /// <summary>Applies <paramref name="state"/> to the snapshot and remembers it.</summary>
     public void Apply(OperatorState state)
     {
@@ -35,7 +67,20 @@ public sealed class OperatorStatePublisher
             var weights = state.WeightOverrides();
             var drained = state.Drained();
             var overrides = state.HealthOverrides(now);
-            _snapshots.Update(s => s with { State = s.State with { WeightOverrides = weights, Drained = drained, Overrides = overrides } });
+
+            // The state found at start-up changes nothing anyone has cached; later changes shorten the TTL of what they touch.
+            var recordChanges = _applied;
+            _applied = true;
+            _snapshots.Update(s => s with
+            {
+                State = s.State with
+                {
+                    WeightOverrides = weights,
+                    Drained = drained,
+                    Overrides = overrides,
+                    Changes = recordChanges ? RecordChanges(s, weights, drained, overrides, now) : s.State.Changes,
+                },
+            });
             Volatile.Write(ref _current, state);
         }
     }

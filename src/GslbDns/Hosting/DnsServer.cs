@@ -14,6 +14,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private readonly ServerOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+
+    /// <summary>How long start-up waits for the first read of the prober reports from Consul before answering anyway.</summary>
+    private static readonly TimeSpan ConsulFirstReadBound = TimeSpan.FromSeconds(3);
     private readonly List<UdpListener> _udp = [];
     private readonly List<TcpListener> _tcp = [];
     private readonly string? _consulToken;
@@ -69,16 +72,6 @@ internal sealed partial class DnsServer : IAsyncDisposable
             LogLoadError(_logger, error.ToString());
         }
 
-        foreach (var endPoint in _options.DnsEndPoints)
-        {
-            var (udp, tcp) = BindPair(endPoint);
-            _udp.Add(udp);
-            _tcp.Add(tcp);
-            udp.Start();
-            tcp.Start();
-            LogListening(_logger, udp.LocalEndPoint.ToString());
-        }
-
         // SIGHUP (from the process's signals, when this server is the process) always reloads; file changes only when watching is on.
         _watcher = new SnapshotWatcher(Builder, _options.WatchZones, _loggerFactory.CreateLogger("GslbDns.Zones"), signals);
 
@@ -103,6 +96,18 @@ internal sealed partial class DnsServer : IAsyncDisposable
                     HealthPublisher).GetAwaiter().GetResult();
                 LogApi(_logger, _embeddedApi.Host.BaseAddress.ToString());
             }
+        }
+
+        // Only now, with health known (the first prober round, or the first read of the fleet's reports), do the
+        // listeners open: the very first load-balanced answer must not hold an endpoint that is down.
+        foreach (var endPoint in _options.DnsEndPoints)
+        {
+            var (udp, tcp) = BindPair(endPoint);
+            _udp.Add(udp);
+            _tcp.Add(tcp);
+            udp.Start();
+            tcp.Start();
+            LogListening(_logger, udp.LocalEndPoint.ToString());
         }
 
         if (_options.MetricsEndPoint is { } metrics)
@@ -149,6 +154,11 @@ internal sealed partial class DnsServer : IAsyncDisposable
         _embeddedProber.UpdateConfig(Snapshots.Current.Gslb);
         Builder.GslbChanged += _embeddedProber.UpdateConfig;
         _embeddedProber.Start();
+
+        // Start-up only: the first round's verdicts, bounded by the checks' timeouts and re-checks, before any answer.
+        var bound = _embeddedProber.SettleBound();
+        var settled = _embeddedProber.SettleAsync().GetAwaiter().GetResult();
+        LogFirstRound(_logger, settled ? "every endpoint settled" : "not every endpoint settled (fail open for those)", bound.TotalMilliseconds);
     }
 
     /// <summary>The in-process prober in embedded mode; null with Consul.</summary>
@@ -161,6 +171,12 @@ internal sealed partial class DnsServer : IAsyncDisposable
         var client = new Consul.ConsulClient(_consulHttp, consulOptions);
         _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));
         _consulWatcher.Start();
+
+        // Start-up only: the fleet's current verdicts before any answer, unless Consul does not answer within the bound.
+        if (!_consulWatcher.FirstRead.Wait(ConsulFirstReadBound))
+        {
+            LogNoFirstRead(_logger, ConsulFirstReadBound.TotalSeconds);
+        }
 
         // Operator state (weights, drains, overrides) written by the API into Consul, applied within a second.
         _operatorState = new State.OperatorStateWatcher(
@@ -231,6 +247,12 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "REST API on {Address} (embedded mode, state in SQLite)")]
     private static partial void LogApi(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded prober's first round: {Outcome} (bound {BoundMs} ms)")]
+    private static partial void LogFirstRound(ILogger logger, string outcome, double boundMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No prober reports read from Consul within {Seconds} s; answering with what is known (fail open)")]
+    private static partial void LogNoFirstRead(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped")]
     private static partial void LogStopped(ILogger logger);

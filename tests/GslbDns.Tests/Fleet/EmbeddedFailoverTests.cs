@@ -78,4 +78,25 @@ public sealed class EmbeddedFailoverTests
                 return (down == expected, $"gslbdns_endpoints_down {down}");
             }, TimeSpan.FromMilliseconds(50));
     }
+
+    [Fact]
+    public async Task Embedded_server_leaves_a_refusing_endpoint_out_of_its_very_first_answer()
+    {
+        using var folder = new TempFolder("fleet-embedded-start");
+        await using var backends = FleetBackends.Start();
+        var zones = folder.Folder("zones");
+        backends.Spec().WriteTo(zones);
+        var victim = backends.Service[1];
+        victim.Refuse();
+
+        // The first reply the process ever sends, to the first query that found its port open.
+        var first = new List<FleetAnswer>();
+        var (server, _, _) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, zones, [], null, metrics: false, firstAnswers: first);
+        using var _ = server;
+        var answer = Assert.Single(first);
+        Assert.Equal(0, answer.Rcode);
+        Assert.False(answer.Contains(victim.Address), $"the first answer {answer} holds {victim.Address}, which refuses connections\n{server.Describe()}");
+        Assert.Equal(FleetSpec.ServiceAddresses.Length - 1, answer.Addresses.Count);
+        Assert.Contains("Embedded prober's first round: every endpoint settled", server.StandardOutput + server.StandardError, StringComparison.Ordinal);
+    }
 }

@@ -52,6 +52,9 @@ public sealed class FleetFixture : IAsyncLifetime
 
     internal ChildProcess Server { get; private set; } = null!;
 
+    /// <summary>The zone folder the server and the two unpartitioned probers read.</summary>
+    internal string Zones => _zones;
+
     public IPEndPoint Dns { get; private set; } = null!;
 
     /// <summary>A second DNS server process on the same Consul and zone folder (metrics off).</summary>

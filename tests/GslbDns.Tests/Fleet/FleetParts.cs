@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using GslbDns.Tests.Core.Probing;
-using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;
 
 namespace GslbDns.Tests.Fleet;
@@ -31,7 +30,8 @@ internal sealed record FleetSpec(
     string? Timeout = null,
     int? FailureThreshold = null,
     int? SuccessThreshold = null,
-    int Ttl = 5)
+    int Ttl = 5,
+    string? ChangeWindow = null)
 {
     public const string Zone = "fleet.test";
     public const string ServiceName = "svc.fleet.test";
@@ -98,7 +98,7 @@ internal sealed record FleetSpec(
                 "dc-us": { "latitude": 39.04, "longitude": -77.49, "region": "us" },
                 "dc-ap": { "latitude": 35.68, "longitude": 139.69, "region": "ap" }
               },
-              "ttl": { "default": {{Ttl}}, "min": 1, "max": 300 },
+              "ttl": { "default": {{Ttl}}, "min": 1, "max": 300{{(ChangeWindow is null ? "" : $", \"changeWindow\": \"{ChangeWindow}\"")}} },
               "services": {
                 "svc": {
                   "policy": [ { "type": "healthy" }, { "type": "multivalue" } ],
@@ -297,8 +297,8 @@ internal sealed class FleetBackends : IAsyncDisposable
     }
 }
 
-/// <summary>One A answer of the real server: its RCODE and its addresses, sorted.</summary>
-internal sealed record FleetAnswer(int Rcode, IReadOnlyList<string> Addresses)
+/// <summary>One A answer of the real server: its RCODE, its addresses, sorted, and the lowest TTL among them.</summary>
+internal sealed record FleetAnswer(int Rcode, IReadOnlyList<string> Addresses, uint Ttl = 0)
 {
     public bool Contains(IPAddress address) => Addresses.Contains(address.ToString());
 
@@ -332,7 +332,8 @@ internal static class FleetProcesses
         }
 
         var parsed = RawReply.Parse(reply);
-        return new FleetAnswer(parsed.Rcode, [.. parsed.Answers.Where(a => a.Type == DnsWire.TypeA).Select(a => a.Address.ToString()).Order(StringComparer.Ordinal)]);
+        var records = parsed.Answers.Where(a => a.Type == DnsWire.TypeA).ToList();
+        return new FleetAnswer(parsed.Rcode, [.. records.Select(a => a.Address.ToString()).Order(StringComparer.Ordinal)], records.Count == 0 ? 0 : records.Min(a => a.Ttl));
     }
 
     /// <summary>
@@ -344,11 +345,12 @@ internal static class FleetProcesses
     /// </summary>
     public static async Task<(ChildProcess Process, IPEndPoint Dns, Uri? Metrics)> StartServerAsync(
         string dotnet, string serverDll, string zones, IReadOnlyList<Uri> consul, string? prefix, bool metrics, string? geoData = null,
-        IReadOnlyList<string>? extraArguments = null, string readyZone = FleetSpec.Zone)
+        IReadOnlyList<string>? extraArguments = null, string readyZone = FleetSpec.Zone, List<FleetAnswer>? firstAnswers = null)
     {
         var failures = new List<string>();
         for (var attempt = 1; attempt <= 3; attempt++)
         {
+            firstAnswers?.Clear();
             var dnsPort = PortFinder.Take();
             var metricsPort = PortFinder.Take();
             var args = new List<string>
@@ -383,10 +385,27 @@ internal static class FleetProcesses
                         throw new PollAbortedException($"exited with {process.ExitCode}");
                     }
 
-                    var id = DnsWire.NewId();
-                    if (await RawDnsClient.UdpAsync(endPoint, DnsWire.Query(readyZone, DnsWire.TypeSOA, id), id, TimeSpan.FromMilliseconds(300)) is null)
+                    // With firstAnswers the readiness query is the load-balanced one, and the first reply is kept: the very
+                    // first answer the process gave, for start-up tests.
+                    if (firstAnswers is not null)
                     {
-                        return (false, "no DNS reply yet");
+                        if (await AskAsync(endPoint, FleetSpec.ServiceName, TimeSpan.FromMilliseconds(300)) is not { } first)
+                        {
+                            return (false, "no DNS reply yet");
+                        }
+
+                        if (firstAnswers.Count == 0)
+                        {
+                            firstAnswers.Add(first);
+                        }
+                    }
+                    else
+                    {
+                        var id = DnsWire.NewId();
+                        if (await RawDnsClient.UdpAsync(endPoint, DnsWire.Query(readyZone, DnsWire.TypeSOA, id), id, TimeSpan.FromMilliseconds(300)) is null)
+                        {
+                            return (false, "no DNS reply yet");
+                        }
                     }
 
                     if (metricsUri is null)

@@ -17,9 +17,9 @@ namespace GslbDns.Tests.Fleet;
 public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>
-    /// Shipped check timing (FleetSpec leaves it unset): 1 s interval (+-10% jitter), 3 failures to go down, with the
+    /// Shipped check timing (FleetSpec leaves it unset): 1 s interval (jitter makes it up to 10% shorter), 3 failures to go down, with the
     /// suspect re-check every 250 ms, 2 successes to come back. Budget to leave the answers: a probe phase (up to
-    /// 1.1 s) + 2 re-checks (0.55 s) + publish, watch and swap (tens of ms); to come back: phase + 1 interval.
+    /// 1 s) + 2 re-checks (0.5 s) + publish, watch and swap (tens of ms); to come back: phase + 1 interval.
     /// The deadlines are twice that and more, for a loaded 2-core machine.
     /// </summary>
     private static readonly TimeSpan DownDeadline = TimeSpan.FromSeconds(8);
@@ -43,6 +43,23 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
         var up = await UntilStableAsync(a => a.Contains(victim.Address), UpDeadline, $"answers with {victim.Address} again");
         output.WriteLine($"left the answers {down.TotalMilliseconds:0} ms after it was killed, back {up.TotalMilliseconds:0} ms after it returned");
         Assert.True(down < DownDeadline, $"left the answers after {down}");
+    }
+
+    [Fact]
+    public async Task A_server_started_while_an_endpoint_is_down_leaves_it_out_of_its_very_first_answer()
+    {
+        var victim = fleet.Backends.Service[2];
+        victim.Refuse();
+        await UntilStableAsync(a => !a.Contains(victim.Address), DownDeadline, $"the running server's answers without {victim.Address}");
+
+        // A second DNS server on the same Consul and prefix: the first reply it ever sends must already leave the victim out.
+        var first = new List<FleetAnswer>();
+        var (server, _, _) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, fleet.Zones, fleet.Cluster.HttpAddresses, FleetFixture.Prefix, metrics: false, firstAnswers: first);
+        using var _ = server;
+        var answer = Assert.Single(first);
+        Assert.Equal(0, answer.Rcode);
+        Assert.False(answer.Contains(victim.Address), $"the first answer {answer} holds {victim.Address}, which every prober reports down");
+        Assert.Equal(FleetSpec.ServiceAddresses.Length - 1, answer.Addresses.Count);
     }
 
     [Fact]
@@ -280,7 +297,7 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
 
 /// <summary>
 /// How often hysteresis lets one endpoint's verdict flip, derived from the shipped check timing: interval I = 1 s
-/// with +-10% jitter, failure threshold F = 3 (its last F - 1 probes come after the suspect re-check, I/4), success
+/// shortened by up to 10% jitter, failure threshold F = 3 (its last F - 1 probes come after the suspect re-check, I/4), success
 /// threshold S = 2 (at the normal interval). After a flip to up the next probe is a whole interval away and F
 /// failures are needed: at least I_min x (1 + (F - 1) / 4) = 1.35 s to the next flip; after a flip to down, S
 /// successes at the normal interval: at least S x I_min = 1.8 s. Whatever the backend does, a prober's verdict can

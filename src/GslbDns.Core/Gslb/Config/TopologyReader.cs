@@ -12,6 +12,9 @@ internal sealed class TopologyReader
 {
     public const int MaxNameLength = 63;
     public const uint MaxTtl = 86400;
+
+    /// <summary>The longest `ttl.changeWindow`: a day; longer would keep answers short for good.</summary>
+    public static readonly TimeSpan MaxChangeWindow = TimeSpan.FromDays(1);
     public const double MaxRttMs = 10000;
 
     private readonly Dictionary<string, Defined<ProberRegion>> _regions = new(StringComparer.Ordinal);
@@ -189,7 +192,7 @@ internal sealed class TopologyReader
         }
 
         var errorsBefore = source.Errors.Count;
-        var obj = ConfigObject.Open(source, section, path, "default", "min", "max");
+        var obj = ConfigObject.Open(source, section, path, "default", "min", "max", "changeWindow");
         if (obj is null)
         {
             TtlValid = false;
@@ -200,6 +203,7 @@ internal sealed class TopologyReader
         var min = (uint)(obj.Integer("min", 1, MaxTtl) ?? standard.Min);
         var max = (uint)(obj.Integer("max", 1, MaxTtl) ?? standard.Max);
         var byDefault = (uint)(obj.Integer("default", 1, MaxTtl) ?? standard.Default);
+        var changeWindow = obj.Duration("changeWindow", TimeSpan.Zero, MaxChangeWindow) ?? TtlLimits.DefaultChangeWindow;
         if (min > max)
         {
             obj.Error("min", $"ttl.min {min} is above ttl.max {max}");
@@ -210,7 +214,7 @@ internal sealed class TopologyReader
         }
 
         TtlValid = source.Errors.Count == errorsBefore;
-        _ttl = new Defined<TtlLimits>(new TtlLimits(byDefault, min, max), source, path);
+        _ttl = new Defined<TtlLimits>(new TtlLimits(byDefault, min, max) { ChangeWindow = changeWindow }, source, path);
     }
 
     private void ReadDefaultLocation(ConfigSource source, JsonElement section, string path)

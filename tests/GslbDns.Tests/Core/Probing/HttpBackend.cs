@@ -36,6 +36,7 @@ internal sealed class HttpBackend : IAsyncDisposable
     private IPAddress _address = IPAddress.Loopback;
     private int _requests;
     private volatile BackendMode _mode = BackendMode.Healthy;
+    private int _loseNext;
     private volatile string _body = "status: ok";
 
     private HttpBackend(X509Certificate2? certificate)
@@ -167,11 +168,34 @@ internal sealed class HttpBackend : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The next <paramref name="connections"/> connections are accepted and never answered (a lost probe), whatever the
+    /// mode; the ones after them are served as usual.
+    /// </summary>
+    public void LoseNext(int connections) => Interlocked.Exchange(ref _loseNext, connections);
+
+    /// <summary>Connections still to be lost (see <see cref="LoseNext"/>).</summary>
+    public int ToLose => Volatile.Read(ref _loseNext);
+
+    private bool TakeLost()
+    {
+        int left;
+        while ((left = Volatile.Read(ref _loseNext)) > 0)
+        {
+            if (Interlocked.CompareExchange(ref _loseNext, left - 1, left) == left)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private async Task ServeAsync(TcpClient client)
     {
         try
         {
-            if (Mode == BackendMode.Silent)
+            if (TakeLost() || Mode == BackendMode.Silent)
             {
                 await Task.Delay(Timeout.Infinite, _stop.Token);
                 return;

@@ -9,6 +9,12 @@ namespace GslbDns.Tests.Core.Probing;
 
 internal static class ProbeTestSupport
 {
+    /// <summary>A prober identity for in-process schedulers.</summary>
+    public static readonly ProberInfo TestProber = new("p1", "eu", 50.1, 8.7, DateTimeOffset.UnixEpoch);
+
+    /// <summary>How long a test waits for a scheduler to reach a state (polled, not slept).</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
     public static HealthCheck Check(
         string type,
         int port,

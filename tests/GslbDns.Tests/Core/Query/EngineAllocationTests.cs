@@ -1,6 +1,7 @@
 using System.Net;
 using GslbDns.Answers;
 using GslbDns.Dns;
+using GslbDns.Gslb;
 using GslbDns.Gslb.Config;
 using GslbDns.Query;
 using GslbDns.Zones;
@@ -13,7 +14,7 @@ namespace GslbDns.Tests.Core.Query;
 /// </summary>
 public sealed class EngineAllocationTests
 {
-    private static (QueryEngine Engine, QueryContext Context) Build()
+    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null)
     {
         var zone = ZoneFileReader.ReadText("""
             $TTL 300
@@ -48,7 +49,8 @@ public sealed class EngineAllocationTests
             [zone.Origin]);
         var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value));
         var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
-        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb });
+        var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty };
+        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state });
         return (new QueryEngine(holder, new QueryEngineOptions()), new QueryContext(ushort.MaxValue));
     }
 
@@ -58,9 +60,20 @@ public sealed class EngineAllocationTests
     [InlineData("x.wild.alloc.test.", RecordType.TXT)]
     [InlineData("nope.alloc.test.", RecordType.A)]
     [InlineData("lb.alloc.test.", RecordType.A)]
-    public void Answering_allocates_nothing_in_steady_state(string name, ushort type)
+    public void Answering_allocates_nothing_in_steady_state(string name, ushort type) => AssertNoAllocation(Build(), name, type);
+
+    [Fact]
+    public void Answering_a_service_whose_answers_are_changing_allocates_nothing()
     {
-        var (engine, context) = Build();
+        // A data center changed just now (the adaptive TTL's lookups run), another endpoint's change is long forgotten.
+        var now = DateTimeOffset.UtcNow;
+        var changes = AnswerChanges.Empty.With(["us"], now, now - TimeSpan.FromMinutes(5)).With(["lb.alloc.test/eu/198.51.100.9"], now - TimeSpan.FromMinutes(1), now - TimeSpan.FromMinutes(5));
+        AssertNoAllocation(Build(changes), "lb.alloc.test.", RecordType.A);
+    }
+
+    private static void AssertNoAllocation((QueryEngine Engine, QueryContext Context) built, string name, ushort type)
+    {
+        var (engine, context) = built;
         var request = Explainer.BuildQuery(DnsName.Parse(name), type, IPAddress.Parse("81.2.69.0"), 24);
         for (var i = 0; i < 1_000; i++)
         {
