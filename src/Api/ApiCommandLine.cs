@@ -28,6 +28,8 @@ internal sealed record ApiOptions
 
     /// <summary>A prober report older than this no longer votes (Consul mode's health view).</summary>
     public TimeSpan ReportStaleAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    public Drills.DrillOptions Drills { get; init; } = new();
 }
 
 /// <summary>The API's command line as a table; shared options come from <see cref="CommonOptions"/>.</summary>
@@ -63,7 +65,8 @@ internal static class ApiCommandLine
             [
                 CommonOptions.Zones, Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix, Embedded, State, Listen, TokensFile,
                 CommonOptions.GeoIp, CommonOptions.GeoData,
-            ])));
+            ],
+            Drills.DrillOptions.CommandLine)));
 
     /// <summary>The API's options; adds an error for each mode rule the command line breaks.</summary>
     public static ApiOptions Bind(ParsedCommandLine cl)
@@ -120,6 +123,7 @@ internal static class ApiCommandLine
             TokensFile = tokens,
             GeoIpDatabase = cl.Get(CommonOptions.GeoIp),
             GeoDataFolder = cl.Get(CommonOptions.GeoData),
+            Drills = Drills.DrillOptions.Bind(cl),
         };
     }
 }

@@ -38,6 +38,9 @@ public sealed record ApiHostOptions
     public Serilog.ILogger? Logger { get; init; }
 
     public TimeProvider? Time { get; init; }
+
+    /// <summary>How drills are planned and run (the runner lives in this host).</summary>
+    public Drills.DrillOptions Drills { get; init; } = new();
 }
 
 /// <summary>
@@ -131,6 +134,9 @@ public sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton(options.Tokens);
         builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time));
         builder.Services.AddSingleton<StateWriter>();
+        builder.Services.AddSingleton(options.Drills);
+        builder.Services.AddSingleton<Drills.DrillRunner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Drills.DrillRunner>());
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.ConfigureResponse(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
@@ -142,7 +148,7 @@ public sealed class ApiHost : IAsyncDisposable
         {
             document.Info.Title = "GslbDns operator API";
             document.Info.Version = "v1";
-            document.Info.Description = "Data-center and endpoint weights, drains, forced health verdicts, explain and audit. "
+            document.Info.Description = "Data-center and endpoint weights, drains, forced health verdicts, disaster-recovery drills, explain and audit. "
                 + "Every /v1 route needs 'Authorization: Bearer <token>' (read or operator); changes need an operator token. "
                 + "Entries carry their version as an ETag; send it back in If-Match to write only if nobody else did (412 otherwise).";
             document.Components ??= new Microsoft.OpenApi.OpenApiComponents();

@@ -26,6 +26,9 @@ public sealed record EmbeddedApiOptions
     public TextWriter? TokenOutput { get; init; }
 
     public TimeProvider? Time { get; init; }
+
+    /// <summary>How drills are planned and run; with no servers configured, the DNS server's own listeners are a good choice.</summary>
+    public Drills.DrillOptions Drills { get; init; } = new();
 }
 
 /// <summary>
@@ -99,7 +102,7 @@ public sealed class EmbeddedApi : IAsyncDisposable
             watcher = new OperatorStateWatcher(store, publisher, loggerFactory.CreateLogger("GslbDns.State"), time);
             watcher.Start();
             var host = await ApiHost.StartAsync(
-                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time },
+                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills },
                 store,
                 snapshots,
                 engine,

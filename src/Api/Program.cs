@@ -52,7 +52,7 @@ internal static class Program
         if (options.Embedded)
         {
             await using var embedded = await EmbeddedApi.StartAsync(
-                new EmbeddedApiOptions { StateFolder = options.StateFolder!, Listen = options.Listen, TokensFile = options.TokensFile, Logger = Log.Logger },
+                new EmbeddedApiOptions { StateFolder = options.StateFolder!, Listen = options.Listen, TokensFile = options.TokensFile, Logger = Log.Logger, Drills = options.Drills },
                 snapshots,
                 engine,
                 null);
@@ -84,7 +84,7 @@ internal static class Program
         }
 
         var store = new ConsulOperatorStateStore(client, options.ConsulPrefix, loggerFactory.CreateLogger("GslbDns.State"));
-        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger }, store, snapshots, engine, health);
+        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
         await Console.Out.FlushAsync();
         await context.Signals.Stopping;

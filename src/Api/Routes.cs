@@ -53,6 +53,7 @@ internal static class Routes
         read.MapGet("/explain", Explain).WithName("Explain")
             .WithSummary("The answer a client (address or subnet) gets for a name and type, and why; the DNS server's own engine")
             .Produces<Explanation>().ProducesValidationProblem();
+        Drills.DrillRoutes.Map(read, write);
         read.MapGet("/audit", Audit).WithName("QueryAudit").WithSummary("Audit log by time range [from, to) and object, oldest first").Produces<AuditPage>().ProducesValidationProblem();
     }
 
@@ -112,7 +113,7 @@ internal static class Routes
             return UnknownDataCenter(dc);
         }
 
-        return StateKinds.TryParseName(kind, out var k) ? await GetEntryAsync(http, api, new StateKey(k, dc), null, ct) : UnknownKind(kind);
+        return TryParseEntryKind(kind, out var k) ? await GetEntryAsync(http, api, new StateKey(k, dc), null, ct) : UnknownKind(kind);
     }
 
     private static IResult ListEndpoints(ApiContext api)
@@ -139,7 +140,7 @@ internal static class Routes
             return UnknownEndpoint(service, dc, address);
         }
 
-        return StateKinds.TryParseName(kind, out var k)
+        return TryParseEntryKind(kind, out var k)
             ? await GetEntryAsync(http, api, new StateKey(k, found.Endpoint.Id), k == StateKind.Weight ? found.Endpoint.Weight : null, ct)
             : UnknownKind(kind);
     }
@@ -240,7 +241,7 @@ internal static class Routes
         {
             if (!StateKinds.TryParseName(kind, out var k))
             {
-                return Problems.Invalid("kind", "weight, drain or override");
+                return Problems.Invalid("kind", "weight, drain, override or drill");
             }
 
             stateKind = k;
@@ -263,7 +264,7 @@ internal static class Routes
         DataCenterWrite(http, api, dc, async target => await OverrideChange(http, new StateKey(StateKind.Override, target), api, ct), writer, ct);
 
     private static Task<IResult> DeleteDataCenterEntry(HttpContext http, ApiContext api, StateWriter writer, string dc, string kind, CancellationToken ct) =>
-        StateKinds.TryParseName(kind, out var k)
+        TryParseEntryKind(kind, out var k)
             ? DataCenterWrite(http, api, dc, async target => await ClearChange(http, new StateKey(k, target), null, ct), writer, ct)
             : Task.FromResult(UnknownKind(kind));
 
@@ -277,7 +278,7 @@ internal static class Routes
         EndpointWrite(http, api, service, dc, address, async e => await OverrideChange(http, new StateKey(StateKind.Override, e.Id), api, ct), writer, ct);
 
     private static Task<IResult> DeleteEndpointEntry(HttpContext http, ApiContext api, StateWriter writer, string service, string dc, string address, string kind, CancellationToken ct) =>
-        StateKinds.TryParseName(kind, out var k)
+        TryParseEntryKind(kind, out var k)
             ? EndpointWrite(http, api, service, dc, address, async e => await ClearChange(http, new StateKey(k, e.Id), k == StateKind.Weight ? e.Weight : null, ct), writer, ct)
             : Task.FromResult(UnknownKind(kind));
 
@@ -430,6 +431,9 @@ internal static class Routes
             ? (version, any)
             : throw new InvalidFieldException("If-Match", "must be \"*\" or a strong ETag such as \"42\" from a GET");
 
+    /// <summary>The one check of a reason field, for every route that takes one.</summary>
+    internal static string? CheckReason(string? reason, bool required) => Reason(reason, required);
+
     private static string? Reason(string? reason, bool required)
     {
         if (string.IsNullOrWhiteSpace(reason))
@@ -455,6 +459,9 @@ internal static class Routes
     private static IResult UnknownDataCenter(string dc) => Problems.NotFound($"unknown data center '{dc}'");
 
     private static IResult UnknownEndpoint(string service, string dc, string address) => Problems.NotFound($"no endpoint {service}/{dc}/{address}");
+
+    /// <summary>The kinds an endpoint or data center carries; drills have their own routes.</summary>
+    private static bool TryParseEntryKind(string text, out StateKind kind) => StateKinds.TryParseName(text, out kind) && kind != StateKind.Drill;
 
     private static IResult UnknownKind(string kind) => Problems.NotFound($"'{kind}' is not weight, drain or override");
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using GslbDns.Gslb;
+using Endpoint = GslbDns.Gslb.Endpoint;
 using GslbDns.State;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -153,7 +154,11 @@ internal sealed partial class StateWriter
     /// The services that would lose their last usable endpoint of a family, and the drain/override entries
     /// (with versions, 0 = absent) the answer depends on.
     /// </summary>
-    public static (List<string> Violations, Dictionary<StateKey, ulong> DependsOn) Guard(GslbConfig config, GslbState live, OperatorState before, OperatorState after, StateKey changed, DateTimeOffset now)
+    public static (List<string> Violations, Dictionary<StateKey, ulong> DependsOn) Guard(GslbConfig config, GslbState live, OperatorState before, OperatorState after, StateKey changed, DateTimeOffset now) =>
+        Guard(config, live, before, after, changed, e => e.Id == changed.Target || e.DataCenter == changed.Target, now);
+
+    /// <summary>The same check for a change that touches the endpoints <paramref name="touches"/> selects (a drill: every endpoint in its data centers).</summary>
+    public static (List<string> Violations, Dictionary<StateKey, ulong> DependsOn) Guard(GslbConfig config, GslbState live, OperatorState before, OperatorState after, StateKey changed, Func<Endpoint, bool> touches, DateTimeOffset now)
     {
         var beforeState = before.ApplyTo(live, now);
         var afterState = after.ApplyTo(live, now);
@@ -161,7 +166,7 @@ internal sealed partial class StateWriter
         var dependsOn = new Dictionary<StateKey, ulong>();
         foreach (var service in config.Services.Values.OrderBy(s => s.Name.ToString(), StringComparer.Ordinal))
         {
-            if (!service.Endpoints.Any(e => e.Id == changed.Target || e.DataCenter == changed.Target))
+            if (!service.Endpoints.Any(touches))
             {
                 continue;
             }

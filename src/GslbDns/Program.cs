@@ -6,8 +6,11 @@ namespace GslbDns.Server;
 
 internal static class Program
 {
+    // "drill" is an HTTP client of the API, not a server: it has its own small parser (DrillCommand).
     private static Task<int> Main(string[] args) =>
-        ProcessHost.RunAsync(CommandLine.Program, args, CommandLine.Bind, RunAsync);
+        args.Length > 0 && args[0] == "drill"
+            ? DrillCommand.RunAsync(args[1..], Console.Out, Console.Error)
+            : ProcessHost.RunAsync(CommandLine.Program, args, CommandLine.Bind, RunAsync);
 
     private static async Task<int> RunAsync(CommandLine.Parsed parsed, ProcessContext context)
     {

@@ -25,6 +25,16 @@ public sealed class RttMatrix
 public sealed record HealthOverride(bool Healthy, DateTimeOffset Expires, string Reason);
 
 /// <summary>
+/// A data center taken out by a running drill, from <see cref="Start"/> until <see cref="End"/>. The end
+/// comes from the drill's lease and is compared with each query's time, so no process has to act for the
+/// data center to come back.
+/// </summary>
+public sealed record EvacuationWindow(DateTimeOffset Start, DateTimeOffset End, string DrillId)
+{
+    public bool Covers(DateTimeOffset now) => now >= Start && now < End;
+}
+
+/// <summary>
 /// Run-time state that the probers and the API change: health, weights, drains, forced verdicts and
 /// the measured RTT matrix. Immutable; a change builds a new one that is swapped in whole.
 /// Unknown endpoints are healthy: with no health signal the service fails open.
@@ -37,6 +47,9 @@ public sealed record GslbState(
     RttMatrix? MeasuredRtt,
     DateTimeOffset AsOf)
 {
+    /// <summary>Data centers evacuated by running drills, with their windows (see <see cref="EvacuationWindow"/>).</summary>
+    public FrozenDictionary<string, EvacuationWindow> Evacuated { get; init; } = FrozenDictionary<string, EvacuationWindow>.Empty;
+
     public static readonly GslbState Empty = new(
         FrozenDictionary<string, bool>.Empty,
         FrozenDictionary<string, int>.Empty,
@@ -52,10 +65,20 @@ public sealed record GslbState(
     /// </summary>
     public AnswerChanges Changes { get; init; } = AnswerChanges.Empty;
 
-    /// <summary>Healthy and not drained (endpoint id or its data center drained), honouring unexpired overrides.</summary>
+    /// <summary>
+    /// Healthy, not drained (endpoint id or its data center drained) and not evacuated by a running drill at
+    /// <paramref name="now"/>, honouring unexpired overrides. Precedence: a drill only ever takes an endpoint
+    /// out, so it never makes a real failure or a drain look healthy; and a forced-healthy verdict does not
+    /// bring back a data center a drill is evacuating.
+    /// </summary>
     public bool IsUsable(Endpoint endpoint, DateTimeOffset now)
     {
         if (Drained.Contains(endpoint.Id) || Drained.Contains(endpoint.DataCenter))
+        {
+            return false;
+        }
+
+        if (Evacuated.Count > 0 && Evacuated.TryGetValue(endpoint.DataCenter, out var window) && window.Covers(now))
         {
             return false;
         }

@@ -4,7 +4,7 @@ using GslbDns.Gslb;
 
 namespace GslbDns.State;
 
-/// <summary>The three kinds of operator state; each is keyed by an endpoint id or a data-center name.</summary>
+/// <summary>The kinds of operator state; each is keyed by an endpoint id or a data-center name (a drill: by its id).</summary>
 public enum StateKind
 {
     /// <summary>A weight that replaces the configured one.</summary>
@@ -15,6 +15,9 @@ public enum StateKind
 
     /// <summary>A forced health verdict that wins over the probers until it expires.</summary>
     Override,
+
+    /// <summary>A disaster-recovery drill: a lease that evacuates data centers until it ends (<see cref="DrillSetting"/>).</summary>
+    Drill,
 }
 
 /// <summary>Names of the kinds as they appear in store keys, JSON and the audit log.</summary>
@@ -26,6 +29,7 @@ public static class StateKinds
         StateKind.Weight => "weights",
         StateKind.Drain => "drains",
         StateKind.Override => "overrides",
+        StateKind.Drill => "drills",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -35,6 +39,7 @@ public static class StateKinds
         StateKind.Weight => "weight",
         StateKind.Drain => "drain",
         StateKind.Override => "override",
+        StateKind.Drill => "drill",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -50,6 +55,9 @@ public static class StateKinds
                 return true;
             case "overrides":
                 kind = StateKind.Override;
+                return true;
+            case "drills":
+                kind = StateKind.Drill;
                 return true;
             default:
                 kind = default;
@@ -69,6 +77,9 @@ public static class StateKinds
                 return true;
             case "override":
                 kind = StateKind.Override;
+                return true;
+            case "drill":
+                kind = StateKind.Drill;
                 return true;
             default:
                 kind = default;
@@ -163,7 +174,43 @@ public sealed record OperatorState(ImmutableSortedDictionary<StateKey, Versioned
             .Where(e => e.Setting.Expires > now)
             .ToFrozenDictionary(e => e.Target, e => new HealthOverride(e.Setting.Healthy, e.Setting.Expires, e.Setting.Reason ?? ""), StringComparer.Ordinal);
 
-    /// <summary><paramref name="state"/> with its operator parts (weights, drains, overrides) replaced by this state's; health and RTTs kept.</summary>
+    /// <summary>Every drill lease, newest first.</summary>
+    public IEnumerable<VersionedDrill> Drills() =>
+        OfKind(StateKind.Drill).Select(e => new VersionedDrill((DrillSetting)e.Value.Setting, e.Value.Version)).OrderByDescending(d => d.Drill.At);
+
+    /// <summary>
+    /// The data centers evacuated by running drills, each with the window the lease gives it. The window is
+    /// in the lease, not in this process: every DNS server compares it with the query's time, so the data
+    /// center comes back at the end on each server's own clock whatever happens to the API or the store.
+    /// </summary>
+    public FrozenDictionary<string, EvacuationWindow> Evacuations()
+    {
+        var windows = new Dictionary<string, EvacuationWindow>(StringComparer.Ordinal);
+        foreach (var entry in OfKind(StateKind.Drill))
+        {
+            var drill = (DrillSetting)entry.Value.Setting;
+            if (drill.State != DrillState.Running)
+            {
+                continue;
+            }
+
+            foreach (var dataCenter in drill.DataCenters)
+            {
+                // Overlapping drills are refused, but a forced one may overlap: the union of the windows holds.
+                windows[dataCenter] = windows.TryGetValue(dataCenter, out var other)
+                    ? new EvacuationWindow(Min(other.Start, drill.Start), Max(other.End, drill.EffectiveEnd), other.DrillId)
+                    : new EvacuationWindow(drill.Start, drill.EffectiveEnd, drill.Id);
+            }
+        }
+
+        return windows.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary><paramref name="state"/> with its operator parts (weights, drains, overrides, drills) replaced by this state's; health and RTTs kept.</summary>
     public GslbState ApplyTo(GslbState state, DateTimeOffset now) =>
-        state with { WeightOverrides = WeightOverrides(), Drained = Drained(), Overrides = HealthOverrides(now) };
+        state with { WeightOverrides = WeightOverrides(), Drained = Drained(), Overrides = HealthOverrides(now), Evacuated = Evacuations() };
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

@@ -3,7 +3,7 @@ using GslbDns.Query;
 namespace GslbDns.State;
 
 /// <summary>
-/// Puts operator state into the serving snapshot: weights, drains and forced verdicts replace the
+/// Puts operator state into the serving snapshot: weights, drains, forced verdicts and drill evacuations replace the
 /// snapshot state's operator parts; health, RTTs and config are left as they are. Goes through
 /// <see cref="SnapshotHolder.Update"/>, so a config reload or a health update racing with it is never undone.
 /// </summary>
@@ -57,6 +57,27 @@ public sealed class OperatorStatePublisher
         return changes;
     }
 
+    /// <summary>
+    /// A running drill changes answers at its start and at its end (planned, or earlier after an abort): both
+    /// instants are marked for its data centers, so answers around them carry the short TTL and resolvers
+    /// follow the evacuation and the return. Marked even for the state found at start-up: the end is ahead.
+    /// </summary>
+    private static Gslb.AnswerChanges WithDrillInstants(Gslb.AnswerChanges changes, IReadOnlyDictionary<string, Gslb.EvacuationWindow> evacuated, DateTimeOffset forgetBefore)
+    {
+        foreach (var (dataCenter, window) in evacuated)
+        {
+            foreach (var at in new[] { window.Start, window.End })
+            {
+                if (at >= forgetBefore && !changes.For(dataCenter).Contains(at))
+                {
+                    changes = changes.With([dataCenter], at, forgetBefore);
+                }
+            }
+        }
+
+        return changes;
+    }
+
     /// <summary>Applies <paramref name="state"/> to the snapshot and remembers it.</summary>
     public void Apply(OperatorState state)
     {
@@ -67,6 +88,7 @@ public sealed class OperatorStatePublisher
             var weights = state.WeightOverrides();
             var drained = state.Drained();
             var overrides = state.HealthOverrides(now);
+            var evacuated = state.Evacuations();
 
             // The state found at start-up changes nothing anyone has cached; later changes shorten the TTL of what they touch.
             var recordChanges = _applied;
@@ -78,7 +100,8 @@ public sealed class OperatorStatePublisher
                     WeightOverrides = weights,
                     Drained = drained,
                     Overrides = overrides,
-                    Changes = recordChanges ? RecordChanges(s, weights, drained, overrides, now) : s.State.Changes,
+                    Evacuated = evacuated,
+                    Changes = WithDrillInstants(recordChanges ? RecordChanges(s, weights, drained, overrides, now) : s.State.Changes, evacuated, now - s.Gslb.Ttl.ChangeWindow),
                 },
             });
             Volatile.Write(ref _current, state);

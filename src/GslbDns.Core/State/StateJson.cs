@@ -10,22 +10,43 @@ namespace GslbDns.State;
 /// </summary>
 public static class StateJson
 {
-    public static string Serialize(StateSetting setting) => JsonSerializer.Serialize(ToJson(setting), StateJsonContext.Default.SettingJson);
+    public static string Serialize(StateSetting setting) => setting is DrillSetting drill
+        ? JsonSerializer.Serialize(drill, StateJsonContext.Default.DrillSetting)
+        : JsonSerializer.Serialize(ToJson(setting), StateJsonContext.Default.SettingJson);
 
-    public static byte[] SerializeToUtf8(StateSetting setting) => JsonSerializer.SerializeToUtf8Bytes(ToJson(setting), StateJsonContext.Default.SettingJson);
+    public static byte[] SerializeToUtf8(StateSetting setting) => setting is DrillSetting drill
+        ? JsonSerializer.SerializeToUtf8Bytes(drill, StateJsonContext.Default.DrillSetting)
+        : JsonSerializer.SerializeToUtf8Bytes(ToJson(setting), StateJsonContext.Default.SettingJson);
 
     /// <summary>Reads a setting of <paramref name="kind"/>; throws <see cref="JsonException"/> when the value does not fit the kind.</summary>
     public static StateSetting Deserialize(StateKind kind, ReadOnlySpan<byte> utf8)
     {
+        if (kind == StateKind.Drill)
+        {
+            return Checked(JsonSerializer.Deserialize(utf8, StateJsonContext.Default.DrillSetting));
+        }
+
         var json = JsonSerializer.Deserialize(utf8, StateJsonContext.Default.SettingJson) ?? throw new JsonException("null setting");
         return FromJson(kind, json);
     }
 
     public static StateSetting Deserialize(StateKind kind, string text)
     {
+        if (kind == StateKind.Drill)
+        {
+            return Checked(JsonSerializer.Deserialize(text, StateJsonContext.Default.DrillSetting));
+        }
+
         var json = JsonSerializer.Deserialize(text, StateJsonContext.Default.SettingJson) ?? throw new JsonException("null setting");
         return FromJson(kind, json);
     }
+
+    /// <summary>A drill value must name what it evacuates; anything less is not applied (a DNS server skips it and logs).</summary>
+    private static DrillSetting Checked(DrillSetting? drill) =>
+        drill is null ? throw new JsonException("null drill")
+        : string.IsNullOrEmpty(drill.Id) || drill.DataCenters is null || drill.Services is null || drill.Results is null || drill.Violations is null
+            ? throw new JsonException("a drill entry needs 'id', 'dataCenters', 'services', 'violations' and 'results'")
+            : drill;
 
     public static byte[] SerializeAudit(AuditEntry entry) => JsonSerializer.SerializeToUtf8Bytes(entry, StateJsonContext.Default.AuditEntry);
 
@@ -70,6 +91,7 @@ public static class StateJson
 
 [JsonSerializable(typeof(StateJson.SettingJson))]
 [JsonSerializable(typeof(AuditEntry))]
+[JsonSerializable(typeof(DrillSetting))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 internal sealed partial class StateJsonContext : JsonSerializerContext
 {

@@ -90,7 +90,16 @@ internal sealed partial class DnsServer : IAsyncDisposable
             {
                 // Start-up only: block until the stored state is applied, so the first answers already honour drains and weights.
                 _embeddedApi = Api.EmbeddedApi.StartAsync(
-                    new Api.EmbeddedApiOptions { StateFolder = _options.StateFolder, Listen = [apiEndPoint], TokensFile = _options.ApiTokensFile, Logger = Serilog.Log.Logger },
+                    new Api.EmbeddedApiOptions
+                    {
+                        StateFolder = _options.StateFolder,
+                        Listen = [apiEndPoint],
+                        TokensFile = _options.ApiTokensFile,
+                        Logger = Serilog.Log.Logger,
+
+                        // One process is the only authoritative server: drills verify it on its own listeners.
+                        Drills = new Api.Drills.DrillOptions { Servers = [.. _options.DnsEndPoints.Select(LoopbackIfAny)] },
+                    },
                     Snapshots,
                     Engine,
                     HealthPublisher).GetAwaiter().GetResult();
@@ -141,6 +150,11 @@ internal sealed partial class DnsServer : IAsyncDisposable
             }
         }
     }
+
+    private static System.Net.IPEndPoint LoopbackIfAny(System.Net.IPEndPoint endPoint) =>
+        endPoint.Address.Equals(System.Net.IPAddress.Any) ? new(System.Net.IPAddress.Loopback, endPoint.Port)
+        : endPoint.Address.Equals(System.Net.IPAddress.IPv6Any) ? new(System.Net.IPAddress.IPv6Loopback, endPoint.Port)
+        : endPoint;
 
     /// <summary>Embedded mode: one prober in this process, a quorum of one, same rules as the fleet.</summary>
     private void StartEmbeddedProber()

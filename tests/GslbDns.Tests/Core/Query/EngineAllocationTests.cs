@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net;
 using GslbDns.Answers;
 using GslbDns.Dns;
@@ -14,7 +15,7 @@ namespace GslbDns.Tests.Core.Query;
 /// </summary>
 public sealed class EngineAllocationTests
 {
-    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null)
+    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null)
     {
         var zone = ZoneFileReader.ReadText("""
             $TTL 300
@@ -49,7 +50,7 @@ public sealed class EngineAllocationTests
             [zone.Origin]);
         var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value));
         var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
-        var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty };
+        var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty, Evacuated = (evacuated ?? new Dictionary<string, EvacuationWindow>()).ToFrozenDictionary() };
         var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state });
         return (new QueryEngine(holder, new QueryEngineOptions()), new QueryContext(ushort.MaxValue));
     }
@@ -69,6 +70,14 @@ public sealed class EngineAllocationTests
         var now = DateTimeOffset.UtcNow;
         var changes = AnswerChanges.Empty.With(["us"], now, now - TimeSpan.FromMinutes(5)).With(["lb.alloc.test/eu/198.51.100.9"], now - TimeSpan.FromMinutes(1), now - TimeSpan.FromMinutes(5));
         AssertNoAllocation(Build(changes), "lb.alloc.test.", RecordType.A);
+    }
+
+    [Fact]
+    public void Answering_during_a_drill_allocates_nothing_in_steady_state()
+    {
+        // A drill evacuating "eu" for the next hour: each query compares the window with its own time.
+        var now = DateTimeOffset.UtcNow;
+        AssertNoAllocation(Build(evacuated: new Dictionary<string, EvacuationWindow> { ["eu"] = new(now.AddMinutes(-1), now.AddHours(1), "drill-alloc") }), "lb.alloc.test.", RecordType.A);
     }
 
     private static void AssertNoAllocation((QueryEngine Engine, QueryContext Context) built, string name, ushort type)
