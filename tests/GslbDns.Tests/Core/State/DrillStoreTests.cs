@@ -4,11 +4,11 @@ using GslbDns.Gslb;
 using GslbDns.Query;
 using GslbDns.State;
 using GslbDns.Tests.Api;
-using GslbDns.Tests.Consul;
+using GslbDns.Tests.Core.Consul;
 using GslbDns.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace GslbDns.Tests.Drills;
+namespace GslbDns.Tests.Core.State;
 
 /// <summary>Drill leases in both stores (a real Consul dev agent, a real SQLite file): check-and-set, audit in the same transaction, the watcher's evacuation windows.</summary>
 [Collection(ApiConsulCollection.Name)]
@@ -34,7 +34,7 @@ public sealed class DrillStoreTests : IAsyncLifetime
 
     private IOperatorStateStore Open(string kind) => kind == "sqlite"
         ? SqliteOperatorStateStore.Open(Path.Combine(_folder.Path, $"{Guid.NewGuid():N}.db"))
-        : new ConsulOperatorStateStore(new ConsulClient(_http, new ConsulClientOptions { Addresses = [_consul.HttpAddress], RequestTimeout = TimeSpan.FromSeconds(2) }), _http, ConsulTestSupport.UniquePrefix("drills"));
+        : new ConsulOperatorStateStore(new ConsulClient(_http, new ConsulClientOptions { Addresses = [_consul.HttpAddress], RequestTimeout = TimeSpan.FromSeconds(2) }), ConsulTestSupport.UniquePrefix("drills"));
 
     internal static DrillSetting NewDrill(DateTimeOffset start, TimeSpan duration, DrillState state, params string[] dataCenters) => new(
         DrillSetting.NewId(start), dataCenters, null, ["svc.test"], start, duration, state, 0.5, null, null, false, [], state == DrillState.Running ? start : null, null, null, null,

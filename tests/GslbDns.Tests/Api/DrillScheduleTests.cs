@@ -1,6 +1,6 @@
 using GslbDns.Api.Drills;
 
-namespace GslbDns.Tests.Drills;
+namespace GslbDns.Tests.Api;
 
 /// <summary>Blocked windows and practice schedules: the time arithmetic the preconditions and the runner rely on.</summary>
 public sealed class DrillScheduleTests

@@ -2,11 +2,10 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using GslbDns.Tests.Fleet;
 using GslbDns.Tests.TestSupport;
 using Xunit.Abstractions;
 
-namespace GslbDns.Tests.Drills;
+namespace GslbDns.Tests.Fleet;
 
 /// <summary>
 /// Drills end to end on real processes (<see cref="DrillFleet"/>): two DNS servers, Consul, the probers and
@@ -231,7 +230,7 @@ public sealed class DrillFleetTests : IClassFixture<DrillFleet>
             await _fleet.WaitForAnswerAsync(DrillFleet.Eu, present: false, TimeSpan.FromSeconds(5));
 
             // dc-us fails for real: outside the target only dc-ap's third of the weight is left, below the 50% floor.
-            _fleet.Backends.Service[1].Mode = Prober.BackendMode.Unhealthy;
+            _fleet.Backends.Service[1].Mode = Core.Probing.BackendMode.Unhealthy;
             var aborted = await _fleet.WaitForStateAsync(id, Patience, "aborted");
             _output.WriteLine(aborted.GetProperty("results").GetProperty("steps").ToString());
             Assert.Contains("self-aborted", aborted.GetProperty("outcome").GetString(), StringComparison.Ordinal);

@@ -4,12 +4,12 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using GslbDns.Tests.Api;
-using GslbDns.Tests.Consul;
-using GslbDns.Tests.Fleet;
+using GslbDns.Tests.Core.Consul;
+using GslbDns.Tests.Core.Probing;
 using GslbDns.Tests.Prober;
 using GslbDns.Tests.TestSupport;
 
-namespace GslbDns.Tests.Drills;
+namespace GslbDns.Tests.Fleet;
 
 /// <summary>
 /// Real processes for drills: a 3-server Consul cluster, three gslbdns-prober processes (eu, us, ap), two
