@@ -392,12 +392,9 @@ internal sealed partial class DrillRunner : IHostedService, IAsyncDisposable
 
         // ---- Back: from the lease's end (planned, or the abort's), every server answers the target again.
         var end = drill.EffectiveEnd;
-        while (Time.GetUtcNow() < end)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), Time, ct);
-        }
 
-        // What the engine answers now, the lease over: the questions that should bring the target back. A
+        // What the engine answers once the lease is over (worked out before the end, so the
+        // measurement starts right at it): the questions that should bring the target back. A
         // server is back once it answers the target to one of them (the lease ends all at once on a server);
         // if none should, once it answers a full round. Comparing with the answers before the drill would
         // not do: a latency or weighted pick may rightly differ afterwards.
@@ -405,6 +402,11 @@ internal sealed partial class DrillRunner : IHostedService, IAsyncDisposable
         var engine = new Answers.Explainer(new Query.QueryEngine(new Query.SnapshotHolder(afterSnapshot), _api.Engine.Options));
         var expectBack = questions.Where(q => engine.Explain(q.Name, q.Type, q.Client, q.Prefix, new FixedTime(end.AddMilliseconds(1))).Records
             .Any(r => r.Section == "answer" && IPAddress.TryParse(r.Data, out var a) && evacuated.Contains(a))).Select(q => q.Key).ToHashSet(StringComparer.Ordinal);
+        while (Time.GetUtcNow() < end)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), Time, ct);
+        }
+
         var giveUp = end + bound + TimeSpan.FromSeconds(5);
         while (!ct.IsCancellationRequested && tracks.Values.Any(t => t.BackAt is null) && Time.GetUtcNow() < giveUp)
         {
@@ -484,7 +486,7 @@ internal sealed partial class DrillRunner : IHostedService, IAsyncDisposable
 
             var steps = new List<DrillStep>(d.Results.Steps) { new(end, "ended", d.State == DrillState.Running ? "lease end reached" : $"ended early ({DrillStates.Name(d.State)})") };
             steps.AddRange(backSteps);
-            steps.Add(new DrillStep(done, "outcome", $"{DrillStates.Name(final)}: {outcome}"));
+            steps.Add(new DrillStep(done, "outcome", outcome));
             return d with
             {
                 State = final,

@@ -239,7 +239,7 @@ internal static class DrillCommand
             var state = node?["state"]?.GetValue<string>();
             if (state is "succeeded" or "failed" or "aborted" or "refused")
             {
-                await output.WriteLineAsync($"{id}: {state}: {node?["outcome"]?.GetValue<string>()}");
+                await output.WriteLineAsync($"{id}: {node?["outcome"]?.GetValue<string>() ?? state}");
                 return state == "succeeded" ? 0 : 1;
             }
         }
