@@ -100,6 +100,12 @@ public sealed class DrillStoreTests : IAsyncLifetime
         Assert.Equal(["dc-a"], evacuated.Keys.ToList());
         Assert.Equal(running.Id, evacuated["dc-a"].DrillId);
 
+        // The drill's start and end are marked as answer changes of dc-a, so answers around them get the short TTL.
+        var instants = snapshots.Current.State.Changes.For("dc-a");
+        Assert.Contains(running.Start, instants);
+        Assert.Contains(running.EffectiveEnd, instants);
+        Assert.Empty(snapshots.Current.State.Changes.For("dc-b"));
+
         // The end comes from the lease and the query's time: nothing has to be written for dc-a to return.
         var endpoint = new Endpoint("svc.test/dc-a/192.0.2.1", "dc-a", System.Net.IPAddress.Parse("192.0.2.1"), 100, 0);
         var state = snapshots.Current.State;
