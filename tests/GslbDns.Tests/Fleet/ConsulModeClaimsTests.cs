@@ -68,6 +68,7 @@ public sealed class ConsulModeClaimsTests(FleetFixture fleet, ITestOutputHelper 
                 var changed = now.Where(e => baseline[e.Key.StartsWith(SecondKey, StringComparison.Ordinal) ? e.Key[SecondKey.Length..] : e.Key].ToString() != e.Value.ToString()).Select(e => $"{e.Key}: now {e.Value}").ToList();
                 Assert.True(changed.Count == 0, $"{clock.Elapsed.TotalSeconds:0.0} s into the Consul outage ({victim.Address} refused at {refusedAt.TotalSeconds:0.0} s) answers changed: {string.Join("; ", changed)}\n{fleet.Describe()}");
                 rounds++;
+                // Sampling rate over the fixed 20 s outage window the claim is about, not a wait for a condition.
                 await Task.Delay(200);
             }
 
@@ -226,10 +227,10 @@ public sealed class ConsulModeClaimsTests(FleetFixture fleet, ITestOutputHelper 
     private async Task<Dictionary<string, FleetAnswer>> SettledMatrixAsync(
         IReadOnlyList<string> names, Func<Dictionary<string, FleetAnswer>, bool> predicate, string what, IReadOnlyList<IPAddress>? clients = null)
     {
+        // Settled = both servers alike and the predicate true for a whole second, not just one round.
         var clock = Stopwatch.StartNew();
         var settledSince = (TimeSpan?)null;
-        var last = "";
-        while (true)
+        return await Deadline.PollAsync(what, Patience, async () =>
         {
             fleet.AssertRunning();
             var (first, second) = await BothMatricesAsync(names, clients ?? Clients);
@@ -237,25 +238,19 @@ public sealed class ConsulModeClaimsTests(FleetFixture fleet, ITestOutputHelper 
             if (differences.Count == 0 && predicate(first))
             {
                 settledSince ??= clock.Elapsed;
-                if (clock.Elapsed - settledSince >= TimeSpan.FromSeconds(1))
+                var settled = clock.Elapsed - settledSince >= TimeSpan.FromSeconds(1);
+                if (settled)
                 {
                     output.WriteLine($"{what}: settled after {settledSince.Value.TotalSeconds:0.0} s, {first.Count} questions alike on both servers");
-                    return first;
                 }
-            }
-            else
-            {
-                settledSince = null;
-                last = differences.Count > 0 ? "servers differ: " + string.Join("; ", differences) : "alike, not yet: " + string.Join("; ", first.Select(e => $"{e.Key} {e.Value}"));
+
+                return (settled, first, "alike, holding for 1 s");
             }
 
-            if (clock.Elapsed > Patience)
-            {
-                throw new TimeoutException($"{what}: not settled within {Patience.TotalSeconds} s; {last}\n{fleet.Describe()}");
-            }
-
-            await Task.Delay(100);
-        }
+            settledSince = null;
+            var seen = differences.Count > 0 ? "servers differ: " + string.Join("; ", differences) : "alike, not yet: " + string.Join("; ", first.Select(e => $"{e.Key} {e.Value}"));
+            return (false, first, $"{seen}\n{fleet.Describe()}");
+        }, TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>Every question to both servers, in one map (the second server's keys prefixed "second ").</summary>

@@ -39,6 +39,7 @@ public sealed class DrillFleetTests : IClassFixture<DrillFleet>
                     samples.Enqueue((i, DateTimeOffset.UtcNow, answer.Contains(DrillFleet.Eu)));
                 }
 
+                // Sampling rate of the observer that runs until the drill is over (cancelled), not a wait.
                 await Task.Delay(10);
             }
         })).ToArray();

@@ -14,27 +14,22 @@ namespace GslbDns.Tests.Core.State;
 [Collection(ApiConsulCollection.Name)]
 public sealed class DrillStoreTests : IAsyncLifetime
 {
-    private readonly ConsulDevAgent _consul;
-    private readonly TempFolder _folder = new("drill-store");
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly OperatorStores _stores;
 
     public DrillStoreTests(ConsulDevAgent consul)
     {
-        _consul = consul;
+        _stores = new OperatorStores(consul, "drill-store");
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
-        _http.Dispose();
-        _folder.Dispose();
+        _stores.Dispose();
         return Task.CompletedTask;
     }
 
-    private IOperatorStateStore Open(string kind) => kind == "sqlite"
-        ? SqliteOperatorStateStore.Open(Path.Combine(_folder.Path, $"{Guid.NewGuid():N}.db"))
-        : new ConsulOperatorStateStore(new ConsulClient(_http, new ConsulClientOptions { Addresses = [_consul.HttpAddress], RequestTimeout = TimeSpan.FromSeconds(2) }), ConsulTestSupport.UniquePrefix("drills"));
+    private IOperatorStateStore Open(string kind) => _stores.Open(kind, "drills");
 
     internal static DrillSetting NewDrill(DateTimeOffset start, TimeSpan duration, DrillState state, params string[] dataCenters) => new(
         DrillSetting.NewId(start), dataCenters, null, ["svc.test"], start, duration, state, 0.5, null, null, false, [], state == DrillState.Running ? start : null, null, null, null,

@@ -15,29 +15,22 @@ public sealed class StateStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset At = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private readonly ConsulDevAgent _consul;
-    private readonly TempFolder _folder = new("api-store");
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly OperatorStores _stores;
 
     public StateStoreTests(ConsulDevAgent consul)
     {
-        _consul = consul;
+        _stores = new OperatorStores(consul, "api-store");
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
-        _http.Dispose();
-        _folder.Dispose();
+        _stores.Dispose();
         return Task.CompletedTask;
     }
 
-    private IOperatorStateStore Open(string kind) => kind == "sqlite"
-        ? SqliteOperatorStateStore.Open(Path.Combine(_folder.Path, $"{Guid.NewGuid():N}.db"))
-        : new ConsulOperatorStateStore(Client(_consul.HttpAddress), ConsulTestSupport.UniquePrefix("store"));
-
-    private ConsulClient Client(Uri address) => new(_http, new ConsulClientOptions { Addresses = [address], RequestTimeout = TimeSpan.FromSeconds(2) });
+    private IOperatorStateStore Open(string kind) => _stores.Open(kind, "store");
 
     private static AuditEntry Audit(StateKey key, StateSetting? before, StateSetting? after, DateTimeOffset? at = null) =>
         AuditEntry.Create(at ?? At, "tester", after is null ? "delete" : "set", key, before, after, "test", false);
@@ -136,7 +129,7 @@ public sealed class StateStoreTests : IAsyncLifetime
     [Fact]
     public async Task The_embedded_store_runs_WAL_with_synchronous_FULL()
     {
-        await using var store = SqliteOperatorStateStore.Open(Path.Combine(_folder.Path, "pragmas.db"));
+        await using var store = SqliteOperatorStateStore.Open(Path.Combine(_stores.Folder.Path, "pragmas.db"));
         var (journal, synchronous) = await store.PragmasAsync();
         Assert.Equal("wal", journal, ignoreCase: true);
         Assert.Equal(2, synchronous); // FULL
@@ -185,7 +178,7 @@ public sealed class StateStoreTests : IAsyncLifetime
         var killed = false;
         try
         {
-            var store = new ConsulOperatorStateStore(Client(agent.HttpAddress), "gslbdns/");
+            var store = new ConsulOperatorStateStore(_stores.Client(agent.HttpAddress), "gslbdns/");
             var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
             await using var watcher = new OperatorStateWatcher(store, new OperatorStatePublisher(snapshots), NullLogger.Instance);
             watcher.Start();
