@@ -84,4 +84,7 @@ public static class ResponseCode
     public const int NotImp = 4;
     public const int Refused = 5;
     public const int BadVers = 16;
+
+    /// <summary>RFC 7873 8: the server cookie is missing or wrong; the reply carries a fresh one to retry with.</summary>
+    public const int BadCookie = 23;
 }

@@ -1,5 +1,6 @@
 using GslbDns.Dns;
 using GslbDns.Gslb;
+using GslbDns.Guards;
 using GslbDns.Wire;
 
 namespace GslbDns.Query;
@@ -49,6 +50,12 @@ public sealed class QueryContext
 
     /// <summary>ECS scope the answer depended on (RFC 7871 7.2.1); set by dynamic answers.</summary>
     public byte EcsScope { get; set; }
+
+    /// <summary>What the query's COOKIE option proved; a valid server cookie exempts the reply from rate limiting.</summary>
+    public CookieVerdict Cookie { get; set; }
+
+    /// <summary>The COOKIE option data the reply carries: the client cookie, then our server cookie.</summary>
+    internal byte[] CookieReply { get; } = new byte[ServerCookies.ClientCookieLength + ServerCookies.ServerCookieLength];
 }
 
 /// <summary>Plain counters written by one thread and read, racily but harmlessly, by the metrics scraper.</summary>
@@ -59,4 +66,23 @@ public sealed class QueryCounters
     public long Truncated { get; set; }
 
     public long Dropped { get; set; }
+
+    /// <summary>UDP replies response rate limiting withheld.</summary>
+    public long RateLimited { get; set; }
+
+    /// <summary>Limited UDP replies sent as a small TC=1 (or BADCOOKIE) reply instead, so a real client retries.</summary>
+    public long Slipped { get; set; }
+
+    /// <summary>Queries that carried a valid server cookie of ours.</summary>
+    public long ValidCookies { get; set; }
+
+    /// <summary>Adds another set's scalar counters into this one (not <see cref="ByRcode"/>, which callers sum themselves).</summary>
+    public void Add(QueryCounters other)
+    {
+        Truncated += other.Truncated;
+        Dropped += other.Dropped;
+        RateLimited += other.RateLimited;
+        Slipped += other.Slipped;
+        ValidCookies += other.ValidCookies;
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using GslbDns.Dns;
+using GslbDns.Guards;
 using GslbDns.Wire;
 
 namespace GslbDns.Query;
@@ -20,11 +21,17 @@ public sealed class QueryEngine
     private readonly byte[] _nsid;
     private readonly byte[]? _versionTxt;
     private readonly byte[]? _identityTxt;
+    private readonly ResponseRateLimiter? _limiter;
+    private readonly ServerCookies? _cookies;
 
-    public QueryEngine(SnapshotHolder snapshots, QueryEngineOptions options)
+    /// <param name="limiter">Response rate limiting for UDP replies; null sends every reply.</param>
+    /// <param name="cookies">DNS cookies (RFC 7873/9018); null ignores COOKIE options beyond checking their length.</param>
+    public QueryEngine(SnapshotHolder snapshots, QueryEngineOptions options, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null)
     {
         _snapshots = snapshots;
         _options = options;
+        _limiter = limiter;
+        _cookies = cookies;
         _nsid = options.NsidBytes;
         _versionTxt = options.Version is null ? null : TxtRdata(options.Version);
         _identityTxt = options.Identity is null ? null : TxtRdata(options.Identity);
@@ -32,12 +39,17 @@ public sealed class QueryEngine
 
     public QueryEngineOptions Options => _options;
 
+    public ResponseRateLimiter? RateLimiter => _limiter;
+
+    public ServerCookies? Cookies => _cookies;
+
     /// <summary>Builds the reply to <paramref name="request"/> in the context's response buffer; returns its length, or 0 to send nothing.</summary>
     public int Process(ReadOnlySpan<byte> request, QueryContext context)
     {
         var query = context.Query;
         var outcome = query.Parse(request);
         var builder = context.Response;
+        context.Cookie = CookieVerdict.None;
         if (outcome == ParseOutcome.Drop)
         {
             context.Counters.Dropped++;
@@ -61,7 +73,8 @@ public sealed class QueryEngine
         context.EcsScope = 0;
         if (query.HasEdns)
         {
-            builder.Reserve(ResponseBuilder.OptSize(query.NsidRequested ? _nsid.Length : 0, query.HasClientSubnet ? query.ClientSubnet : null));
+            var cookieLength = PrepareCookie(context);
+            builder.Reserve(ResponseBuilder.OptSize(query.NsidRequested ? _nsid.Length : 0, query.HasClientSubnet ? query.ClientSubnet : null, cookieLength));
             if (query.EdnsVersion > 0)
             {
                 return Finish(context, authoritative: false, truncated: false, ResponseCode.BadVers, withOpt: true);
@@ -518,17 +531,80 @@ public sealed class QueryEngine
         return Finish(context, true, false, ResponseCode.NoError, true);
     }
 
+    /// <summary>
+    /// RFC 7873 5.2: checks the query's server cookie and prepares the one the reply carries (the same one while it is
+    /// fresh, else a new one); returns the bytes the reply's COOKIE option needs, 0 when it has none.
+    /// </summary>
+    private int PrepareCookie(QueryContext context)
+    {
+        var query = context.Query;
+        if (!query.HasCookie || _cookies is null)
+        {
+            return 0;
+        }
+
+        var now = (uint)context.Time.GetUtcNow().ToUnixTimeSeconds();
+        var option = query.Cookie;
+        context.Cookie = _cookies.Check(option, context.SourceAddress, context.SourceIsIPv6, now, out var reuse);
+        var reply = context.CookieReply.AsSpan();
+        option[..ServerCookies.ClientCookieLength].CopyTo(reply);
+        if (reuse)
+        {
+            option.Slice(ServerCookies.ClientCookieLength, ServerCookies.ServerCookieLength).CopyTo(reply[ServerCookies.ClientCookieLength..]);
+        }
+        else
+        {
+            _cookies.Write(reply[ServerCookies.ClientCookieLength..], option, context.SourceAddress, context.SourceIsIPv6, now);
+        }
+
+        if (context.Cookie == CookieVerdict.Valid)
+        {
+            context.Counters.ValidCookies++;
+        }
+
+        return reply.Length;
+    }
+
     private int Finish(QueryContext context, bool authoritative, bool truncated, int rcode, bool withOpt)
     {
         var query = context.Query;
         var builder = context.Response;
+
+        // Rate limiting decides on the finished reply (its RCODE), in the one place every UDP loop goes through. TCP
+        // cannot be spoofed, and a valid server cookie proves the source address, so neither is limited.
+        if (_limiter is not null && !context.OverTcp && context.Cookie != CookieVerdict.Valid)
+        {
+            switch (_limiter.Check(context.SourceAddress, context.SourceIsIPv6, ResponseRateLimiter.Classify(rcode), query.QName, query.QType))
+            {
+                case RateLimitVerdict.Drop:
+                    context.Counters.RateLimited++;
+                    return 0;
+                case RateLimitVerdict.Slip:
+                    context.Counters.Slipped++;
+                    builder.ClearRecords();
+                    authoritative = false;
+                    if (withOpt && context.Cookie != CookieVerdict.None)
+                    {
+                        // A client that speaks cookies gets BADCOOKIE with a fresh cookie (as BIND does): its retry over UDP carries it and is exempt.
+                        rcode = ResponseCode.BadCookie;
+                    }
+                    else
+                    {
+                        truncated = true;
+                    }
+
+                    break;
+            }
+        }
+
         if (withOpt && query.HasEdns)
         {
             var nsidLength = query.NsidRequested ? _nsid.Length : 0;
             ClientSubnet? subnet = query.HasClientSubnet ? query.ClientSubnet : null;
-            builder.Release(ResponseBuilder.OptSize(nsidLength, subnet));
+            ReadOnlySpan<byte> cookie = context.Cookie == CookieVerdict.None ? default : context.CookieReply;
+            builder.Release(ResponseBuilder.OptSize(nsidLength, subnet, cookie.Length));
             builder.StartSection(ResponseBuilder.Section.Additional);
-            builder.WriteOpt(_options.MaxUdpPayload, rcode, query.DnssecOk, query.NsidRequested ? _nsid : [], subnet, subnet is { SourcePrefix: 0 } ? (byte)0 : context.EcsScope);
+            builder.WriteOpt(_options.MaxUdpPayload, rcode, query.DnssecOk, query.NsidRequested ? _nsid : [], subnet, subnet is { SourcePrefix: 0 } ? (byte)0 : context.EcsScope, cookie);
         }
 
         context.Counters.ByRcode[rcode]++;

@@ -242,9 +242,9 @@ public sealed class ResponseBuilder
     }
 
     /// <summary>Appends the OPT pseudo-record (RFC 6891 6.1.2); space for it was reserved up front.</summary>
-    public void WriteOpt(ushort udpSize, int extendedRcode, bool dnssecOk, ReadOnlySpan<byte> nsid, in ClientSubnet? subnet, byte scope)
+    public void WriteOpt(ushort udpSize, int extendedRcode, bool dnssecOk, ReadOnlySpan<byte> nsid, in ClientSubnet? subnet, byte scope, ReadOnlySpan<byte> cookie = default)
     {
-        var rdLength = 0;
+        var rdLength = cookie.IsEmpty ? 0 : 4 + cookie.Length;
         if (!nsid.IsEmpty)
         {
             rdLength += 4 + nsid.Length;
@@ -285,14 +285,23 @@ public sealed class ResponseBuilder
             Span<byte> address = stackalloc byte[16];
             BinaryPrimitives.WriteUInt128BigEndian(address, ecs.Address);
             address[..subnetBytes].CopyTo(span[(pos + 8)..]);
+            pos += 8 + subnetBytes;
+        }
+
+        if (!cookie.IsEmpty)
+        {
+            // RFC 7873 4: the client cookie echoed, then our server cookie.
+            BinaryPrimitives.WriteUInt16BigEndian(span[pos..], EdnsOption.Cookie);
+            BinaryPrimitives.WriteUInt16BigEndian(span[(pos + 2)..], (ushort)cookie.Length);
+            cookie.CopyTo(span[(pos + 4)..]);
         }
 
         Position += 11 + rdLength;
         AdditionalCount++;
     }
 
-    public static int OptSize(int nsidLength, in ClientSubnet? subnet)
-        => 11 + (nsidLength > 0 ? 4 + nsidLength : 0) + (subnet is { } s ? 8 + ((s.SourcePrefix + 7) / 8) : 0);
+    public static int OptSize(int nsidLength, in ClientSubnet? subnet, int cookieLength = 0)
+        => 11 + (nsidLength > 0 ? 4 + nsidLength : 0) + (subnet is { } s ? 8 + ((s.SourcePrefix + 7) / 8) : 0) + (cookieLength > 0 ? 4 + cookieLength : 0);
 
     /// <summary>Fills in the header; returns the reply length.</summary>
     public int Finish(ushort id, int opcode, bool authoritative, bool truncated, bool recursionDesired, bool checkingDisabled, int rcode)

@@ -64,6 +64,15 @@ public sealed class DnsQuery
     public bool HasClientSubnet { get; private set; }
     public ClientSubnet ClientSubnet { get; private set; }
 
+    /// <summary>An RFC 7873 COOKIE option: the client cookie (8 bytes), then the server cookie it holds, if any (8 to 32 bytes).</summary>
+    public bool HasCookie { get; private set; }
+
+    public int CookieLength { get; private set; }
+
+    private readonly byte[] _cookie = new byte[40];
+
+    public ReadOnlySpan<byte> Cookie => _cookie.AsSpan(0, CookieLength);
+
     public ReadOnlySpan<byte> QName => NameBuffer.AsSpan(0, QNameLength);
 
     /// <summary>The wire form of QNAME with its leftmost <paramref name="skip"/> labels removed.</summary>
@@ -89,6 +98,8 @@ public sealed class DnsQuery
         NsidRequested = false;
         HasClientSubnet = false;
         ClientSubnet = default;
+        HasCookie = false;
+        CookieLength = 0;
     }
 
     /// <summary>Parses a query packet (RFC 1035 4.1, RFC 6891 OPT, RFC 7871 ECS).</summary>
@@ -315,6 +326,21 @@ public sealed class DnsQuery
                     if (HasClientSubnet || !ParseClientSubnet(data))
                     {
                         return false;
+                    }
+
+                    break;
+                case EdnsOption.Cookie:
+                    // RFC 7873 5.2.2: a client cookie is 8 bytes, a server cookie 8 to 32 more; anything else is FORMERR.
+                    if (data.Length != 8 && data.Length is < 16 or > 40)
+                    {
+                        return false;
+                    }
+
+                    if (!HasCookie)
+                    {
+                        HasCookie = true;
+                        CookieLength = data.Length;
+                        data.CopyTo(_cookie);
                     }
 
                     break;

@@ -29,6 +29,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private Probing.ProbeRunner? _probeRunner;
     private Api.EmbeddedApi? _embeddedApi;
     private State.OperatorStateWatcher? _operatorState;
+    private Timer? _cookieRotation;
+    private IDisposable? _cookieReload;
 
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -38,7 +40,13 @@ internal sealed partial class DnsServer : IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("GslbDns.Server");
         Snapshots = new SnapshotHolder(ServerSnapshot.Empty);
-        Engine = new QueryEngine(Snapshots, options.Engine);
+        RateLimiter = options.RateLimit.Enabled ? new Guards.ResponseRateLimiter(options.RateLimit) : null;
+        if (options.Cookies)
+        {
+            Cookies = new Guards.ServerCookies(options.CookieSecretFile is { } secretFile ? Guards.CookieSecrets.Read(secretFile) : Guards.CookieSecrets.Generate());
+        }
+
+        Engine = new QueryEngine(Snapshots, options.Engine, RateLimiter, Cookies);
         if (options.GeoIpDatabase is not null)
         {
             GeoIp = Geo.GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
@@ -57,6 +65,12 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public QueryEngine Engine { get; }
 
+    /// <summary>Response rate limiting shared by every UDP receive thread; null when off.</summary>
+    public Guards.ResponseRateLimiter? RateLimiter { get; }
+
+    /// <summary>DNS cookie secrets; null when cookies are off.</summary>
+    public Guards.ServerCookies? Cookies { get; }
+
     /// <summary>Builds the snapshot from the zone folder; the same builder the API process, check and explain use.</summary>
     public SnapshotBuilder Builder { get; }
 
@@ -74,6 +88,15 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
         // SIGHUP (from the process's signals, when this server is the process) always reloads; file changes only when watching is on.
         _watcher = new SnapshotWatcher(Builder, _options.WatchZones, _loggerFactory.CreateLogger("GslbDns.Zones"), signals);
+        if (Cookies is not null && _options.CookieSecretFile is null)
+        {
+            // A generated secret is ours alone, so rotating it needs no coordination; the previous one verifies until the next turn.
+            _cookieRotation = new Timer(_ => Cookies.Rotate(), null, _options.CookieSecretLifetime, _options.CookieSecretLifetime);
+        }
+        else if (Cookies is not null)
+        {
+            _cookieReload = signals?.OnReload(ReloadCookieSecret);
+        }
 
         if (_options.ConsulAddresses.Count > 0)
         {
@@ -156,6 +179,26 @@ internal sealed partial class DnsServer : IAsyncDisposable
         : endPoint.Address.Equals(System.Net.IPAddress.IPv6Any) ? new(System.Net.IPAddress.IPv6Loopback, endPoint.Port)
         : endPoint;
 
+    /// <summary>SIGHUP re-reads a shared cookie secret file: operators of a server set rotate by writing the new secret above the old one.</summary>
+    private void ReloadCookieSecret()
+    {
+        if (Cookies is null || _options.CookieSecretFile is not { } file)
+        {
+            return;
+        }
+
+        try
+        {
+            Cookies.Use(Guards.CookieSecrets.Read(file));
+            LogCookieSecret(_logger, file);
+        }
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+        {
+            // Keep the secrets in use: a broken file must not make every cookie invalid.
+            LogLoadError(_logger, ex.Message);
+        }
+    }
+
     /// <summary>Embedded mode: one prober in this process, a quorum of one, same rules as the fleet.</summary>
     private void StartEmbeddedProber()
     {
@@ -212,6 +255,12 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _cookieReload?.Dispose();
+        if (_cookieRotation is not null)
+        {
+            await _cookieRotation.DisposeAsync();
+        }
+
         if (_healthTicker is not null)
         {
             await _healthTicker.DisposeAsync();
@@ -267,6 +316,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No prober reports read from Consul within {Seconds} s; answering with what is known (fail open)")]
     private static partial void LogNoFirstRead(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cookie secret re-read from {File}")]
+    private static partial void LogCookieSecret(ILogger logger, string file);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped")]
     private static partial void LogStopped(ILogger logger);

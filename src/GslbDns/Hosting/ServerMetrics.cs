@@ -25,6 +25,12 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Gauge _liveProbers;
     private readonly Gauge _endpointsDown;
     private readonly Gauge _geoIpLoaded;
+    private readonly Counter _rateLimited;
+    private readonly Counter _slipped;
+    private readonly Counter _validCookies;
+    private readonly Gauge _gcHeap;
+    private readonly Counter _tcpRejectedPerClient;
+    private readonly Counter _tcpEvicted;
 
     public ServerMetrics(DnsServer server, IPEndPoint endPoint)
     {
@@ -41,6 +47,12 @@ internal sealed class ServerMetrics : IDisposable
         _liveProbers = factory.CreateGauge("gslbdns_live_probers", "Probers whose reports currently vote.");
         _endpointsDown = factory.CreateGauge("gslbdns_endpoints_down", "Endpoints a quorum of live probers sees down.");
         _geoIpLoaded = factory.CreateGauge("gslbdns_geoip_loaded", "1 when a GeoIP database is loaded; 0 when none was found, so clients outside the geo-data overrides get the default location.");
+        _rateLimited = factory.CreateCounter("gslbdns_rrl_limited_total", "UDP replies withheld by response rate limiting (slipped ones included).");
+        _slipped = factory.CreateCounter("gslbdns_rrl_slipped_total", "Rate-limited UDP replies sent as a small truncated (or BADCOOKIE) reply so a real client retries.");
+        _validCookies = factory.CreateCounter("gslbdns_cookies_valid_total", "Queries carrying a valid server cookie (exempt from rate limiting).");
+        _gcHeap = factory.CreateGauge("gslbdns_gc_heap_bytes", "Bytes in use on the managed heap after the last collection (GC.GetGCMemoryInfo).");
+        _tcpRejectedPerClient = factory.CreateCounter("gslbdns_tcp_rejected_per_client_total", "TCP connections closed at once because their client address had its share of connections.");
+        _tcpEvicted = factory.CreateCounter("gslbdns_tcp_evicted_total", "TCP connections waiting for input that were closed to make room for a new one at the cap.");
         _registry.AddBeforeCollectCallback(Collect);
         _http = new MetricServer(GslbDns.Hosting.HttpListenerHost.Of(endPoint.Address), endPoint.Port, "metrics/", _registry);
     }
@@ -50,12 +62,12 @@ internal sealed class ServerMetrics : IDisposable
     private void Collect()
     {
         var byRcode = new long[24];
-        long truncated = 0, dropped = 0;
+        var totals = new Query.QueryCounters();
         foreach (var udp in _server.UdpListeners)
         {
             foreach (var context in udp.Contexts)
             {
-                Add(context.Counters, byRcode, ref truncated, ref dropped);
+                Add(context.Counters, byRcode, totals);
             }
         }
 
@@ -63,7 +75,7 @@ internal sealed class ServerMetrics : IDisposable
         {
             lock (tcp.Counters)
             {
-                Add(tcp.Counters, byRcode, ref truncated, ref dropped);
+                Add(tcp.Counters, byRcode, totals);
             }
         }
 
@@ -71,18 +83,29 @@ internal sealed class ServerMetrics : IDisposable
         {
             if (byRcode[i] > 0)
             {
-                var name = i < RcodeNames.Length ? RcodeNames[i] : i == 16 ? "BADVERS" : i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var name = i < RcodeNames.Length ? RcodeNames[i] : i switch
+                {
+                    16 => "BADVERS",
+                    23 => "BADCOOKIE",
+                    _ => i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                };
                 _responses.WithLabels(name).IncTo(byRcode[i]);
             }
         }
 
-        _truncated.IncTo(truncated);
-        _dropped.IncTo(dropped);
+        _truncated.IncTo(totals.Truncated);
+        _dropped.IncTo(totals.Dropped);
+        _rateLimited.IncTo(totals.RateLimited);
+        _slipped.IncTo(totals.Slipped);
+        _validCookies.IncTo(totals.ValidCookies);
+        _gcHeap.Set(GC.GetGCMemoryInfo().HeapSizeBytes);
         var snapshot = _server.Snapshots.Current;
         _zones.Set(snapshot.Zones.Count);
         _snapshotAge.Set((DateTimeOffset.UtcNow - snapshot.BuiltAt).TotalSeconds);
         _tcpConnections.Set(_server.TcpListeners.Sum(t => t.ActiveConnections));
         _tcpRejected.IncTo(_server.TcpListeners.Sum(t => t.Rejected));
+        _tcpRejectedPerClient.IncTo(_server.TcpListeners.Sum(t => t.RejectedPerClient));
+        _tcpEvicted.IncTo(_server.TcpListeners.Sum(t => t.Evicted));
         _stateAge.Set(snapshot.State.AsOf == DateTimeOffset.UnixEpoch ? -1 : (DateTimeOffset.UtcNow - snapshot.State.AsOf).TotalSeconds);
         var view = _server.HealthPublisher.Current;
         _liveProbers.Set(view.LiveProbers.Count);
@@ -90,15 +113,14 @@ internal sealed class ServerMetrics : IDisposable
         _geoIpLoaded.Set(_server.Builder.GeoIpLoaded ? 1 : 0);
     }
 
-    private static void Add(Query.QueryCounters counters, long[] byRcode, ref long truncated, ref long dropped)
+    private static void Add(Query.QueryCounters counters, long[] byRcode, Query.QueryCounters totals)
     {
         for (var i = 0; i < byRcode.Length; i++)
         {
             byRcode[i] += counters.ByRcode[i];
         }
 
-        truncated += counters.Truncated;
-        dropped += counters.Dropped;
+        totals.Add(counters);
     }
 
     public void Dispose() => _http.Dispose();

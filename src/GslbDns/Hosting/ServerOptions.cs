@@ -1,4 +1,5 @@
 using System.Net;
+using GslbDns.Guards;
 using GslbDns.Query;
 using GslbDns.Reports;
 using GslbDns.Server.Listeners;
@@ -22,6 +23,18 @@ internal sealed record ServerOptions
     public IPEndPoint? MetricsEndPoint { get; init; } = new(IPAddress.Loopback, 9153);
 
     public QueryEngineOptions Engine { get; init; } = new();
+
+    /// <summary>Response rate limiting for UDP replies; off unless a rate is given.</summary>
+    public RateLimitOptions RateLimit { get; init; } = new();
+
+    /// <summary>Answer DNS cookies (RFC 7873, RFC 9018 server cookies); on by default, as in BIND.</summary>
+    public bool Cookies { get; init; } = true;
+
+    /// <summary>The cookie secret (32 hex digits, then optionally the previous one); when absent one is generated at start and rotated.</summary>
+    public string? CookieSecretFile { get; init; }
+
+    /// <summary>How often a generated cookie secret is replaced; the previous one keeps verifying until the next rotation.</summary>
+    public TimeSpan CookieSecretLifetime { get; init; } = TimeSpan.FromDays(1);
 
     /// <summary>GeoLite2-City (or GeoIP2-City) database; when absent, clients are placed by geo-data overrides and the default location only.</summary>
     public string? GeoIpDatabase { get; init; }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using GslbDns.Query;
@@ -6,13 +7,31 @@ using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Server.Listeners;
 
-/// <summary>Limits for DNS over TCP (RFC 7766).</summary>
-internal sealed record TcpLimits(int MaxConnections, TimeSpan IdleTimeout, TimeSpan ReadTimeout);
+/// <summary>
+/// Limits for DNS over TCP (RFC 7766). <paramref name="IdleTimeout"/>: how long a connection may wait for the first byte
+/// of its next query. <paramref name="ReadTimeout"/>: from that first byte, how long the whole query may take to arrive
+/// (a slow-read guard), and how long a reply may take to be written.
+/// </summary>
+internal sealed record TcpLimits(int MaxConnections, TimeSpan IdleTimeout, TimeSpan ReadTimeout)
+{
+    /// <summary>Concurrent connections from one client address; more are closed at once.</summary>
+    public int MaxPerClient { get; init; } = 32;
+
+    /// <summary>
+    /// At the connection cap, a connection that has waited this long for input (idle, or a query arriving slowly) is
+    /// closed to make room for the new one; connections busier than that are never pushed out.
+    /// </summary>
+    public TimeSpan EvictableAfter { get; init; } = TimeSpan.FromSeconds(1);
+}
 
 /// <summary>
-/// DNS over TCP per RFC 7766: several queries per connection, pipelined queries answered in order,
-/// an idle timeout, a cap on concurrent connections. On shutdown it stops accepting and answers
-/// every query already received before closing.
+/// DNS over TCP per RFC 7766: several queries per connection, pipelined queries answered in order, an idle timeout, a
+/// deadline for each query to arrive whole, a cap on connections in total and per client address. At the cap the
+/// connection that has waited longest for input makes room (slow or idle clients cannot starve busy ones, as in a
+/// slowloris attack); when none has waited long enough the new one is closed. Queries in flight per connection are
+/// bounded at one: the next query is read only once the previous reply is written, so a client that pipelines without
+/// reading replies is held by TCP flow control and dropped at the write deadline. On shutdown it stops accepting and
+/// answers every query already received before closing.
 /// </summary>
 internal sealed partial class TcpListener : IAsyncDisposable
 {
@@ -21,11 +40,16 @@ internal sealed partial class TcpListener : IAsyncDisposable
     private readonly TcpLimits _limits;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly Dictionary<int, Task> _connections = [];
+    private readonly Dictionary<int, Connection> _connections = [];
+    private readonly Dictionary<(UInt128, bool), int> _perClient = [];
     private readonly Lock _connectionsLock = new();
     private Task? _acceptLoop;
     private int _nextConnectionId;
     private int _active;
+    private int _evicting;
+    private long _rejected;
+    private long _rejectedPerClient;
+    private long _evicted;
 
     public TcpListener(IPEndPoint endPoint, QueryEngine engine, TcpLimits limits, ILogger logger)
     {
@@ -48,13 +72,35 @@ internal sealed partial class TcpListener : IAsyncDisposable
 
     public int ActiveConnections => Volatile.Read(ref _active);
 
-    private long _rejected;
-
+    /// <summary>Connections closed at once because the total cap was reached and no connection could make room.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Connections closed at once because their client address already had its share.</summary>
+    public long RejectedPerClient => Interlocked.Read(ref _rejectedPerClient);
+
+    /// <summary>Waiting connections closed to make room for a new one at the cap.</summary>
+    public long Evicted => Interlocked.Read(ref _evicted);
 
     public QueryCounters Counters { get; } = new();
 
     public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    /// <summary>One accepted connection, as the accept loop sees it when it must choose one to close.</summary>
+    private sealed class Connection(int id, Socket socket, UInt128 address, bool isIPv6)
+    {
+        public int Id { get; } = id;
+
+        public Socket Socket { get; } = socket;
+
+        public (UInt128, bool) Client { get; } = (address, isIPv6);
+
+        /// <summary>Stopwatch timestamp since which the connection waits for input; 0 while a query is answered.</summary>
+        public long WaitingSince;
+
+        public bool Evicted;
+
+        public Task? Task;
+    }
 
     private async Task AcceptLoopAsync()
     {
@@ -78,35 +124,89 @@ internal sealed partial class TcpListener : IAsyncDisposable
                 continue;
             }
 
-            if (Interlocked.Increment(ref _active) > _limits.MaxConnections)
+            SocketAddressReader.Read(client.RemoteEndPoint, out var address, out var isIPv6);
+            var connection = new Connection(Interlocked.Increment(ref _nextConnectionId), client, address, isIPv6);
+            if (!Admit(connection))
             {
-                // Over the cap: close at once rather than queue, so one client cannot exhaust us.
-                Interlocked.Decrement(ref _active);
-                Interlocked.Increment(ref _rejected);
+                // Closed at once rather than queued, so one client (or a crowd of slow ones) cannot exhaust us.
                 client.Dispose();
                 continue;
             }
 
             client.NoDelay = true;
-            var id = Interlocked.Increment(ref _nextConnectionId);
-            var task = ServeAsync(client, id);
-            lock (_connectionsLock)
-            {
-                if (!task.IsCompleted)
-                {
-                    _connections[id] = task;
-                }
-            }
+            connection.Task = ServeAsync(connection);
         }
     }
 
-    private async Task ServeAsync(Socket client, int id)
+    /// <summary>Registers the connection if the per-client and total caps allow it, making room at the total cap when a connection has waited long enough.</summary>
+    private bool Admit(Connection connection)
+    {
+        Connection? victim = null;
+        lock (_connectionsLock)
+        {
+            var fromClient = _perClient.GetValueOrDefault(connection.Client);
+            if (fromClient >= _limits.MaxPerClient)
+            {
+                Interlocked.Increment(ref _rejectedPerClient);
+                return false;
+            }
+
+            if (_connections.Count - _evicting >= _limits.MaxConnections)
+            {
+                victim = LongestWaiting();
+                if (victim is null)
+                {
+                    Interlocked.Increment(ref _rejected);
+                    return false;
+                }
+
+                victim.Evicted = true;
+                _evicting++;
+                Interlocked.Increment(ref _evicted);
+            }
+
+            _connections[connection.Id] = connection;
+            _perClient[connection.Client] = fromClient + 1;
+            Interlocked.Increment(ref _active);
+        }
+
+        if (victim is not null)
+        {
+            try
+            {
+                // Its pending read returns 0 and its task cleans up as for a client that went away.
+                victim.Socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+
+        return true;
+    }
+
+    private Connection? LongestWaiting()
+    {
+        var limit = Stopwatch.GetTimestamp() - (long)(_limits.EvictableAfter.TotalSeconds * Stopwatch.Frequency);
+        Connection? oldest = null;
+        foreach (var candidate in _connections.Values)
+        {
+            var since = Volatile.Read(ref candidate.WaitingSince);
+            if (!candidate.Evicted && since != 0 && since <= limit && (oldest is null || since < oldest.WaitingSince))
+            {
+                oldest = candidate;
+            }
+        }
+
+        return oldest;
+    }
+
+    private async Task ServeAsync(Connection connection)
     {
         await Task.Yield();
+        var client = connection.Socket;
         var context = new QueryContext(ushort.MaxValue) { OverTcp = true };
-        SocketAddressReader.Read(client.RemoteEndPoint, out var address, out var isIPv6);
-        context.SourceAddress = address;
-        context.SourceIsIPv6 = isIPv6;
+        (context.SourceAddress, context.SourceIsIPv6) = connection.Client;
         var request = new byte[ushort.MaxValue];
         var reply = new byte[ushort.MaxValue + 2];
         try
@@ -114,17 +214,32 @@ internal sealed partial class TcpListener : IAsyncDisposable
             while (true)
             {
                 // Waiting for the next query is "idle"; a shutdown also ends the wait, unless a query is already queued.
-                if (!await ReadExactlyAsync(client, request.AsMemory(0, 2), _limits.IdleTimeout, allowShutdown: true))
+                Volatile.Write(ref connection.WaitingSince, Stopwatch.GetTimestamp());
+                using (var idle = new CancellationTokenSource(_limits.IdleTimeout))
                 {
-                    break;
+                    if (!await ReadExactlyAsync(client, request.AsMemory(0, 1), idle, allowShutdown: true))
+                    {
+                        break;
+                    }
                 }
 
-                var length = BinaryPrimitives.ReadUInt16BigEndian(request);
-                if (length == 0 || !await ReadExactlyAsync(client, request.AsMemory(0, length), _limits.ReadTimeout, allowShutdown: false))
+                // From its first byte the whole query must arrive within the read timeout, however it is dribbled in.
+                int length;
+                using (var deadline = new CancellationTokenSource(_limits.ReadTimeout))
                 {
-                    break;
+                    if (!await ReadExactlyAsync(client, request.AsMemory(1, 1), deadline, allowShutdown: false))
+                    {
+                        break;
+                    }
+
+                    length = BinaryPrimitives.ReadUInt16BigEndian(request);
+                    if (length == 0 || !await ReadExactlyAsync(client, request.AsMemory(0, length), deadline, allowShutdown: false))
+                    {
+                        break;
+                    }
                 }
 
+                Volatile.Write(ref connection.WaitingSince, 0);
                 int answer;
                 try
                 {
@@ -159,7 +274,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
             {
                 client.Shutdown(SocketShutdown.Both);
             }
-            catch (SocketException)
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
             }
 
@@ -167,15 +282,28 @@ internal sealed partial class TcpListener : IAsyncDisposable
             Interlocked.Decrement(ref _active);
             lock (_connectionsLock)
             {
-                _connections.Remove(id);
+                _connections.Remove(connection.Id);
+                if (connection.Evicted)
+                {
+                    _evicting--;
+                }
+
+                var left = _perClient[connection.Client] - 1;
+                if (left == 0)
+                {
+                    _perClient.Remove(connection.Client);
+                }
+                else
+                {
+                    _perClient[connection.Client] = left;
+                }
             }
         }
     }
 
-    private async Task<bool> ReadExactlyAsync(Socket client, Memory<byte> buffer, TimeSpan timeout, bool allowShutdown)
+    private async Task<bool> ReadExactlyAsync(Socket client, Memory<byte> buffer, CancellationTokenSource timer, bool allowShutdown)
     {
         var read = 0;
-        using var timer = new CancellationTokenSource(timeout);
         var shutdownEndsWait = allowShutdown && !(client.Available >= buffer.Length);
         using var linked = shutdownEndsWait
             ? CancellationTokenSource.CreateLinkedTokenSource(timer.Token, _shutdown.Token)
@@ -221,8 +349,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
                 Counters.ByRcode[i] += finished.ByRcode[i];
             }
 
-            Counters.Truncated += finished.Truncated;
-            Counters.Dropped += finished.Dropped;
+            Counters.Add(finished);
         }
     }
 
@@ -238,7 +365,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
         Task[] pending;
         lock (_connectionsLock)
         {
-            pending = [.. _connections.Values];
+            pending = [.. _connections.Values.Select(c => c.Task).OfType<Task>()];
         }
 
         // Queries already read are answered; give them a bounded time.
