@@ -4,6 +4,7 @@ using GslbDns.Answers;
 using GslbDns.Dns;
 using GslbDns.Gslb;
 using GslbDns.Gslb.Config;
+using GslbDns.Guards;
 using GslbDns.Query;
 using GslbDns.Zones;
 
@@ -15,7 +16,7 @@ namespace GslbDns.Tests.Core.Query;
 /// </summary>
 public sealed class EngineAllocationTests
 {
-    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null)
+    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null)
     {
         var zone = ZoneFileReader.ReadText("""
             $TTL 300
@@ -52,7 +53,7 @@ public sealed class EngineAllocationTests
         var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
         var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty, Evacuated = (evacuated ?? new Dictionary<string, EvacuationWindow>()).ToFrozenDictionary() };
         var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state });
-        return (new QueryEngine(holder, new QueryEngineOptions()), new QueryContext(ushort.MaxValue));
+        return (new QueryEngine(holder, new QueryEngineOptions(), limiter, cookies), new QueryContext(ushort.MaxValue));
     }
 
     [Theory]
@@ -97,5 +98,61 @@ public sealed class EngineAllocationTests
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
+    }
+
+    /// <summary>A query with EDNS and a COOKIE option (client cookie, then a server cookie when given), built byte by byte.</summary>
+    private static byte[] CookieQuery(string name, ReadOnlySpan<byte> cookie)
+    {
+        var wire = DnsName.Parse(name).Wire;
+        var packet = new List<byte> { 0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1 };
+        packet.AddRange(wire.ToArray());
+        packet.AddRange(new byte[] { 0, 1, 0, 1 });
+        packet.AddRange(new byte[] { 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, (byte)(4 + cookie.Length), 0, 10, 0, (byte)cookie.Length });
+        packet.AddRange(cookie.ToArray());
+        return [.. packet];
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Answering_with_cookies_and_rate_limiting_allocates_nothing(bool returnServerCookie)
+    {
+        var cookies = new ServerCookies(CookieSecrets.Generate());
+        var limiter = new ResponseRateLimiter(new RateLimitOptions { ResponsesPerSecond = 5 });
+        var (engine, context) = Build(limiter: limiter, cookies: cookies);
+        context.SourceAddress = 0x7F000001;
+        var request = CookieQuery("www.alloc.test.", [1, 2, 3, 4, 5, 6, 7, 8]);
+        var length = engine.Process(request, context);
+        Assert.True(length > 0);
+        if (returnServerCookie)
+        {
+            // The reply's COOKIE option is the last 24 bytes: send it back, as a resolver does.
+            request = CookieQuery("www.alloc.test.", context.Response.Buffer.AsSpan(length - 24, 24));
+        }
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            engine.Process(request, context);
+        }
+
+        Assert.Equal(returnServerCookie ? CookieVerdict.Valid : CookieVerdict.ClientOnly, context.Cookie);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            engine.Process(request, context);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+
+        // The valid cookie exempted every reply from the limit of 5 per second; without it most were withheld.
+        if (returnServerCookie)
+        {
+            Assert.Equal(0, context.Counters.RateLimited + context.Counters.Slipped);
+        }
+        else
+        {
+            Assert.True(context.Counters.RateLimited > 5_000, $"{context.Counters.RateLimited} limited");
+        }
     }
 }
