@@ -29,6 +29,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Counter _slipped;
     private readonly Counter _validCookies;
     private readonly Gauge _gcHeap;
+    private readonly Counter _gcAllocated;
     private readonly Counter _tcpRejectedPerClient;
     private readonly Counter _tcpEvicted;
 
@@ -47,10 +48,11 @@ internal sealed class ServerMetrics : IDisposable
         _liveProbers = factory.CreateGauge("gslbdns_live_probers", "Probers whose reports currently vote.");
         _endpointsDown = factory.CreateGauge("gslbdns_endpoints_down", "Endpoints a quorum of live probers sees down.");
         _geoIpLoaded = factory.CreateGauge("gslbdns_geoip_loaded", "1 when a GeoIP database is loaded; 0 when none was found, so clients outside the geo-data overrides get the default location.");
-        _rateLimited = factory.CreateCounter("gslbdns_rrl_limited_total", "UDP replies withheld by response rate limiting (slipped ones included).");
+        _rateLimited = factory.CreateCounter("gslbdns_rrl_limited_total", "UDP replies response rate limiting withheld (not sent at all; slipped ones are counted apart).");
         _slipped = factory.CreateCounter("gslbdns_rrl_slipped_total", "Rate-limited UDP replies sent as a small truncated (or BADCOOKIE) reply so a real client retries.");
         _validCookies = factory.CreateCounter("gslbdns_cookies_valid_total", "Queries carrying a valid server cookie (exempt from rate limiting).");
-        _gcHeap = factory.CreateGauge("gslbdns_gc_heap_bytes", "Bytes in use on the managed heap after the last collection (GC.GetGCMemoryInfo).");
+        _gcHeap = factory.CreateGauge("gslbdns_gc_heap_bytes", "Bytes the managed heap holds now, garbage not yet collected included (GC.GetTotalMemory).");
+        _gcAllocated = factory.CreateCounter("gslbdns_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start, by every thread (the query path should add none).");
         _tcpRejectedPerClient = factory.CreateCounter("gslbdns_tcp_rejected_per_client_total", "TCP connections closed at once because their client address had its share of connections.");
         _tcpEvicted = factory.CreateCounter("gslbdns_tcp_evicted_total", "TCP connections waiting for input that were closed to make room for a new one at the cap.");
         _registry.AddBeforeCollectCallback(Collect);
@@ -98,7 +100,8 @@ internal sealed class ServerMetrics : IDisposable
         _rateLimited.IncTo(totals.RateLimited);
         _slipped.IncTo(totals.Slipped);
         _validCookies.IncTo(totals.ValidCookies);
-        _gcHeap.Set(GC.GetGCMemoryInfo().HeapSizeBytes);
+        _gcHeap.Set(GC.GetTotalMemory(forceFullCollection: false));
+        _gcAllocated.IncTo(GC.GetTotalAllocatedBytes(precise: false));
         var snapshot = _server.Snapshots.Current;
         _zones.Set(snapshot.Zones.Count);
         _snapshotAge.Set((DateTimeOffset.UtcNow - snapshot.BuiltAt).TotalSeconds);
