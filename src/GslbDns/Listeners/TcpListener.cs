@@ -18,10 +18,11 @@ internal sealed record TcpLimits(int MaxConnections, TimeSpan IdleTimeout, TimeS
     public int MaxPerClient { get; init; } = 32;
 
     /// <summary>
-    /// At the connection cap, a connection that has waited this long for input (idle, or a query arriving slowly) is
-    /// closed to make room for the new one; connections busier than that are never pushed out.
+    /// At the connection cap, the connection that has waited longest for input (idle, or a query arriving slowly) is
+    /// closed to make room for the new one if it has waited at least this long (RFC 7766 6.2.3 lets a loaded server close
+    /// idle connections). Connections answering a query are never pushed out; with none to close the new one is.
     /// </summary>
-    public TimeSpan EvictableAfter { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan EvictableAfter { get; init; } = TimeSpan.Zero;
 }
 
 /// <summary>
