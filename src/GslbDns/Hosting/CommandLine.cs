@@ -26,6 +26,48 @@ internal static class CommandLine
     public static readonly CommandOption<int> TcpIdleTimeout = Option.Value(
         "--tcp-idle-timeout", "SEC", "close a TCP connection idle this long", OptionValues.Int(1, 3600), 10, "10");
 
+    public static readonly CommandOption<int> TcpMaxPerClient = Option.Value(
+        "--tcp-max-per-client", "N", "concurrent TCP connections from one client address", OptionValues.Int(1, 65536), 32, "32");
+
+    public static readonly CommandOption<int> TcpReadTimeout = Option.Value(
+        "--tcp-read-timeout", "SEC", "a query must arrive whole within this after its first byte, and a reply be taken", OptionValues.Int(1, 600), 5, "5");
+
+    public static readonly CommandOption<int> RrlResponses = Option.Value(
+        "--rrl-responses-per-second", "N", "response rate limiting (UDP): NOERROR replies per second per client prefix and name", OptionValues.Int(0, 1_000_000), 0, "0, off");
+
+    public static readonly CommandOption<int?> RrlNxDomains = Option.Value<int?>(
+        "--rrl-nxdomains-per-second", "N", "NXDOMAIN replies per second per client prefix", v => OptionValues.Int(0, 1_000_000)(v), null, "the responses rate");
+
+    public static readonly CommandOption<int?> RrlErrors = Option.Value<int?>(
+        "--rrl-errors-per-second", "N", "error replies (REFUSED, FORMERR, ...) per second per client prefix", v => OptionValues.Int(0, 1_000_000)(v), null, "the responses rate");
+
+    public static readonly CommandOption<int> RrlSlip = Option.Value(
+        "--rrl-slip", "N", "every Nth limited reply goes out truncated (TC, no records) so real clients retry over TCP; 0 never", OptionValues.Int(0, 10), 2, "2");
+
+    public static readonly CommandOption<int> RrlWindow = Option.Value(
+        "--rrl-window", "SEC", "debt a flood can run up, in seconds of the rate", OptionValues.Int(1, 3600), 15, "15");
+
+    public static readonly CommandOption<int> RrlIPv4Prefix = Option.Value(
+        "--rrl-ipv4-prefix", "N", "client prefix length for IPv4", OptionValues.Int(8, 32), 24, "24");
+
+    public static readonly CommandOption<int> RrlIPv6Prefix = Option.Value(
+        "--rrl-ipv6-prefix", "N", "client prefix length for IPv6", OptionValues.Int(16, 128), 56, "56");
+
+    public static readonly CommandOption<int> RrlTableSize = Option.Value(
+        "--rrl-table-size", "N", "rate limiting buckets, 8 bytes each, fixed", OptionValues.Int(1024, 1 << 24), 65536, "65536");
+
+    public static readonly CommandOption<IPNetwork> RrlExempt = Option.Repeatable(
+        "--rrl-exempt", "CIDR", "never rate limit this prefix; repeat for more",
+        v => IPNetwork.TryParse(v, out var network) ? network : throw new FormatException("is not a CIDR prefix such as 192.0.2.0/24 (host bits zero)"));
+
+    public static readonly CommandOption<bool> NoCookies = Option.Flag("--no-cookies", "do not answer DNS cookies (RFC 7873)");
+
+    public static readonly CommandOption<string?> CookieSecretFile = Option.Value<string?>(
+        "--cookie-secret-file", "FILE", "cookie secret, 32 hex digits, optionally the previous one on the next line (re-read on SIGHUP)", OptionValues.ExistingFile, null, "generated at start and rotated");
+
+    public static readonly CommandOption<int> CookieSecretLifetime = Option.Value(
+        "--cookie-secret-lifetime", "SEC", "rotation period of a generated cookie secret", OptionValues.Int(60, 365 * 86400), 86400, "86400");
+
     public static readonly CommandOption<IPEndPoint?> Metrics = CommonOptions.Metrics(9153);
 
     public static readonly CommandOption<string?> Nsid = Option.OptionalText("--nsid", "TEXT", "RFC 5001 name server identifier", "none");
@@ -55,7 +97,9 @@ internal static class CommandLine
     public static readonly OptionTable ServeOptions = new(
     [
         CommonOptions.Zones,
-        Dns, UdpThreads, TcpMaxConnections, TcpIdleTimeout, Metrics, Nsid, Identity, VersionText, MaxUdpSize,
+        Dns, UdpThreads, TcpMaxConnections, TcpIdleTimeout, TcpMaxPerClient, TcpReadTimeout,
+        RrlResponses, RrlNxDomains, RrlErrors, RrlSlip, RrlWindow, RrlIPv4Prefix, RrlIPv6Prefix, RrlTableSize, RrlExempt,
+        NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
         Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch,
@@ -87,7 +131,22 @@ internal static class CommandLine
             ZonesFolder = cl.Get(CommonOptions.Zones),
             DnsEndPoints = cl.All(Dns),
             UdpThreads = cl.Get(UdpThreads),
-            Tcp = new TcpLimits(cl.Get(TcpMaxConnections), TimeSpan.FromSeconds(cl.Get(TcpIdleTimeout)), TimeSpan.FromSeconds(5)),
+            Tcp = new TcpLimits(cl.Get(TcpMaxConnections), TimeSpan.FromSeconds(cl.Get(TcpIdleTimeout)), TimeSpan.FromSeconds(cl.Get(TcpReadTimeout))) { MaxPerClient = cl.Get(TcpMaxPerClient) },
+            RateLimit = new Guards.RateLimitOptions
+            {
+                ResponsesPerSecond = cl.Get(RrlResponses),
+                NxDomainsPerSecond = cl.Get(RrlNxDomains),
+                ErrorsPerSecond = cl.Get(RrlErrors),
+                Slip = cl.Get(RrlSlip),
+                WindowSeconds = cl.Get(RrlWindow),
+                IPv4PrefixLength = cl.Get(RrlIPv4Prefix),
+                IPv6PrefixLength = cl.Get(RrlIPv6Prefix),
+                TableSize = cl.Get(RrlTableSize),
+                Exempt = [.. cl.All(RrlExempt).Select(n => (n.BaseAddress, n.PrefixLength))],
+            },
+            Cookies = !cl.Get(NoCookies),
+            CookieSecretFile = cl.Get(CookieSecretFile),
+            CookieSecretLifetime = TimeSpan.FromSeconds(cl.Get(CookieSecretLifetime)),
             MetricsEndPoint = cl.Get(Metrics),
             Engine = new Query.QueryEngineOptions { Nsid = cl.Get(Nsid), Identity = cl.Get(Identity), Version = cl.Get(VersionText), MaxUdpPayload = (ushort)cl.Get(MaxUdpSize) },
             WatchZones = !cl.Get(CommonOptions.NoWatch),

@@ -2,7 +2,7 @@ using System.Net;
 using GslbDns.Guards;
 using Microsoft.Extensions.Time.Testing;
 
-namespace GslbDns.Tests.Guards;
+namespace GslbDns.Tests.Core.Guards;
 
 /// <summary>The limiter's budget arithmetic on a fake clock; the flood over real sockets is in RateLimitFloodTests.</summary>
 public sealed class RateLimiterTests

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using GslbDns.Guards;
 
-namespace GslbDns.Tests.Guards;
+namespace GslbDns.Tests.Core.Guards;
 
 /// <summary>SipHash-2-4 against the reference vectors, and server cookies against RFC 9018 Appendix A.</summary>
 public sealed class SipHashAndCookieTests
