@@ -29,6 +29,9 @@ internal static class UdpFlood
     public static long Handled(DnsServer server)
         => server.UdpListeners.SelectMany(u => u.Contexts).Sum(c => c.Counters.ByRcode.Sum() + c.Counters.RateLimited + c.Counters.Dropped);
 
+    /// <summary>Replies response rate limiting withheld (sent nothing).</summary>
+    public static long Withheld(DnsServer server) => server.UdpListeners.SelectMany(u => u.Contexts).Sum(c => c.Counters.RateLimited);
+
     public static async Task<FloodResult> RunAsync(DnsServer server, IPEndPoint target, IReadOnlyList<IPAddress> sources, byte[] query, int perSource)
     {
         var sockets = sources.Select(source =>
@@ -40,6 +43,7 @@ internal static class UdpFlood
         try
         {
             var start = Handled(server);
+            var limitedAtStart = Withheld(server);
             var sent = 0;
             long sentBytes = 0;
             var tally = new Tally();
@@ -70,8 +74,13 @@ internal static class UdpFlood
                 return Task.FromResult((handled >= total, $"{handled} of {total} handled"));
             }, TimeSpan.FromMilliseconds(5));
 
-            // Loopback delivers a datagram into the receiving socket during sendto, so every reply sent is queued by now.
-            Drain(sockets, tally);
+            // The server counts a query before its thread sends the reply: drain until every query not withheld has its reply.
+            await Deadline.UntilAsync("every reply of the flood", TimeSpan.FromSeconds(20), () =>
+            {
+                Drain(sockets, tally);
+                var withheld = Withheld(server) - limitedAtStart;
+                return Task.FromResult((tally.Replies + withheld >= total, $"{tally.Replies} replies + {withheld} withheld of {total}"));
+            }, TimeSpan.FromMilliseconds(5));
             return new FloodResult(sent, sentBytes, tally.Replies, tally.Bytes, tally.Full, tally.Truncated, tally.BadCookie);
         }
         finally
