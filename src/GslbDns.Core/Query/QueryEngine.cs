@@ -608,7 +608,11 @@ public sealed class QueryEngine
         }
 
         context.Counters.ByRcode[rcode]++;
-        return builder.Finish(query.Id, query.Opcode, authoritative, truncated, query.RecursionDesired, query.CheckingDisabled, rcode);
+
+        // RD and CD are defined for QUERY only (RFC 6895 2, RFC 4035 3.1.6; UPDATE and NOTIFY have zero bits there), so
+        // a reply to another opcode copies neither: ISC's genreport reports an echoed one as opcodeflg=rd or =cd.
+        var isQuery = query.Opcode == 0;
+        return builder.Finish(query.Id, query.Opcode, authoritative, truncated, query.RecursionDesired && isQuery, query.CheckingDisabled && isQuery, rcode);
     }
 
     private static byte[] TxtRdata(string text)

@@ -69,49 +69,16 @@ public sealed partial class NxDomainFloodMemoryTests(ITestOutputHelper output)
     {
         using var zones = new TempFolder("nxflood");
         TestZones.WriteParentZones(zones.Path, IPAddress.Parse("127.0.0.53"));
-        ChildProcess? server = null;
-        IPEndPoint? dns = null;
-        Uri? metrics = null;
-        for (var attempt = 1; attempt <= 3 && server is null; attempt++)
-        {
-            var dnsPort = PortFinder.Take();
-            var metricsPort = PortFinder.Take();
-            var process = ChildProcess.Start(RepoLayout.DotnetHost, [RepoLayout.ServerDll, "serve", "--zones", zones.Path, "--dns", $"127.0.0.1:{dnsPort}", "--metrics", $"127.0.0.1:{metricsPort}", "--udp-threads", "1", "--no-watch", "--no-prober", "--api", "off"]);
-            var endPoint = new IPEndPoint(IPAddress.Loopback, dnsPort);
-            try
-            {
-                await Deadline.UntilAsync("the server process answering", TimeSpan.FromSeconds(30), async () =>
-                {
-                    if (process.HasExited)
-                    {
-                        throw new PollAbortedException($"exited with {process.ExitCode}");
-                    }
-
-                    var id = DnsWire.NewId();
-                    var reply = await RawDnsClient.UdpAsync(endPoint, DnsWire.Query("example.test", DnsWire.TypeSOA, id), id, TimeSpan.FromMilliseconds(300));
-                    using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-                    return (reply is not null && (await probe.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"))).IsSuccessStatusCode, "not yet");
-                }, TimeSpan.FromMilliseconds(100));
-                server = process;
-                dns = endPoint;
-                metrics = new Uri($"http://127.0.0.1:{metricsPort}/metrics");
-            }
-            catch (Exception ex) when (ex is PollAbortedException or TimeoutException)
-            {
-                output.WriteLine($"attempt {attempt}: {ex.Message}\n{process.Describe()}");
-                process.Dispose();
-            }
-        }
-
-        Assert.NotNull(server);
-        using var _ = server;
+        using var server = await ServerProcess.StartAsync(zones.Path, "example.test", ["--udp-threads", "1", "--no-watch", "--no-prober", "--api", "off"], withMetrics: true, log: output.WriteLine);
+        var dns = server.Dns;
+        var metrics = server.Metrics!;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
-        Assert.Equal(WarmUp, await FloodAsync(dns!, WarmUp));
-        await MeasureAsync(http, metrics!, server!.Pid); // the first scrape warms the metrics code too
-        var before = await MeasureAsync(http, metrics!, server.Pid);
-        Assert.Equal(Flood, await FloodAsync(dns!, Flood));
-        var after = await MeasureAsync(http, metrics!, server.Pid);
+        Assert.Equal(WarmUp, await FloodAsync(dns, WarmUp));
+        await MeasureAsync(http, metrics, server.Process.Pid); // the first scrape warms the metrics code too
+        var before = await MeasureAsync(http, metrics, server.Process.Pid);
+        Assert.Equal(Flood, await FloodAsync(dns, Flood));
+        var after = await MeasureAsync(http, metrics, server.Process.Pid);
         output.WriteLine($"after {WarmUp} warm-up queries: {before}");
         output.WriteLine($"after {Flood} more NXDOMAIN queries: {after}");
         output.WriteLine($"allocated per query: {(after.Allocated - before.Allocated) / Flood:0.00} bytes");

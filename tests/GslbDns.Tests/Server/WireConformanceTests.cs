@@ -221,6 +221,26 @@ public sealed class WireConformanceTests(AuthServerFixture fixture)
         Assert.False(reply.Authoritative);
     }
 
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(2, false)]
+    [InlineData(15, false)]
+    public async Task RD_and_CD_are_copied_into_replies_to_QUERY_only(int opcode, bool copied)
+    {
+        // genreport's opcodeflg test: RD and CD are defined for QUERY only (RFC 6895 2, RFC 4035 3.1.6).
+        var id = DnsWire.NewId();
+        var message = new List<byte>();
+        DnsWire.Header(message, id, (ushort)((opcode << 11) | 0x0100 | 0x0010), qd: 1, an: 0, ns: 0, ar: 0);
+        message.AddRange(DnsWire.Name("example.test"));
+        DnsWire.U16(message, DnsWire.TypeSOA);
+        DnsWire.U16(message, DnsWire.ClassIN);
+        var reply = await RawDnsClient.UdpQueryAsync(V4, [.. message], id);
+        IsReplyTo(reply, id);
+        Assert.Equal((opcode, opcode == 0 ? 0 : 4), (reply.Opcode, reply.Rcode));
+        Assert.Equal(copied, reply.RecursionDesired);
+        Assert.Equal(copied, (reply.Flags & 0x0010) != 0);
+    }
+
     [Fact]
     public async Task NOTIFY_without_a_question_and_a_real_UPDATE_get_NOTIMP()
     {

@@ -75,7 +75,8 @@ internal sealed partial class ChildProcess : IDisposable
     /// <summary>Output so far, for failure messages.</summary>
     public string Describe() => $"{CommandLine}\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
 
-    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="standardInput">Written to the process's standard input, which is then closed (closed at once when null).</param>
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null, string? standardInput = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -104,6 +105,11 @@ internal sealed partial class ChildProcess : IDisposable
         process.ErrorDataReceived += (_, e) => child.Collect(child._stderr, child._stderrClosed, e.Data);
         process.Start();
         Live[process.Id] = process;
+        if (standardInput is not null)
+        {
+            process.StandardInput.Write(standardInput);
+        }
+
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -111,9 +117,9 @@ internal sealed partial class ChildProcess : IDisposable
     }
 
     /// <summary>Runs a command to completion; kills it and throws when it runs past <paramref name="timeout"/>.</summary>
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout)
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? standardInput = null)
     {
-        using var child = Start(fileName, arguments);
+        using var child = Start(fileName, arguments, standardInput: standardInput);
         if (!await child.WaitForExitAsync(timeout))
         {
             throw new TimeoutException($"{child.CommandLine} did not finish within {timeout.TotalSeconds:0.#} s and was killed\n{child.Describe()}");
