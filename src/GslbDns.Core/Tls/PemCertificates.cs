@@ -64,14 +64,10 @@ public static class PemCertificates
         {
             withKey = X509Certificate2.CreateFromPem(leaf.ExportCertificatePem(), keyText);
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            // No key in the file, an encrypted key, or a key of another certificate.
+            // No key in the file, an encrypted key, or the key of another certificate (an ArgumentException).
             throw new TlsFileException(keyFile, $"not the unencrypted PEM private key of '{certificateFile}': {ex.Message}");
-        }
-        catch (ArgumentException ex)
-        {
-            throw new TlsFileException(keyFile, $"no PEM private key: {ex.Message}");
         }
 
         var intermediates = new X509Certificate2Collection();
