@@ -12,6 +12,12 @@ internal sealed record ApiOptions
 
     public string? ConsulTokenFile { get; init; }
 
+    /// <summary>CA and client certificate for https Consul addresses; null: plain HTTP or the system trust store.</summary>
+    public ConsulTlsFiles? ConsulTls { get; init; }
+
+    /// <summary>Serve HTTPS with these files; null: HTTP.</summary>
+    public ApiTlsFiles? Tls { get; init; }
+
     public string ConsulPrefix { get; init; } = Reports.HealthKeys.DefaultPrefix;
 
     public bool Embedded { get; init; }
@@ -66,6 +72,8 @@ internal static class ApiCommandLine
                 CommonOptions.Zones, Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix, Embedded, State, Listen, TokensFile,
                 CommonOptions.GeoIp, CommonOptions.GeoData,
             ],
+            TlsOptions.Api,
+            TlsOptions.Consul,
             Drills.DrillOptions.CommandLine)));
 
     /// <summary>The API's options; adds an error for each mode rule the command line breaks.</summary>
@@ -116,6 +124,8 @@ internal static class ApiCommandLine
             ZonesFolder = cl.Get(CommonOptions.Zones),
             ConsulAddresses = consul,
             ConsulTokenFile = cl.Get(CommonOptions.ConsulTokenFile),
+            ConsulTls = TlsOptions.BindConsul(cl, consul),
+            Tls = TlsOptions.BindApi(cl),
             ConsulPrefix = cl.Get(CommonOptions.ConsulPrefix),
             Embedded = embedded,
             StateFolder = state,

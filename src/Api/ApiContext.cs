@@ -86,6 +86,6 @@ internal static class ApiMetrics
 
     public static readonly Counter AuthFailures = Metrics.CreateCounter(
         "gslbdns_api_auth_failures_total",
-        "Requests refused with 401 or 403.",
+        "Requests refused with 401 or 403, or 429 (too many wrong tokens from one address).",
         new CounterConfiguration { LabelNames = ["status"] });
 }

@@ -41,6 +41,12 @@ public sealed record ApiHostOptions
 
     /// <summary>How drills are planned and run (the runner lives in this host).</summary>
     public Drills.DrillOptions Drills { get; init; } = new();
+
+    /// <summary>Serve HTTPS with this certificate (owned by the caller, which loads it before anything starts); null: HTTP.</summary>
+    public Tls.ApiCertificate? Certificate { get; init; }
+
+    /// <summary>How many wrong tokens a client address may present before it gets 429.</summary>
+    public AuthFailureLimit AuthFailureLimit { get; init; } = new();
 }
 
 /// <summary>
@@ -115,7 +121,15 @@ public sealed class ApiHost : IAsyncDisposable
             kestrel.Limits.MaxRequestLineSize = 8 * 1024;
             foreach (var endPoint in options.Listen)
             {
-                kestrel.Listen(endPoint);
+                if (options.Certificate is { } certificate)
+                {
+                    // Per handshake the current certificate: a reload needs no new listener.
+                    kestrel.Listen(endPoint, listen => listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions { OnConnection = certificate.OnConnectionAsync }));
+                }
+                else
+                {
+                    kestrel.Listen(endPoint);
+                }
             }
         });
 
@@ -132,6 +146,7 @@ public sealed class ApiHost : IAsyncDisposable
         // memory instead of writing a key ring to the home folder.
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(options.Tokens);
+        builder.Services.AddSingleton(new AuthFailureLimiter(options.AuthFailureLimit, time));
         builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time));
         builder.Services.AddSingleton<StateWriter>();
         builder.Services.AddSingleton(options.Drills);
@@ -178,7 +193,7 @@ public sealed class ApiHost : IAsyncDisposable
             o.EnrichDiagnosticContext = (diagnostics, http) =>
             {
                 diagnostics.Set("Actor", http.User.Identity?.IsAuthenticated == true ? http.User.Identity.Name : "anonymous");
-                if (http.Response.StatusCode is 401 or 403)
+                if (http.Response.StatusCode is 401 or 403 or 429)
                 {
                     ApiMetrics.AuthFailures.WithLabels(http.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
                 }
@@ -187,6 +202,7 @@ public sealed class ApiHost : IAsyncDisposable
         });
         app.Use(StoreUnavailableAsync);
         app.UseHttpMetrics();
+        app.Use(app.Services.GetRequiredService<AuthFailureLimiter>().RefuseLimitedAsync);
         app.UseAuthentication();
         app.UseAuthorization();
 

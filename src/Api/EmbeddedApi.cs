@@ -29,6 +29,9 @@ public sealed record EmbeddedApiOptions
 
     /// <summary>How drills are planned and run; with no servers configured, the DNS server's own listeners are a good choice.</summary>
     public Drills.DrillOptions Drills { get; init; } = new();
+
+    /// <summary>Serve HTTPS with this certificate (owned by the caller); null: HTTP.</summary>
+    public Tls.ApiCertificate? Certificate { get; init; }
 }
 
 /// <summary>
@@ -102,7 +105,7 @@ public sealed class EmbeddedApi : IAsyncDisposable
             watcher = new OperatorStateWatcher(store, publisher, loggerFactory.CreateLogger("GslbDns.State"), time);
             watcher.Start();
             var host = await ApiHost.StartAsync(
-                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills },
+                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills, Certificate = options.Certificate },
                 store,
                 snapshots,
                 engine,

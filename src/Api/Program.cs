@@ -35,6 +35,9 @@ internal static class Program
         // Before anything starts: a token file that cannot be read is a start-up error (exit 2).
         var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         var loggerFactory = context.LoggerFactory;
+        using var certificate = options.Tls is null ? null : Tls.ApiCertificate.Load(options.Tls, loggerFactory.CreateLogger("GslbDns.Api.Tls"));
+        using var consulHttp = TlsOptions.CreateConsulHttpClient(options.ConsulTls);
+        certificate?.WatchForChanges(context.Signals, watchFiles: true);
         var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
         using var geoIp = options.GeoIpDatabase is null ? null : GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
         var builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots, loggerFactory.CreateLogger("GslbDns.Zones"));
@@ -52,7 +55,7 @@ internal static class Program
         if (options.Embedded)
         {
             await using var embedded = await EmbeddedApi.StartAsync(
-                new EmbeddedApiOptions { StateFolder = options.StateFolder!, Listen = options.Listen, TokensFile = options.TokensFile, Logger = Log.Logger, Drills = options.Drills },
+                new EmbeddedApiOptions { StateFolder = options.StateFolder!, Listen = options.Listen, TokensFile = options.TokensFile, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate },
                 snapshots,
                 engine,
                 null);
@@ -62,7 +65,6 @@ internal static class Program
             return 0;
         }
 
-        using var consulHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var client = new ConsulClient(consulHttp, new ConsulClientOptions { Addresses = options.ConsulAddresses, Token = token }, loggerFactory.CreateLogger<ConsulClient>());
 
         // The live health view (per-prober detail for the list routes, and the health explain decides on).
@@ -84,7 +86,7 @@ internal static class Program
         }
 
         var store = new ConsulOperatorStateStore(client, options.ConsulPrefix, loggerFactory.CreateLogger("GslbDns.State"));
-        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills }, store, snapshots, engine, health);
+        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
         await Console.Out.FlushAsync();
         await context.Signals.Stopping;

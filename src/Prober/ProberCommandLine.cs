@@ -12,6 +12,7 @@ internal sealed record ProberOptions(
     string ZonesFolder,
     IReadOnlyList<Uri> ConsulAddresses,
     string? ConsulTokenFile,
+    ConsulTlsFiles? ConsulTls,
     string Prefix,
     IPEndPoint? MetricsEndPoint,
     bool AllowInsecureTls,
@@ -67,7 +68,8 @@ internal static class ProberCommandLine
             [
                 Id, Region, Latitude, Longitude, CommonOptions.Zones, Consul, CommonOptions.ConsulTokenFile, Prefix,
                 SessionTtl, MaxConcurrency, Metrics, AllowInsecureTls, CommonOptions.NoWatch,
-            ])));
+            ],
+            TlsOptions.Consul)));
 
     public static ProberOptions Bind(ParsedCommandLine cl) => new(
         cl.Get(Id) ?? string.Empty,
@@ -77,6 +79,7 @@ internal static class ProberCommandLine
         cl.Get(CommonOptions.Zones),
         cl.All(Consul),
         cl.Get(CommonOptions.ConsulTokenFile),
+        TlsOptions.BindConsul(cl, cl.All(Consul)),
         cl.Get(Prefix),
         cl.Get(Metrics),
         cl.Get(AllowInsecureTls),

@@ -15,6 +15,9 @@ internal static partial class Program
     private static async Task<int> RunAsync(ProberOptions options, ProcessContext context)
     {
         var token = ConsulToken.Read(options.ConsulTokenFile);
+
+        // Before anything starts: a CA or client certificate that cannot be used is a start-up error (exit 2).
+        using var http = TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1));
         var loggerFactory = context.LoggerFactory;
         var logger = loggerFactory.CreateLogger("GslbDns.Prober");
 
@@ -30,7 +33,6 @@ internal static partial class Program
         }
 
         // ConsulClient times each attempt itself; a quarter of the TTL leaves room to try a second agent before the session lapses.
-        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) }) { Timeout = Timeout.InfiniteTimeSpan };
         var consul = new ConsulClient(
             http,
             new ConsulClientOptions

@@ -19,11 +19,13 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
     public const string OperatorPolicy = "operator";
 
     private readonly ApiTokens _tokens;
+    private readonly AuthFailureLimiter _failures;
 
-    public BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens)
+    public BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens, AuthFailureLimiter failures)
         : base(options, logger, encoder)
     {
         _tokens = tokens;
+        _failures = failures;
     }
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -37,6 +39,7 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
         var value = header.ToString();
         if (header.Count > 1 || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
+            _failures.RecordFailure(Context.Connection.RemoteIpAddress);
             return Task.FromResult(AuthenticateResult.Fail("the Authorization header is not one bearer token"));
         }
 
@@ -44,6 +47,7 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
         var entry = token.Length == 0 ? null : _tokens.Find(token);
         if (entry is null)
         {
+            _failures.RecordFailure(Context.Connection.RemoteIpAddress);
             return Task.FromResult(AuthenticateResult.Fail("unknown token"));
         }
 

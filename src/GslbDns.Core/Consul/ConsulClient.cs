@@ -424,7 +424,9 @@ public sealed class ConsulClient
             {
                 lastTransportError = ex;
                 uncertain = true;
-                ConsulLog.AgentFailed(_logger, address, method.Method, displayPath, ex.Message);
+
+                // A TLS failure says why only in the inner exception (e.g. "the remote certificate was rejected").
+                ConsulLog.AgentFailed(_logger, address, method.Method, displayPath, ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message);
             }
             catch (IOException ex)
             {

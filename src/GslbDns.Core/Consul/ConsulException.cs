@@ -44,7 +44,7 @@ public sealed class ConsulException : Exception
 
     internal static ConsulException Unreachable(HttpMethod method, string path, IReadOnlyList<Uri> tried, Exception? last) =>
         new(
-            $"No Consul agent reachable for {method} {path} (tried {string.Join(", ", tried)}){(last is null ? string.Empty : ": " + last.Message)}",
+            $"No Consul agent reachable for {method} {path} (tried {string.Join(", ", tried)}){(last is null ? string.Empty : ": " + last.Message + (last.InnerException is { } inner ? " " + inner.Message : string.Empty))}",
             null,
             null,
             last);

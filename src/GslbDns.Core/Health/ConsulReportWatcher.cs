@@ -49,6 +49,9 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
     {
         ulong index = 0;
         var backoff = TimeSpan.FromMilliseconds(200);
+
+        // One line per outage, the first at start-up too: a server that never reaches Consul (a wrong CA file) must say why.
+        var outageLogged = false;
         while (!ct.IsCancellationRequested)
         {
             try
@@ -62,6 +65,7 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
                 }
 
                 Connected = true;
+                outageLogged = false;
                 backoff = TimeSpan.FromMilliseconds(200);
                 _onReports(Parse(result.Value));
                 _firstRead.TrySetResult();
@@ -72,9 +76,10 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
             }
             catch (Exception ex) when (ex is ConsulException or HttpRequestException or OperationCanceledException or IOException)
             {
-                if (Connected)
+                if (!outageLogged)
                 {
                     LogDisconnected(_logger, ex.Message);
+                    outageLogged = true;
                 }
 
                 Connected = false;

@@ -103,7 +103,9 @@ internal static class CommandLine
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
         Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch,
-    ]);
+    ],
+    TlsOptions.Api,
+    TlsOptions.Consul);
 
     public static readonly CommandOption<string?> ExplainName = Option.OptionalText("--name", "NAME", "the name to resolve", required: true);
 
@@ -126,6 +128,13 @@ internal static class CommandLine
     public static Parsed Bind(ParsedCommandLine cl)
     {
         var command = cl.Command ?? "serve";
+        var consul = cl.All(Consul);
+        var apiTls = TlsOptions.BindApi(cl);
+        if (apiTls is not null && (consul.Count > 0 || cl.Get(Api) is null))
+        {
+            cl.AddError($"{TlsOptions.ApiCertificate.Name}: the server serves the API only in embedded mode (no --consul, --api not off); give it to gslbdns-api instead");
+        }
+
         var options = new ServerOptions
         {
             ZonesFolder = cl.Get(CommonOptions.Zones),
@@ -152,8 +161,10 @@ internal static class CommandLine
             WatchZones = !cl.Get(CommonOptions.NoWatch),
             GeoIpDatabase = cl.Get(CommonOptions.GeoIp),
             GeoDataFolder = cl.Get(CommonOptions.GeoData),
-            ConsulAddresses = cl.All(Consul),
+            ConsulAddresses = consul,
             ConsulTokenFile = cl.Get(CommonOptions.ConsulTokenFile),
+            ConsulTls = TlsOptions.BindConsul(cl, consul),
+            ApiTls = apiTls,
             ConsulPrefix = cl.Get(CommonOptions.ConsulPrefix),
             EmbeddedProber = !cl.Get(NoProber),
             ApiEndPoint = cl.Get(Api),

@@ -31,11 +31,22 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private State.OperatorStateWatcher? _operatorState;
     private Timer? _cookieRotation;
     private IDisposable? _cookieReload;
+    private readonly Api.Tls.ApiCertificate? _apiCertificate;
 
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
         // Read before anything opens, binds or starts: a token file that cannot be read is a start-up error.
         _consulToken = GslbDns.Hosting.ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
+        if (options.ConsulAddresses.Count > 0)
+        {
+            _consulHttp = GslbDns.Hosting.TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1));
+        }
+
+        if (options.ApiTls is { } apiTls)
+        {
+            _apiCertificate = Api.Tls.ApiCertificate.Load(apiTls, loggerFactory.CreateLogger("GslbDns.Api.Tls"));
+        }
+
         _options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("GslbDns.Server");
@@ -97,6 +108,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             _cookieReload = signals?.OnReload(ReloadCookieSecret);
         }
+        _apiCertificate?.WatchForChanges(signals, _options.WatchZones);
 
         if (_options.ConsulAddresses.Count > 0)
         {
@@ -119,6 +131,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
                         Listen = [apiEndPoint],
                         TokensFile = _options.ApiTokensFile,
                         Logger = Serilog.Log.Logger,
+                        Certificate = _apiCertificate,
 
                         // One process is the only authoritative server: drills verify it on its own listeners.
                         Drills = new Api.Drills.DrillOptions { Servers = [.. _options.DnsEndPoints.Select(LoopbackIfAny)] },
@@ -224,8 +237,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private void StartConsulWatch()
     {
         var consulOptions = new Consul.ConsulClientOptions { Addresses = _options.ConsulAddresses, Token = _consulToken };
-        _consulHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var client = new Consul.ConsulClient(_consulHttp, consulOptions);
+        var client = new Consul.ConsulClient(_consulHttp!, consulOptions);
         _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));
         _consulWatcher.Start();
 
@@ -290,6 +302,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
         _probeRunner?.Dispose();
 
         _consulHttp?.Dispose();
+        _apiCertificate?.Dispose();
         _watcher?.Dispose();
         foreach (var udp in _udp)
         {

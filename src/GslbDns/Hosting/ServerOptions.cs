@@ -48,6 +48,12 @@ internal sealed record ServerOptions
     /// <summary>File holding the Consul ACL token (never on the command line, never logged).</summary>
     public string? ConsulTokenFile { get; init; }
 
+    /// <summary>CA and client certificate for https Consul addresses; null: plain HTTP or the system trust store.</summary>
+    public GslbDns.Hosting.ConsulTlsFiles? ConsulTls { get; init; }
+
+    /// <summary>Embedded mode: serve the API over HTTPS with these files; null: HTTP.</summary>
+    public GslbDns.Hosting.ApiTlsFiles? ApiTls { get; init; }
+
     /// <summary>Root of GslbDns keys in Consul KV.</summary>
     public string ConsulPrefix { get; init; } = HealthKeys.DefaultPrefix;
 

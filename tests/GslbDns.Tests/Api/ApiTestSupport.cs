@@ -80,7 +80,7 @@ internal static partial class ApiProcess
         return path;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"listening on (http://\S+/)")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"listening on (https?://\S+/)")]
     private static partial System.Text.RegularExpressions.Regex ListeningLine();
 }
 

@@ -113,6 +113,14 @@ internal sealed class UnitInstallRoot : IDisposable
             File.Copy(file, System.IO.Path.Combine(zones, System.IO.Path.GetFileName(file)));
         }
 
+        // What the cloud-init writes and the example env files pass as --consul-ca-file: a CA certificate.
+        using (var key = System.Security.Cryptography.ECDsa.Create())
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=deploy test Consul CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            File.WriteAllText(Map("/etc/gslbdns/consul-ca.pem"), ca.ExportCertificatePem() + "\n");
+        }
+
         foreach (var example in Directory.GetFiles(UnitSourceFolder, "*.env.example"))
         {
             File.Copy(example, Map($"/etc/gslbdns/{System.IO.Path.GetFileNameWithoutExtension(example)}"));

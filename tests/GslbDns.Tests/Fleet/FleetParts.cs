@@ -429,9 +429,10 @@ internal static class FleetProcesses
         throw new InvalidOperationException($"the DNS server process did not start:\n{string.Join("\n", failures)}");
     }
 
-    /// <summary>Starts a <c>gslbdns-prober</c> (metrics off, config read once: --no-watch).</summary>
+    /// <summary>Starts a <c>gslbdns-prober</c> (metrics off, config read once: --no-watch), with <paramref name="extraArguments"/> (TLS, token file) at the end.</summary>
     public static ChildProcess StartProber(
-        string dotnet, string proberDll, (string Id, string Region, double Lat, double Lon) who, string zones, IReadOnlyList<Uri> consul, string prefix, int sessionTtlSeconds)
+        string dotnet, string proberDll, (string Id, string Region, double Lat, double Lon) who, string zones, IReadOnlyList<Uri> consul, string prefix, int sessionTtlSeconds,
+        IReadOnlyList<string>? extraArguments = null)
     {
         var args = new List<string>
         {
@@ -446,6 +447,7 @@ internal static class FleetProcesses
             args.Add(address.ToString());
         }
 
+        args.AddRange(extraArguments ?? []);
         return ChildProcess.Start(dotnet, args);
     }
 

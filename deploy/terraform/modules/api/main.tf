@@ -53,7 +53,7 @@ module "host" {
   service = "gslbdns-api"
   environment = {
     GSLBDNS_LISTEN_ARGS = "--listen 0.0.0.0:${local.listen_port}"
-    GSLBDNS_CONSUL_ARGS = join(" ", [for url in var.common.consul_addresses : "--consul ${url}"])
+    GSLBDNS_CONSUL_ARGS = join(" ", concat([for url in var.common.consul_addresses : "--consul ${url}"], ["--consul-ca-file /etc/gslbdns/consul-ca.pem"]))
   }
   common = var.common
   tags   = var.tags

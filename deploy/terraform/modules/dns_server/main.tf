@@ -29,7 +29,7 @@ module "host" {
   service            = "gslbdns"
   environment = {
     GSLBDNS_DNS_ARGS     = "--dns 0.0.0.0:53"
-    GSLBDNS_BACKEND_ARGS = join(" ", [for url in var.fleet.common.consul_addresses : "--consul ${url}"])
+    GSLBDNS_BACKEND_ARGS = join(" ", concat([for url in var.fleet.common.consul_addresses : "--consul ${url}"], ["--consul-ca-file /etc/gslbdns/consul-ca.pem"]))
     GSLBDNS_METRICS      = "0.0.0.0:9153"
   }
   common = var.fleet.common

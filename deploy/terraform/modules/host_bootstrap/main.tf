@@ -1,4 +1,4 @@
-# Cloud-init for a GslbDns host: trust the Consul CA, write the unit's environment file, then run the
+# Cloud-init for a GslbDns host: write the Consul CA (the programs trust only it for Consul: --consul-ca-file), write the unit's environment file, then run the
 # install script (fetch the published build and the zones, check the zones, fetch the credentials,
 # install and start the unit). Built with yamlencode so no indentation can break the document.
 locals {
@@ -23,7 +23,7 @@ locals {
     packages       = ["awscli", "ca-certificates", "curl"]
     write_files = [
       {
-        path        = "/usr/local/share/ca-certificates/gslbdns-consul-ca.crt"
+        path        = "/etc/gslbdns/consul-ca.pem"
         permissions = "0644"
         content     = var.consul_ca_cert_pem
       },

@@ -29,7 +29,7 @@ variable "zones_artifact_url" {
 }
 
 variable "consul_ca_cert_pem" {
-  description = "PEM of the CA that signed the Consul servers' certificates; added to the system trust store so the programs verify Consul's HTTPS."
+  description = "PEM of the CA that signed the Consul servers' certificates; written to /etc/gslbdns/consul-ca.pem, the only CA the programs trust for Consul's HTTPS (--consul-ca-file)."
   type        = string
 }
 

@@ -25,7 +25,7 @@ module "host" {
   service            = "gslbdns-prober"
   environment = {
     PROBER_REGION       = var.region.region_name
-    GSLBDNS_CONSUL_ARGS = join(" ", [for url in var.fleet.common.consul_addresses : "--consul ${url}"])
+    GSLBDNS_CONSUL_ARGS = join(" ", concat([for url in var.fleet.common.consul_addresses : "--consul ${url}"], ["--consul-ca-file /etc/gslbdns/consul-ca.pem"]))
     GSLBDNS_METRICS     = "0.0.0.0:9154"
   }
   common = var.fleet.common

@@ -1,4 +1,5 @@
 using GslbDns.Consul;
+using GslbDns.Tests.TestSupport;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Tests.Core.Consul;
@@ -15,6 +16,7 @@ public sealed class ConsulDevAgent : IAsyncLifetime
 
     private readonly string? _extraHcl;
     private readonly string? _token;
+    private readonly TestCertificates? _tls;
     private ConsulProcess? _process;
 
     public ConsulDevAgent()
@@ -22,12 +24,15 @@ public sealed class ConsulDevAgent : IAsyncLifetime
     {
     }
 
-    internal ConsulDevAgent(string? extraHcl, string? token)
+    /// <param name="tls">Serve HTTPS only (no plain HTTP port) with this CA's server certificate and require client certificates from it (verify_incoming).</param>
+    internal ConsulDevAgent(string? extraHcl, string? token, TestCertificates? tls = null)
     {
         _extraHcl = extraHcl;
         _token = token;
+        _tls = tls;
     }
 
+    /// <summary>The API address: http, or https with <c>tls</c>.</summary>
     public Uri HttpAddress { get; private set; } = null!;
 
     public ConsulClient CreateClient(string? token = null, TimeSpan? requestTimeout = null, ILogger<ConsulClient>? logger = null) =>
@@ -42,11 +47,28 @@ public sealed class ConsulDevAgent : IAsyncLifetime
             {
                 "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
                 "-node", $"dev-{ports[0]}",
-                "-http-port", ports[0].ToString(), "-serf-lan-port", ports[1].ToString(), "-serf-wan-port", ports[2].ToString(),
+                "-serf-lan-port", ports[1].ToString(), "-serf-wan-port", ports[2].ToString(),
                 "-server-port", ports[3].ToString(), "-grpc-port", ports[4].ToString(), "-dns-port", "-1",
                 "-log-level", "warn",
                 "-hcl", "session_ttl_min = \"1s\"",
             };
+            if (_tls is null)
+            {
+                args.AddRange(["-http-port", ports[0].ToString()]);
+            }
+            else
+            {
+                // Consul 1.8 syntax: HTTPS only, and every client (the API included) must show a certificate of the CA.
+                args.AddRange(["-hcl", $$"""
+                    ports { https = {{ports[0]}}, http = -1 }
+                    verify_incoming = true
+                    verify_outgoing = true
+                    ca_file = "{{_tls.CaFile}}"
+                    cert_file = "{{_tls.Server.CertificateFile}}"
+                    key_file = "{{_tls.Server.KeyFile}}"
+                    """]);
+            }
+
             if (_extraHcl is not null)
             {
                 args.Add("-hcl");
@@ -54,10 +76,10 @@ public sealed class ConsulDevAgent : IAsyncLifetime
             }
 
             _process = ConsulProcess.Start(args);
-            HttpAddress = new Uri($"http://127.0.0.1:{ports[0]}/");
+            HttpAddress = new Uri($"{(_tls is null ? "http" : "https")}://127.0.0.1:{ports[0]}/");
             try
             {
-                await ConsulTestSupport.WaitUntilReadyAsync(HttpAddress, $"dev-{ports[0]}", _token, _process, ReadyDeadline);
+                await ConsulTestSupport.WaitUntilReadyAsync(HttpAddress, $"dev-{ports[0]}", _token, _process, ReadyDeadline, _tls is null ? null : TlsClient);
                 return;
             }
             catch (ConsulStartException) when (attempt < StartAttempts)
@@ -73,8 +95,14 @@ public sealed class ConsulDevAgent : IAsyncLifetime
         }
     }
 
+    /// <summary>With TLS: a client that trusts the test CA and shows its client certificate (made once, on first use).</summary>
+    internal HttpClient TlsClient => _tlsClient ??= _tls!.TrustingClient(clientCertificate: _tls.Client);
+
+    private HttpClient? _tlsClient;
+
     public Task DisposeAsync()
     {
+        _tlsClient?.Dispose();
         _process?.Dispose();
         return Task.CompletedTask;
     }
@@ -94,6 +122,54 @@ public sealed class ConsulAclAgent : IAsyncLifetime
     public Task InitializeAsync() => _agent.InitializeAsync();
 
     public Task DisposeAsync() => _agent.DisposeAsync();
+}
+
+/// <summary>
+/// A dev agent the way production runs Consul: HTTPS only with a CA made by the test, client certificates required,
+/// ACLs on with default deny and the master token bootstrapped in the config. <see cref="TokenFile"/> holds the token
+/// for our processes' <c>--consul-token-file</c>.
+/// </summary>
+public sealed class ConsulTlsAclAgent : IAsyncLifetime
+{
+    public const string MasterToken = "7d2e91b4-tls-acl-master-token-do-not-log";
+
+    private readonly TempFolder _folder = new("consul-tls");
+    private ConsulDevAgent? _agent;
+
+    public Uri HttpsAddress => _agent!.HttpAddress;
+
+    internal TestCertificates Certificates { get; private set; } = null!;
+
+    /// <summary>Mode 0600, holds <see cref="MasterToken"/>.</summary>
+    public string TokenFile => _folder.File("consul-token");
+
+    /// <summary>A client trusting the test CA, with the client certificate (send the token yourself).</summary>
+    internal HttpClient Http => _agent!.TlsClient;
+
+    public async Task InitializeAsync()
+    {
+        Certificates = await TestCertificates.CreateAsync(_folder.Folder("pki"));
+        await File.WriteAllTextAsync(TokenFile, MasterToken + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(TokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        _agent = new ConsulDevAgent(
+            $"acl {{ enabled = true, default_policy = \"deny\", down_policy = \"deny\", tokens {{ master = \"{MasterToken}\" }} }}",
+            MasterToken,
+            Certificates);
+        await _agent.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_agent is not null)
+        {
+            await _agent.DisposeAsync();
+        }
+
+        _folder.Dispose();
+    }
 }
 
 /// <summary>One dev agent shared by the KV, blocking-query and failover test classes.</summary>

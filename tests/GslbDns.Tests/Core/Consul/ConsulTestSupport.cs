@@ -50,12 +50,14 @@ internal static class ConsulTestSupport
     }
 
     /// <summary>
-    /// Polls an agent over plain HTTP until it has a leader, serves KV reads (with the token, if any) and
+    /// Polls an agent (plain HTTP unless given a TLS client) until it has a leader, serves KV reads (with the token, if any) and
     /// has registered its node in the catalog: until then session create fails with "Missing node
     /// registration", which a loaded machine shows in the first ~100 ms after the leader appears.
     /// </summary>
-    public static async Task WaitUntilReadyAsync(Uri address, string node, string? token, ConsulProcess process, TimeSpan deadline)
+    /// <param name="http">The client to poll with (one that speaks the agent's TLS); null: the shared plain one.</param>
+    public static async Task WaitUntilReadyAsync(Uri address, string node, string? token, ConsulProcess process, TimeSpan deadline, HttpClient? http = null)
     {
+        http ??= Http;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < deadline)
         {
@@ -67,12 +69,12 @@ internal static class ConsulTestSupport
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                var leader = await Http.GetStringAsync(new Uri(address, "v1/status/leader"), cts.Token);
+                var leader = await http.GetStringAsync(new Uri(address, "v1/status/leader"), cts.Token);
                 if (leader.Trim().Trim('"').Length > 0)
                 {
                     // With ACLs the master token only works once the leader has stored it: probe with it.
-                    using var kv = await GetAsync(new Uri(address, "v1/kv/readiness-probe"), token, cts.Token);
-                    using var catalog = await GetAsync(new Uri(address, "v1/catalog/node/" + Uri.EscapeDataString(node)), token, cts.Token);
+                    using var kv = await GetAsync(http, new Uri(address, "v1/kv/readiness-probe"), token, cts.Token);
+                    using var catalog = await GetAsync(http, new Uri(address, "v1/catalog/node/" + Uri.EscapeDataString(node)), token, cts.Token);
                     if (kv.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.OK
                         && catalog.StatusCode == System.Net.HttpStatusCode.OK
                         && HasNode(await catalog.Content.ReadAsStringAsync(cts.Token)))
@@ -105,7 +107,7 @@ internal static class ConsulTestSupport
             && node.ValueKind == System.Text.Json.JsonValueKind.Object;
     }
 
-    private static async Task<HttpResponseMessage> GetAsync(Uri uri, string? token, CancellationToken ct)
+    private static async Task<HttpResponseMessage> GetAsync(HttpClient http, Uri uri, string? token, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, uri);
         if (token is not null)
@@ -113,7 +115,7 @@ internal static class ConsulTestSupport
             request.Headers.Add("X-Consul-Token", token);
         }
 
-        return await Http.SendAsync(request, ct);
+        return await http.SendAsync(request, ct);
     }
 }
 
