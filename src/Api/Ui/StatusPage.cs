@@ -312,7 +312,8 @@ internal static class StatusPage
         headers.ContentSecurityPolicy = $"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
+        // same-origin, not no-referrer: with no-referrer a browser posts the login form with "Origin: null", which SameOrigin refuses.
+        headers["Referrer-Policy"] = "same-origin";
         headers.CacheControl = "no-store";
         return Results.Content(body, "text/html; charset=utf-8", Encoding.UTF8, status);
     }
