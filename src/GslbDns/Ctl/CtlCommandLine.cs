@@ -27,7 +27,7 @@ internal static class CtlCommandLine
     public static readonly CommandOption<string?> Dc = Option.OptionalText("--dc", "NAME", "only this data center's endpoints");
 
     public static readonly CommandOption<bool> Clear = Option.Flag("--clear", "drop the weight override (back to the configured weight)");
-    public static readonly CommandOption<int?> Add = Option.Value<int?>("--add", "N", "change the current weight by N (read, then write with If-Match; retried on a concurrent change)", static t => OptionValues.Int(-1000, 1000)(t));
+    public static readonly CommandOption<int?> Add = Option.Value<int?>("--add", "N", "change the current weight by N (read, then write with If-Match; retried on a concurrent change)", static t => int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n is >= -1000 and <= 1000 ? n : throw new FormatException("is not a whole number from -1000 to 1000"));
 
     public static readonly CommandOption<bool?> Healthy = Option.Value<bool?>("--healthy", "true|false", "the forced verdict", static t => bool.TryParse(t, out var b) ? b : throw new FormatException("is not true or false"));
     public static readonly CommandOption<int?> Ttl = Option.Value<int?>("--ttl", "SEC", "the forced verdict expires after SEC seconds", static t => OptionValues.Int(1, 30 * 86400)(t));
