@@ -142,13 +142,14 @@ public sealed class ApiHost : IAsyncDisposable
             watcher.Start();
         }
 
-        // Authentication pulls in data protection, which this API never uses (no cookies): keep its keys in
+        // Authentication pulls in data protection, which this API never uses (the status page's cookie is a random id, not a protected ticket): keep its keys in
         // memory instead of writing a key ring to the home folder.
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(options.Tokens);
         builder.Services.AddSingleton(new AuthFailureLimiter(options.AuthFailureLimit, time));
         builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time));
         builder.Services.AddSingleton<StateWriter>();
+        builder.Services.AddSingleton(new Ui.UiSessions(time));
         builder.Services.AddSingleton(options.Drills);
         builder.Services.AddSingleton<Drills.DrillRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Drills.DrillRunner>());
@@ -210,6 +211,7 @@ public sealed class ApiHost : IAsyncDisposable
         app.MapMetrics("/metrics").AllowAnonymous();
         app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous().ExcludeFromDescription();
         Routes.Map(app);
+        Ui.StatusPage.Map(app);
 
         try
         {

@@ -62,24 +62,7 @@ internal static class Routes
 
     // ---- Reads ---------------------------------------------------------------------------------------
 
-    private static IResult Status(ApiContext api)
-    {
-        var snapshot = api.Snapshots.Current;
-        var now = api.Time.GetUtcNow();
-        var health = api.HealthView;
-        return Results.Ok(new StatusView(
-            api.Store.Kind,
-            api.Watcher.Connected,
-            api.Watcher.LastSuccess,
-            api.Watcher.Current.Index,
-            snapshot.BuiltAt,
-            Math.Round((now - snapshot.BuiltAt).TotalSeconds, 3),
-            snapshot.Zones.Count,
-            snapshot.Gslb.Services.Count,
-            snapshot.Gslb.DataCenters.Count,
-            health.LiveProbers,
-            health.ComputedAt));
-    }
+    private static IResult Status(ApiContext api) => Results.Ok(ViewBuilder.Status(api));
 
     private static async Task<IResult> State(ApiContext api, CancellationToken ct)
     {
@@ -91,10 +74,7 @@ internal static class Routes
 
     private static IResult ListDataCenters(ApiContext api)
     {
-        var snapshot = api.Snapshots.Current;
-        var now = api.Time.GetUtcNow();
-        var items = snapshot.Gslb.DataCenters.Values.OrderBy(d => d.Name, StringComparer.Ordinal)
-            .Select(d => ViewBuilder.DataCenter(d, snapshot, api.Watcher.Current, api.HealthView, now)).ToList();
+        var items = ViewBuilder.DataCenters(api);
         return Results.Ok(new ListView<DataCenterView>(items.Count, items));
     }
 
@@ -118,10 +98,7 @@ internal static class Routes
 
     private static IResult ListEndpoints(ApiContext api)
     {
-        var snapshot = api.Snapshots.Current;
-        var now = api.Time.GetUtcNow();
-        var items = snapshot.Gslb.Services.Values.OrderBy(s => s.Name.ToString(), StringComparer.Ordinal)
-            .SelectMany(s => s.Endpoints.Select(e => ViewBuilder.Endpoint(s, e, snapshot, api.Watcher.Current, api.HealthView, now))).ToList();
+        var items = ViewBuilder.Endpoints(api);
         return Results.Ok(new ListView<EndpointView>(items.Count, items));
     }
 

@@ -11,6 +11,44 @@ namespace GslbDns.Api;
 /// <summary>Turns the snapshot, the health view and the operator state into the API's views.</summary>
 internal static class ViewBuilder
 {
+    /// <summary>GET /v1/status (and the status page's header).</summary>
+    public static StatusView Status(ApiContext api)
+    {
+        var snapshot = api.Snapshots.Current;
+        var now = api.Time.GetUtcNow();
+        var health = api.HealthView;
+        return new StatusView(
+            api.Store.Kind,
+            api.Watcher.Connected,
+            api.Watcher.LastSuccess,
+            api.Watcher.Current.Index,
+            snapshot.BuiltAt,
+            Math.Round((now - snapshot.BuiltAt).TotalSeconds, 3),
+            snapshot.Zones.Count,
+            snapshot.Gslb.Services.Count,
+            snapshot.Gslb.DataCenters.Count,
+            health.LiveProbers,
+            health.ComputedAt);
+    }
+
+    /// <summary>GET /v1/datacenters: every data center by name.</summary>
+    public static IReadOnlyList<DataCenterView> DataCenters(ApiContext api)
+    {
+        var snapshot = api.Snapshots.Current;
+        var now = api.Time.GetUtcNow();
+        return snapshot.Gslb.DataCenters.Values.OrderBy(d => d.Name, StringComparer.Ordinal)
+            .Select(d => DataCenter(d, snapshot, api.Watcher.Current, api.HealthView, now)).ToList();
+    }
+
+    /// <summary>GET /v1/endpoints: every endpoint, by service.</summary>
+    public static IReadOnlyList<EndpointView> Endpoints(ApiContext api)
+    {
+        var snapshot = api.Snapshots.Current;
+        var now = api.Time.GetUtcNow();
+        return snapshot.Gslb.Services.Values.OrderBy(s => s.Name.ToString(), StringComparer.Ordinal)
+            .SelectMany(s => s.Endpoints.Select(e => Endpoint(s, e, snapshot, api.Watcher.Current, api.HealthView, now))).ToList();
+    }
+
     public static EntryView? Entry(OperatorState state, StateKey key, DateTimeOffset now, int? configuredWeight = null, string? auditId = null)
     {
         var entry = state.Get(key);

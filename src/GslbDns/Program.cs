@@ -6,11 +6,14 @@ namespace GslbDns.Server;
 
 internal static class Program
 {
-    // "drill" is an HTTP client of the API, not a server: it has its own small parser (DrillCommand).
-    private static Task<int> Main(string[] args) =>
-        args.Length > 0 && args[0] == "drill"
-            ? DrillCommand.RunAsync(args[1..], Console.Out, Console.Error)
-            : ProcessHost.RunAsync(CommandLine.Program, args, CommandLine.Bind, RunAsync);
+    // "ctl" is an HTTP client of the API, not a server: no process host, its own command table (CtlCommandLine).
+    // "drill ..." is kept as the older spelling of "ctl drill ...".
+    private static Task<int> Main(string[] args) => args switch
+    {
+        ["ctl", .. var rest] => Ctl.CtlCommand.RunAsync(rest, Console.Out, Console.Error),
+        ["drill", .. var rest] => Ctl.CtlCommand.RunAsync(["drill", .. rest], Console.Out, Console.Error),
+        _ => ProcessHost.RunAsync(CommandLine.Program, args, CommandLine.Bind, RunAsync),
+    };
 
     private static async Task<int> RunAsync(CommandLine.Parsed parsed, ProcessContext context)
     {

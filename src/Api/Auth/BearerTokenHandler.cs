@@ -51,11 +51,12 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
             return Task.FromResult(AuthenticateResult.Fail("unknown token"));
         }
 
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, entry.Name), new Claim(ClaimTypes.Role, entry.Role == ApiRole.Operator ? "operator" : "read")],
-            SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(Principal(entry.Name, entry.Role, SchemeName), SchemeName)));
     }
+
+    /// <summary>Who a token (or a status-page session made from one) is: its name and role, nothing of the token.</summary>
+    public static ClaimsPrincipal Principal(string name, ApiRole role, string scheme) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role == ApiRole.Operator ? "operator" : "read")], scheme));
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {

@@ -33,12 +33,13 @@ internal static class DrillReports
             now);
     }
 
-    public static string Html(DrillReport report)
+    /// <param name="styleNonce">The CSP nonce of the style block, when the page is served under a nonce policy (the status page).</param>
+    public static string Html(DrillReport report, string? styleNonce = null)
     {
         var d = report.Drill;
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Drill ").Append(HtmlEncode(d.Id)).Append("</title>\n");
-        html.Append("<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}")
+        html.Append(styleNonce is null ? "<style>" : $"<style nonce=\"{styleNonce}\">").Append("body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}")
             .Append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f2f2f2}.succeeded{color:#176b2c}.failed,.aborted,.refused{color:#a31515}")
             .Append("svg text{font:11px sans-serif}</style></head><body>\n");
         html.Append("<h1>Drill ").Append(HtmlEncode(d.Id)).Append(" <span class=\"").Append(HtmlEncode(d.State)).Append("\">").Append(HtmlEncode(d.State)).Append("</span></h1>\n");

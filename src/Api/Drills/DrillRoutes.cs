@@ -168,13 +168,11 @@ internal static class DrillRoutes
 
     private static async Task<IResult> Report(HttpContext http, ApiContext api, DrillOptions options, string id, string? format, CancellationToken ct)
     {
-        if (await DrillLeases.GetAsync(api.Store, id, ct) is not { } drill)
+        if (await BuildReportAsync(api, options, id, ct) is not { } report)
         {
             return NotFound(id);
         }
 
-        var audit = await api.Store.QueryAuditAsync(new AuditQuery(Target: id), ct);
-        var report = DrillReports.Build(drill, api.Snapshots.Current.Gslb, options, audit.Select(ViewBuilder.Audit).ToList(), api.Time.GetUtcNow());
         var html = string.Equals(format, "html", StringComparison.OrdinalIgnoreCase)
             || (format is null && http.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase));
         if (format is not null && !html && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
@@ -183,6 +181,18 @@ internal static class DrillRoutes
         }
 
         return html ? Results.Content(DrillReports.Html(report), "text/html; charset=utf-8") : Results.Ok(report);
+    }
+
+    /// <summary>A drill's report (null: no such drill), for this route and the status page's report links.</summary>
+    internal static async Task<DrillReport?> BuildReportAsync(ApiContext api, DrillOptions options, string id, CancellationToken ct)
+    {
+        if (await DrillLeases.GetAsync(api.Store, id, ct) is not { } drill)
+        {
+            return null;
+        }
+
+        var audit = await api.Store.QueryAuditAsync(new AuditQuery(Target: id), ct);
+        return DrillReports.Build(drill, api.Snapshots.Current.Gslb, options, audit.Select(ViewBuilder.Audit).ToList(), api.Time.GetUtcNow());
     }
 
     private static IResult NotFound(string id) => Problems.NotFound($"no drill '{id}'");

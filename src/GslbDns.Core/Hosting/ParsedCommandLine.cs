@@ -5,8 +5,9 @@ public sealed class ParsedCommandLine
 {
     private readonly Dictionary<CommandOption, List<object?>> _values;
 
-    internal ParsedCommandLine(string? command, Dictionary<CommandOption, List<object?>> values, List<string> errors, bool helpRequested)
+    internal ParsedCommandLine(string? command, Dictionary<CommandOption, List<object?>> values, List<string> errors, bool helpRequested, IReadOnlyList<string>? positionals = null)
     {
+        Positionals = positionals ?? [];
         Command = command;
         _values = values;
         Errors = errors;
@@ -20,6 +21,9 @@ public sealed class ParsedCommandLine
     public List<string> Errors { get; }
 
     public bool HelpRequested { get; }
+
+    /// <summary>The arguments that are not options, in order (only for a command that takes them: <see cref="CommandDefinition.Positionals"/>).</summary>
+    public IReadOnlyList<string> Positionals { get; }
 
     public bool IsSet(CommandOption option) => _values.ContainsKey(option);
 
@@ -36,8 +40,10 @@ public sealed class ParsedCommandLine
 /// <summary>Reads <c>--name value</c> and flags against an <see cref="OptionTable"/>.</summary>
 public static class OptionParser
 {
-    public static ParsedCommandLine Parse(OptionTable table, IReadOnlyList<string> args, string? command = null)
+    /// <param name="positionals">How many arguments that are not options (<c>drain eu-west</c>) the command takes; more are errors.</param>
+    public static ParsedCommandLine Parse(OptionTable table, IReadOnlyList<string> args, string? command = null, int positionals = 0)
     {
+        var words = new List<string>();
         var values = new Dictionary<CommandOption, List<object?>>();
         var errors = new List<string>();
         var help = false;
@@ -47,6 +53,12 @@ public static class OptionParser
             if (name is "-h" or "--help")
             {
                 help = true;
+                continue;
+            }
+
+            if (!name.StartsWith('-') && words.Count < positionals)
+            {
+                words.Add(name);
                 continue;
             }
 
@@ -114,6 +126,6 @@ public static class OptionParser
             }
         }
 
-        return new ParsedCommandLine(command, values, errors, help);
+        return new ParsedCommandLine(command, values, errors, help, words);
     }
 }

@@ -6,7 +6,8 @@ namespace GslbDns.Hosting;
 /// <param name="Name">What the first argument says (<c>serve</c>, <c>explain</c>); null for a program without subcommands.</param>
 /// <param name="Synopsis">The usage line after the program's name, e.g. <c>explain --name NAME [options]</c>; a <c>\n</c> separates alternative forms.</param>
 /// <param name="Summary">What it does, in a few words (shown beside the synopsis).</param>
-public sealed record CommandDefinition(string? Name, string Synopsis, string Summary, OptionTable Options);
+/// <param name="Positionals">How many arguments that are not options it takes (a target, a drill id); see <see cref="ParsedCommandLine.Positionals"/>.</param>
+public sealed record CommandDefinition(string? Name, string Synopsis, string Summary, OptionTable Options, int Positionals = 0);
 
 /// <summary>
 /// A program's command line: its commands (the first is the default when the first argument is an option),
@@ -50,13 +51,13 @@ public sealed class ProgramDefinition
             }
             else
             {
-                var unknown = OptionParser.Parse(command.Options, rest, command.Name);
+                var unknown = OptionParser.Parse(command.Options, rest, command.Name, command.Positionals);
                 unknown.AddError($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands.Select(static c => c.Name))})");
                 return unknown;
             }
         }
 
-        return OptionParser.Parse(command.Options, rest, command.Name);
+        return OptionParser.Parse(command.Options, rest, command.Name, command.Positionals);
     }
 
     /// <summary>The whole help text: every command's synopsis, the description and the options of <paramref name="command"/> (default: the first).</summary>

@@ -115,7 +115,7 @@ internal static class CommandLine
 
     public static readonly ProgramDefinition Program = new(
         ProgramName,
-        "gslbdns drill plan|start|status|abort|report ...: disaster-recovery drills over the REST API (gslbdns drill --help).",
+        "gslbdns ctl status|endpoints|datacenters|drain|undrain|weight|override|explain|audit|drills|drill ...: the operator REST API from a shell (gslbdns ctl --help).",
         new CommandDefinition("serve", "serve [options]", "run the authoritative DNS server", ServeOptions),
         new CommandDefinition("check", "check [options]", "load every zone and the GSLB config, print problems, exit 1 if any", ServeOptions),
         new CommandDefinition("explain", "explain --name NAME [--type A|AAAA] --client ADDR[/PREFIX] [options]", "the answer a client would get, and why (location, each policy step)", ServeOptions.With(ExplainName, ExplainType, ExplainClient)));
