@@ -37,6 +37,8 @@ public sealed partial class SnapshotBuilder
     private byte[] _gslbFingerprint = [];
     private IReadOnlyList<LoadError> _gslbErrors = [];
     private GeoOverrides _lastGoodOverrides = GeoOverrides.Empty;
+    private readonly GeoDecisionCompiler _geoDecisions = new();
+    private IReadOnlyDictionary<DnsName, ServiceGeoDecisions>? _geo;
     private bool _geoIpWarned;
 
     /// <param name="zonesFolder">Zone files and GSLB config.</param>
@@ -144,12 +146,19 @@ public sealed partial class SnapshotBuilder
             var gslb = LoadGslb(origins, errors);
             var overrides = LoadOverrides(errors);
 
+            // Geo decisions precompiled here, off the query path; the same object while config and geo sources stay,
+            // so zones compiled against it are kept, and a geo-data change recompiles the zones that hold services.
+            var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
+            var geo = _geoDecisions.Compile(gslb, locator);
+            var geoChanged = !ReferenceEquals(geo, _geo);
+            _geo = geo;
+
             var accepted = new Dictionary<string, LoadedZone>(_zones, StringComparer.Ordinal);
             _zones.Clear();
             var compiled = new List<CompiledZone>(byOrigin.Count);
             foreach (var loaded in byOrigin.Values)
             {
-                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged
+                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged && !geoChanged
                     ? loaded
                     : Compile(loaded, origins, gslb, errors);
                 if (current is null && accepted.TryGetValue(loaded.File, out var previous) && !ReferenceEquals(previous, loaded))
@@ -170,7 +179,6 @@ public sealed partial class SnapshotBuilder
 
             _origins = origins;
             var zoneSet = new ZoneSet(compiled);
-            var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
             var builtAt = _time.GetUtcNow();
             var before = _snapshots.Current.Gslb;
             _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt });
@@ -308,7 +316,7 @@ public sealed partial class SnapshotBuilder
             }
 
             dynamic ??= [];
-            dynamic[name] = new ServiceAnswer(service);
+            dynamic[name] = new ServiceAnswer(service, _geo?.GetValueOrDefault(name));
         }
 
         try
