@@ -71,6 +71,7 @@ public sealed class GeoDecisionCompiler
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<GeolocationPolicy, string> _policyKeys = [];
     private int _policyCount;
     private (GeoOverrides Overrides, GeoIpDatabase? GeoIp, GeoLocation Default)? _sources;
+    private (GslbConfig Config, IReadOnlyDictionary<DnsName, ServiceGeoDecisions> Decisions)? _last;
 
     /// <summary>The last compilation's figures; null before the first.</summary>
     public GeoCompileReport? LastReport { get; private set; }
@@ -89,6 +90,15 @@ public sealed class GeoDecisionCompiler
 
         var started = Stopwatch.GetTimestamp();
         var sources = (locator.Overrides, locator.GeoIp, locator.DefaultLocation);
+
+        // Same config, same sources: the same object, so a builder that keeps compiled zones while
+        // their inputs stay the same (by reference) keeps them.
+        if (_last is { } last && ReferenceEquals(last.Config, config) && _sources == sources)
+        {
+            LastReport = LastReport! with { TreesBuilt = 0, DecodedRecords = 0, Elapsed = Stopwatch.GetElapsedTime(started) };
+            return last.Decisions;
+        }
+
         if (_sources is not { } previous || !ReferenceEquals(previous.Overrides, sources.Overrides)
             || !ReferenceEquals(previous.GeoIp, sources.GeoIp) || previous.Default != sources.DefaultLocation)
         {
@@ -139,6 +149,7 @@ public sealed class GeoDecisionCompiler
             }
 
             _cache = used;
+            _last = (config, result);
             var distinct = used.Values.Select(TreeOf).Distinct().ToArray();
             LastReport = new GeoCompileReport(
                 built,
