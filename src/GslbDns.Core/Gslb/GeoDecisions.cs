@@ -93,6 +93,13 @@ public sealed class GeoDecisionCompiler
 
         // Same config, same sources: the same object, so a builder that keeps compiled zones while
         // their inputs stay the same (by reference) keeps them.
+        // Builders re-read geo-data on every reload: equal rules count as the same source.
+        if (_sources is { } known && !ReferenceEquals(known.Overrides, sources.Overrides)
+            && known.Overrides.Rules.SequenceEqual(sources.Overrides.Rules))
+        {
+            sources.Overrides = known.Overrides;
+        }
+
         if (_last is { } last && ReferenceEquals(last.Config, config) && _sources == sources)
         {
             LastReport = LastReport! with { TreesBuilt = 0, DecodedRecords = 0, Elapsed = Stopwatch.GetElapsedTime(started) };
