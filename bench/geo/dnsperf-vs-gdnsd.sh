@@ -110,6 +110,13 @@ log "starting gdnsd ($(gdnsd -h 2>&1 | awk '/version/ {print $3; exit}')) on $AD
 start_server gdnsd "$GDNSD_PORT" gdnsd -c "$WORK/gdnsd" start
 log "starting GslbDns on $ADDR:$OURS_PORT"
 start_server ours "$OURS_PORT" dotnet "$OURS_DLL" "${OURS_ARGS[@]}"
+# It answers at once, locating clients per query; measure the precompiled trees (logged once they serve).
+for _ in $(seq $(( START_TIMEOUT * 10 ))); do
+  grep -q "Geo decision trees built" "$WORK/ours.log" && break
+  sleep 0.1
+done
+grep -q "Geo decision trees built" "$WORK/ours.log" || die "GslbDns built no geo trees within $START_TIMEOUT s"
+log "GslbDns geo trees: $(grep -o 'Geo decision trees built.*' "$WORK/ours.log" | head -1)"
 
 # --------------------------------------------------------------- agreement --
 log "asking both servers for $GEO_NAME A with each subnet as ECS"

@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace GslbDns.Geo;
 
 /// <summary>
 /// One geo decision precompiled over the whole address space (gdnsd's approach): a binary prefix tree
-/// whose leaves are decision numbers, built once per snapshot by walking the GeoIP database and the
-/// geo-data overrides, with sibling networks that get the same decision merged. A lookup follows at
+/// whose leaves are decision numbers, built once per snapshot from the GeoIP database and the geo-data
+/// overrides (a fold over their <see cref="GeoLocationTree"/>), with sibling networks that get the
+/// same decision merged. A lookup follows at
 /// most 32 (IPv4) or 128 (IPv6) bits, reads nothing but one int array, calls no MaxMind code and
 /// allocates nothing; the depth of the leaf it stops at is the ECS scope, the widest network around
 /// the address that shares its decision (never wider).
@@ -13,8 +16,7 @@ namespace GslbDns.Geo;
 /// client location to a number, and the caller interns its decisions so that equal decisions get
 /// equal numbers (that is what lets networks merge). The location of an address is what
 /// <see cref="ClientLocator"/> would say: the longest override rule, else the database record's point,
-/// else the default location. Identical subtrees are stored once (the tree is a DAG), which also
-/// covers the aliases of the IPv4 subtree inside an IPv6 database.
+/// else the default location. Identical subtrees are stored once (the tree is a DAG).
 /// </remarks>
 public sealed class GeoDecisionTree
 {
@@ -43,7 +45,7 @@ public sealed class GeoDecisionTree
 
     /// <summary>
     /// Builds one tree for <paramref name="decide"/> over <paramref name="locator"/>'s sources; to build
-    /// several, use one <see cref="GeoTreeCompiler"/> so the database records are decoded once.
+    /// several, use one <see cref="GeoTreeCompiler"/> so the address space is walked once.
     /// </summary>
     public static GeoDecisionTree Build(ClientLocator locator, Func<GeoLocation, int> decide)
     {
@@ -51,10 +53,44 @@ public sealed class GeoDecisionTree
         return compiler.Build(decide);
     }
 
-    internal static GeoDecisionTree Build(MmdbSearchTree? database, GeoOverrides overrides, GeoLocation defaultLocation, Func<GeoLocation, int> decide)
+    /// <summary>
+    /// Folds <paramref name="locations"/> into this decision's tree: one pass over its nodes in
+    /// post-order, each leaf's location mapped to its decision (<paramref name="decide"/> called once
+    /// per distinct location), siblings with one decision merged, equal nodes stored once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once at start-up, over millions of nodes: no tier-0 pass
+    internal static GeoDecisionTree Fold(GeoLocationTree locations, Func<GeoLocation, int> decide)
     {
-        var builder = new Builder(database, overrides, defaultLocation, decide);
-        return builder.Finish();
+        GeoLocation[] all = locations.Locations;
+        var leafOf = new int[all.Length];
+        var decisions = new HashSet<int>();
+        for (int i = 0; i < all.Length; i++)
+        {
+            int decision = decide(all[i]);
+            if (decision < 0)
+            {
+                throw new InvalidOperationException($"decision numbers are >= 0, got {decision}");
+            }
+
+            decisions.Add(decision);
+            leafOf[i] = ~decision;
+        }
+
+        int[] source = locations.Children;
+        int count = locations.NodeCount;
+        var folded = new int[count];
+        var nodes = new NodeTable(Math.Max(1024, count / 4));
+        for (int i = 0; i < count; i++)
+        {
+            int left = source[2 * i];
+            int right = source[(2 * i) + 1];
+            left = left < 0 ? leafOf[~left] : folded[left];
+            right = right < 0 ? leafOf[~right] : folded[right];
+            folded[i] = left == right && left < 0 ? left : nodes.Intern(left, right);
+        }
+
+        int Root(int reference) => reference < 0 ? leafOf[~reference] : folded[reference];
+        return new GeoDecisionTree(nodes.ToChildren(), Root(locations.RootV4), Root(locations.RootV6), decisions.Count);
     }
 
     /// <summary>The decision for an IPv4 address (host-order integer); <paramref name="scope"/> is the merged network's prefix length.</summary>
@@ -105,190 +141,92 @@ public sealed class GeoDecisionTree
         return ~reference;
     }
 
-    private sealed class Builder
+    /// <summary>
+    /// Hash-consing of (left, right) child pairs into node numbers, open addressing over a
+    /// power-of-two table: one lookup per folded node, where a <see cref="Dictionary{TKey,TValue}"/>
+    /// with a custom comparer pays an interface call and a bucket chain each time.
+    /// </summary>
+    private sealed class NodeTable
     {
-        private const uint NoRecord = uint.MaxValue;
+        private long[] _keys;
+        private int[] _slots;
+        private int[] _children;
+        private int _count;
 
-        private readonly MmdbSearchTree? _database;
-        private readonly GeoOverrideRule[] _rules;
-        private readonly Func<GeoLocation, int> _decide;
-        private readonly Dictionary<GeoLocation, int> _byLocation = [];
-        private readonly Dictionary<uint, int> _byRecord = [];
-        private readonly Dictionary<long, int> _nodes = new(MixedHash.Instance);
-        private readonly HashSet<int> _decisions = [];
-        private readonly List<int> _children = [];
-        private readonly int _defaultLeaf;
-        private readonly int _rootV4;
-        private readonly int _rootV6;
-        private int _width;
-        private int _memoIPv4 = int.MinValue;
-
-        public Builder(MmdbSearchTree? database, GeoOverrides overrides, GeoLocation defaultLocation, Func<GeoLocation, int> decide)
+        public NodeTable(int expected)
         {
-            _database = database;
-            _decide = decide;
-            _rules = [.. overrides.Rules];
-            _defaultLeaf = Leaf(defaultLocation);
-
-            _width = 32;
-            uint v4Start = database is null ? NoRecord : database.IPv4Start;
-            _rootV4 = Walk(v4Start, 0, RuleTrie(v4: true), -1);
-
-            _width = 128;
-            uint v6Start = database is { IsIPv6: true } ? 0 : NoRecord;
-            _rootV6 = Walk(v6Start, 0, RuleTrie(v4: false), -1);
+            int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, expected * 2));
+            _keys = new long[capacity];
+            _slots = new int[capacity];
+            _children = new int[2 * expected];
         }
 
-        public GeoDecisionTree Finish() => new([.. _children], _rootV4, _rootV6, _decisions.Count);
-
-        // Splits where override rules lie below; where none does, the covering rule (if any) decides
-        // the whole subtree, else the database does.
-        private int Walk(uint record, int depth, RuleNode? rules, int covering)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once at start-up, over millions of nodes: no tier-0 pass
+        public int Intern(int left, int right)
         {
-            if (rules is { Rule: >= 0 })
-            {
-                covering = rules.Rule;
-            }
-
-            if (rules is null || (rules.Zero is null && rules.One is null))
-            {
-                return covering >= 0 ? Leaf(_rules[covering].Location) : FromDatabase(record, depth);
-            }
-
-            (uint zero, uint one) = IsNode(record) ? (_database!.Child(record, 0), _database.Child(record, 1)) : (record, record);
-            int left = Walk(zero, depth + 1, rules.Zero, covering);
-            int right = Walk(one, depth + 1, rules.One, covering);
-            return Join(left, right);
-        }
-
-        private int FromDatabase(uint record, int depth)
-        {
-            if (record == NoRecord || record == _database!.NodeCount)
-            {
-                return _defaultLeaf;
-            }
-
-            if (record > _database.NodeCount)
-            {
-                if (!_byRecord.TryGetValue(record, out int leaf))
-                {
-                    GeoLocation? location = _database.LocationOf(record);
-                    leaf = location is null ? _defaultLeaf : Leaf(location);
-                    _byRecord[record] = leaf;
-                }
-
-                return leaf;
-            }
-
-            if (depth >= _width)
-            {
-                return _defaultLeaf; // a node below the last bit: a corrupt tree; the locator would not place it either
-            }
-
-            // The IPv4 subtree appears up to three times in an IPv6 database (::/96, ::ffff:0:0/96,
-            // 2002::/16); its result does not depend on where it hangs, so it is built once.
-            bool memoize = record == _database.IPv4Start && _database.IsIPv6;
-            if (memoize && _memoIPv4 != int.MinValue)
-            {
-                return _memoIPv4;
-            }
-
-            int left = FromDatabase(_database.Child(record, 0), depth + 1);
-            int right = FromDatabase(_database.Child(record, 1), depth + 1);
-            int joined = Join(left, right);
-            if (memoize)
-            {
-                _memoIPv4 = joined;
-            }
-
-            return joined;
-        }
-
-        private bool IsNode(uint record) => record != NoRecord && record < _database!.NodeCount;
-
-        private int Leaf(GeoLocation location)
-        {
-            if (!_byLocation.TryGetValue(location, out int leaf))
-            {
-                int decision = _decide(location);
-                if (decision < 0)
-                {
-                    throw new InvalidOperationException($"decision numbers are >= 0, got {decision}");
-                }
-
-                _decisions.Add(decision);
-                leaf = ~decision;
-                _byLocation[location] = leaf;
-            }
-
-            return leaf;
-        }
-
-        // Two leaves with one decision merge into their parent; equal nodes are stored once.
-        private int Join(int left, int right)
-        {
-            if (left == right && left < 0)
-            {
-                return left;
-            }
-
             long key = ((long)left << 32) | (uint)right;
-            if (!_nodes.TryGetValue(key, out int node))
+            int mask = _keys.Length - 1;
+            int slot = Slot(key, mask);
+            while (true)
             {
-                node = _children.Count / 2;
-                _children.Add(left);
-                _children.Add(right);
-                _nodes[key] = node;
+                int stored = _slots[slot]; // node + 1; 0 is an empty slot
+                if (stored == 0)
+                {
+                    break;
+                }
+
+                if (_keys[slot] == key)
+                {
+                    return stored - 1;
+                }
+
+                slot = (slot + 1) & mask;
+            }
+
+            int node = _count++;
+            if (2 * _count > _children.Length)
+            {
+                Array.Resize(ref _children, 2 * _children.Length);
+            }
+
+            _children[2 * node] = left;
+            _children[(2 * node) + 1] = right;
+            _keys[slot] = key;
+            _slots[slot] = node + 1;
+            if (2 * _count > _keys.Length)
+            {
+                Grow();
             }
 
             return node;
         }
 
-        private RuleNode? RuleTrie(bool v4)
+        public int[] ToChildren() => _children[..(2 * _count)];
+
+        private void Grow()
         {
-            RuleNode? root = null;
-            for (int i = 0; i < _rules.Length; i++)
+            long[] keys = _keys;
+            int[] slots = _slots;
+            _keys = new long[keys.Length * 2];
+            _slots = new int[keys.Length * 2];
+            int mask = _keys.Length - 1;
+            for (int i = 0; i < keys.Length; i++)
             {
-                GeoOverrideRule rule = _rules[i];
-                bool isV4 = rule.Network.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
-                if (isV4 != v4)
+                if (slots[i] != 0)
                 {
-                    continue;
-                }
+                    int slot = Slot(keys[i], mask);
+                    while (_slots[slot] != 0)
+                    {
+                        slot = (slot + 1) & mask;
+                    }
 
-                byte[] bytes = rule.Network.GetAddressBytes();
-                root ??= new RuleNode();
-                RuleNode node = root;
-                for (int depth = 0; depth < rule.PrefixLength; depth++)
-                {
-                    bool one = (bytes[depth >> 3] & (0x80 >> (depth & 7))) != 0;
-                    node = one ? node.One ??= new RuleNode() : node.Zero ??= new RuleNode();
+                    _keys[slot] = keys[i];
+                    _slots[slot] = slots[i];
                 }
-
-                node.Rule = i;
             }
-
-            return root;
         }
 
-        // long's own hash XORs its halves, and sibling nodes are numbered n and n+1: nearly every
-        // node would share a handful of buckets (measured: minutes instead of seconds). Mix instead.
-        private sealed class MixedHash : IEqualityComparer<long>
-        {
-            public static readonly MixedHash Instance = new();
-
-            public bool Equals(long x, long y) => x == y;
-
-            public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
-        }
-
-        private sealed class RuleNode
-        {
-            public RuleNode? Zero { get; set; }
-
-            public RuleNode? One { get; set; }
-
-            public int Rule { get; set; } = -1;
-        }
+        // Sibling nodes are numbered n and n+1: a multiplicative mix, else they crowd a few slots.
+        private static int Slot(long key, int mask) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32) & mask;
     }
 }

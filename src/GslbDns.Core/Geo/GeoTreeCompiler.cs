@@ -2,14 +2,16 @@ namespace GslbDns.Geo;
 
 /// <summary>
 /// Builds <see cref="GeoDecisionTree"/>s over one locator's sources (overrides, database, default):
-/// opens the database's search tree once and decodes each of its records once, however many trees
-/// are built. Build-time only: a snapshot builder creates one, builds every tree the snapshot needs,
-/// and disposes it before the snapshot is published.
+/// walks the database's search tree and the overrides once into a <see cref="GeoLocationTree"/>
+/// (decoding each record once), and folds each decision from it, however many trees are built.
+/// Build-time only: a snapshot builder creates one, builds every tree the snapshot needs, and
+/// disposes it before the snapshot is published (the location tree is garbage then).
 /// </summary>
 public sealed class GeoTreeCompiler : IDisposable
 {
     private readonly ClientLocator _locator;
     private readonly MmdbSearchTree? _database;
+    private GeoLocationTree? _locations;
 
     public GeoTreeCompiler(ClientLocator locator)
     {
@@ -25,13 +27,14 @@ public sealed class GeoTreeCompiler : IDisposable
     public int DecodedRecords => _database?.DecodedRecords ?? 0;
 
     /// <summary>
-    /// Walks the whole address space once per family; <paramref name="decide"/> is called once per
-    /// distinct location and must return a number >= 0, equal for equal decisions.
+    /// A tree over the whole address space (both families); <paramref name="decide"/> is called once
+    /// per distinct location and must return a number >= 0, equal for equal decisions.
     /// </summary>
     public GeoDecisionTree Build(Func<GeoLocation, int> decide)
     {
         ArgumentNullException.ThrowIfNull(decide);
-        return GeoDecisionTree.Build(_database, _locator.Overrides, _locator.DefaultLocation, decide);
+        _locations ??= GeoLocationTree.Build(_database, _locator.Overrides, _locator.DefaultLocation);
+        return GeoDecisionTree.Fold(_locations, decide);
     }
 
     public void Dispose() => _database?.Dispose();

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace GslbDns.Geo;
@@ -29,9 +30,12 @@ internal sealed unsafe class MmdbSearchTree : IDisposable
     private readonly long _length;
     private readonly int _recordSize;
     private readonly long _dataStart;
-    private readonly Dictionary<uint, GeoLocation?> _locations = [];
-    private readonly Dictionary<GeoLocation, GeoLocation> _interned = [];
+    private readonly Dictionary<(double, double, long, long, long, long), int> _interned = [];
+    private readonly List<GeoLocation> _distinct = [];
+    private int _decoded;
     private readonly Dictionary<long, string> _strings = [];
+    private readonly Dictionary<long, string?> _codes = [];
+    private readonly Dictionary<long, string?> _cities = [];
 
     private MmdbSearchTree(string path)
     {
@@ -98,11 +102,12 @@ internal sealed unsafe class MmdbSearchTree : IDisposable
     public uint IPv4Start { get; }
 
     /// <summary>Distinct data records decoded so far.</summary>
-    public int DecodedRecords => _locations.Count;
+    public int DecodedRecords => _decoded;
 
     public static MmdbSearchTree Open(string path) => new(path);
 
     /// <summary>The record in <paramref name="node"/>'s left (bit 0) or right (bit 1) half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once at start-up, over millions of nodes: no tier-0 pass
     public uint Child(uint node, int bit)
     {
         byte* p = _base + ((long)node * _recordSize / 4);
@@ -122,29 +127,27 @@ internal sealed unsafe class MmdbSearchTree : IDisposable
     }
 
     /// <summary>
-    /// The location of data record <paramref name="record"/> (decoded once), or null when the record
-    /// has no coordinates (the locator then uses the default) or cannot be decoded.
+    /// The number of data record <paramref name="record"/>'s location in <see cref="Locations"/>, or -1
+    /// when the record has no coordinates (the locator then uses the default) or cannot be decoded.
+    /// Decodes each time (the caller keeps what it needs per record); records made of the same
+    /// point and shared maps get one number.
     /// </summary>
-    public GeoLocation? LocationOf(uint record)
+    public int LocationNumberOf(uint record)
     {
-        if (_locations.TryGetValue(record, out GeoLocation? known))
-        {
-            return known;
-        }
-
-        GeoLocation? location = null;
+        _decoded++;
         try
         {
-            location = Decode(_dataStart + (record - NodeCount - 16));
+            return Decode(_dataStart + (record - NodeCount - 16));
         }
         catch (InvalidDataException)
         {
             // As GeoIpDatabase: a damaged record places its clients at the default location.
+            return -1;
         }
-
-        _locations[record] = location;
-        return location;
     }
+
+    /// <summary>The distinct locations numbered so far.</summary>
+    public IReadOnlyList<GeoLocation> Locations => _distinct;
 
     public void Dispose()
     {
@@ -157,73 +160,171 @@ internal sealed unsafe class MmdbSearchTree : IDisposable
         _file.Dispose();
     }
 
-    private GeoLocation? Decode(long offset)
+    // Keys compared as bytes; the maps records share through pointers (a continent, a country, a
+    // city, a point) decoded once per offset: a whole-database decode costs a fraction of what
+    // decoding every record's maps would.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once at start-up, over millions of nodes: no tier-0 pass
+    private int Decode(long offset)
     {
-        double? latitude = null;
-        double? longitude = null;
+        (double Latitude, double Longitude)? point = null;
+        (long Continent, long Country, long Subdivision, long City) from = (-1, -1, -1, -1);
         string? continent = null;
         string? country = null;
         string? subdivision = null;
         string? city = null;
-        ForEachMapEntry(offset, 0, (key, value) =>
+        offset = Resolve(offset, 0);
+        var (type, size, next) = Control(offset);
+        if (type != 7)
         {
-            switch (key)
-            {
-                case "location":
-                    ForEachMapEntry(value, 0, (k, v) =>
-                    {
-                        if (k == "latitude")
-                        {
-                            latitude = ReadDouble(v);
-                        }
-                        else if (k == "longitude")
-                        {
-                            longitude = ReadDouble(v);
-                        }
-                    });
-                    break;
-                case "continent":
-                    continent = StringIn(value, "code");
-                    break;
-                case "country":
-                    country = StringIn(value, "iso_code");
-                    break;
-                case "subdivisions":
-                    long first = FirstArrayElement(value);
-                    subdivision = first < 0 ? null : StringIn(first, "iso_code");
-                    break;
-                case "city":
-                    ForEachMapEntry(value, 0, (k, v) =>
-                    {
-                        if (k == "names")
-                        {
-                            city = StringIn(v, "en");
-                        }
-                    });
-                    break;
-            }
-        });
-
-        if (latitude is null || longitude is null)
-        {
-            return null;
+            throw new InvalidDataException($"expected a map at data offset {offset}, found type {type}");
         }
 
-        var decoded = new GeoLocation(latitude, longitude, continent, country, subdivision, city);
-        return _interned.TryGetValue(decoded, out GeoLocation? same) ? same : _interned[decoded] = decoded;
+        for (long i = 0; i < size; i++)
+        {
+            ReadOnlySpan<byte> key = KeyAt(next);
+            long value = Skip(next);
+            if (key.SequenceEqual("location"u8))
+            {
+                point = PointIn(value); // a record's own map (accuracy radius, time zone): nothing to share
+            }
+            else if (key.SequenceEqual("continent"u8))
+            {
+                continent = Cached(_codes, value, CodeIn, out from.Continent);
+            }
+            else if (key.SequenceEqual("country"u8))
+            {
+                country = Cached(_codes, value, CodeIn, out from.Country);
+            }
+            else if (key.SequenceEqual("subdivisions"u8))
+            {
+                long first = FirstArrayElement(value);
+                subdivision = first < 0 ? null : Cached(_codes, first, CodeIn, out from.Subdivision);
+            }
+            else if (key.SequenceEqual("city"u8))
+            {
+                city = Cached(_cities, value, CityNameIn, out from.City);
+            }
+
+            next = Skip(value);
+        }
+
+        if (point is not { } coordinates)
+        {
+            return -1;
+        }
+
+        // Interned by its point and the shared maps its codes came from (cheap to hash); equal values from other maps are another
+        // number, which costs a leaf in the walk, not a wrong decision.
+        var identity = (coordinates.Latitude, coordinates.Longitude, from.Continent, from.Country, from.Subdivision, from.City);
+        if (!_interned.TryGetValue(identity, out int number))
+        {
+            number = _distinct.Count;
+            _distinct.Add(new GeoLocation(coordinates.Latitude, coordinates.Longitude, continent, country, subdivision, city));
+            _interned[identity] = number;
+        }
+
+        return number;
     }
 
-    private string? StringIn(long map, string wanted)
+    private T Cached<T>(Dictionary<long, T> cache, long offset, Func<long, T> read, out long resolved)
     {
-        string? found = null;
-        ForEachMapEntry(map, 0, (key, value) =>
+        offset = Resolve(offset, 0);
+        resolved = offset;
+        if (!cache.TryGetValue(offset, out T? value))
         {
-            if (key == wanted)
+            value = read(offset);
+            cache[offset] = value;
+        }
+
+        return value;
+    }
+
+    // location.latitude/longitude, both or nothing.
+    private (double, double)? PointIn(long map)
+    {
+        double? latitude = null;
+        double? longitude = null;
+        foreach (var (key, value) in Entries(map))
+        {
+            if (key.AsSpan().SequenceEqual("latitude"u8))
             {
-                found = ReadString(value);
+                latitude = ReadDouble(value);
             }
-        });
-        return found;
+            else if (key.AsSpan().SequenceEqual("longitude"u8))
+            {
+                longitude = ReadDouble(value);
+            }
+        }
+
+        return latitude is { } lat && longitude is { } lon ? (lat, lon) : null;
+    }
+
+    // The "code" (continent) or "iso_code" (country, subdivision) of a map.
+    private string? CodeIn(long map)
+    {
+        foreach (var (key, value) in Entries(map))
+        {
+            if (key.AsSpan().SequenceEqual("code"u8) || key.AsSpan().SequenceEqual("iso_code"u8))
+            {
+                return ReadString(value);
+            }
+        }
+
+        return null;
+    }
+
+    // city.names.en
+    private string? CityNameIn(long map)
+    {
+        foreach (var (key, value) in Entries(map))
+        {
+            if (key.AsSpan().SequenceEqual("names"u8))
+            {
+                foreach (var (language, name) in Entries(value))
+                {
+                    if (language.AsSpan().SequenceEqual("en"u8))
+                    {
+                        return ReadString(name);
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
+    // A map's keys (copied: these run once per shared map, not per record) and the offsets of their values.
+    private List<(byte[] Key, long Value)> Entries(long offset)
+    {
+        offset = Resolve(offset, 0);
+        var (type, size, next) = Control(offset);
+        if (type != 7)
+        {
+            throw new InvalidDataException($"expected a map at data offset {offset}, found type {type}");
+        }
+
+        var entries = new List<(byte[], long)>((int)Math.Min(size, 64));
+        for (long i = 0; i < size; i++)
+        {
+            byte[] key = KeyAt(next).ToArray();
+            long value = Skip(next);
+            entries.Add((key, value));
+            next = Skip(value);
+        }
+
+        return entries;
+    }
+
+    private ReadOnlySpan<byte> KeyAt(long offset)
+    {
+        offset = Resolve(offset, 0);
+        var (type, size, payload) = Control(offset);
+        if (type != 2)
+        {
+            throw new InvalidDataException($"map key at {offset} is not a string");
+        }
+
+        return Bytes(payload, size);
     }
 
     // Calls `entry` with each key and the offset of its value; follows a pointer to the map first.
@@ -372,6 +473,7 @@ internal sealed unsafe class MmdbSearchTree : IDisposable
     }
 
     // The offset just past the field at `offset` (a pointer is skipped, not followed).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once at start-up, over millions of nodes: no tier-0 pass
     private long Skip(long offset)
     {
         if (ByteAt(offset) >> 5 == 1)

@@ -78,9 +78,12 @@ public sealed class GeoDecisionCompiler
 
     /// <summary>
     /// Compiles the decisions of every service with a location-dependent policy. Null when there is
-    /// no locator (then the policies use the configured default location, which needs no lookup).
+    /// no locator (then the policies use the configured default location, which needs no lookup), or
+    /// when <paramref name="buildMissing"/> is false and some tree is not built yet (then the
+    /// policies locate each client through the locator, with the same decisions, until a call that
+    /// builds them).
     /// </summary>
-    public IReadOnlyDictionary<DnsName, ServiceGeoDecisions>? Compile(GslbConfig config, ClientLocator? locator)
+    public IReadOnlyDictionary<DnsName, ServiceGeoDecisions>? Compile(GslbConfig config, ClientLocator? locator, bool buildMissing = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (locator is null)
@@ -115,6 +118,7 @@ public sealed class GeoDecisionCompiler
 
         var used = new Dictionary<string, object>(StringComparer.Ordinal);
         var built = 0;
+        var missing = false;
         GeoTreeCompiler? trees = null;
         try
         {
@@ -123,6 +127,12 @@ public sealed class GeoDecisionCompiler
             {
                 if (!used.TryGetValue(key, out var found) && !_cache.TryGetValue(key, out found))
                 {
+                    if (!buildMissing)
+                    {
+                        missing = true;
+                        return null!; // the result is dropped below
+                    }
+
                     trees ??= new GeoTreeCompiler(locator);
                     found = build(trees);
                     built++;
@@ -153,6 +163,11 @@ public sealed class GeoDecisionCompiler
                 var regions = usesRegions ? Get(RegionsKey(config), t => BuildRegions(t, config)) : null;
                 var compiledGeolocation = geolocation.Select(p => Get(GeolocationKey(p), t => BuildGeolocation(t, p))).ToArray();
                 result[name] = new ServiceGeoDecisions(proximity, regions, compiledGeolocation);
+            }
+
+            if (missing)
+            {
+                return null;
             }
 
             _cache = used;

@@ -27,14 +27,16 @@ public sealed class GeoDecisionTreeTests(GeoDecisionTreeTests.CompiledFixture co
             var started = Stopwatch.GetTimestamp();
             Config = GslbConfigLoader.LoadFromText([("geo.test.gslb.json", GeoDecisionTreeTests.Config)], [Zone]);
             Locator = new ClientLocator(GeoOverrides.Parse(Overrides, "overrides.txt"), Config.DefaultLocation, _database);
-            var compiler = new GeoDecisionCompiler();
-            Decisions = compiler.Compile(Config, Locator)!;
-            Report = compiler.LastReport!;
+            Compiler = new GeoDecisionCompiler();
+            Decisions = Compiler.Compile(Config, Locator)!;
+            Report = Compiler.LastReport!;
             Wall = Stopwatch.GetElapsedTime(started);
             Managed = GC.GetTotalMemory(forceFullCollection: true);
         }
 
         public GslbConfig Config { get; }
+
+        public GeoDecisionCompiler Compiler { get; }
 
         public ClientLocator Locator { get; }
 
@@ -125,7 +127,7 @@ public sealed class GeoDecisionTreeTests(GeoDecisionTreeTests.CompiledFixture co
         """;
 
     [Fact]
-    public void Trees_decide_as_the_direct_lookup_on_100000_random_addresses()
+    public void Trees_decide_as_the_direct_lookup_on_100000_random_addresses_per_family()
     {
         var (config, locator, decisions) = Compile();
         var near = decisions[DnsName.Parse("near.geo.test.")].Proximity!;
@@ -134,35 +136,50 @@ public sealed class GeoDecisionTreeTests(GeoDecisionTreeTests.CompiledFixture co
         var rules = decisions[DnsName.Parse("rules.geo.test.")].GeolocationFor(rulesPolicy)!;
         var sortedRegions = LatencyPolicy.SortedRegions(config);
 
+        // The direct decisions per location (the locator hands out one instance per location), so the
+        // loop costs a locator lookup and three tree walks per address.
+        var expected = new Dictionary<GeoLocation, (ProximityRanking Ranking, ProberRegion? Region, GeolocationAttempts Attempts)>(ReferenceEqualityComparer.Instance);
         var random = new Random(Seed);
         var checkedV4 = 0;
         var checkedV6 = 0;
         var sources = new Dictionary<LocationSource, int>();
-        for (var i = 0; i < 100_000; i++)
+        for (var i = 0; i < 200_000; i++)
         {
             var (address, isIPv6) = RandomAddress(random, i);
             var location = Locate(locator, address, isIPv6, out var source);
             sources[source] = sources.GetValueOrDefault(source) + 1;
+            if (!expected.TryGetValue(location, out var direct))
+            {
+                var nearest = LatencyPolicy.NearestRegionIndex(sortedRegions, location, config);
+                direct = (ProximityRanking.For(location, config, near.DataCenters), nearest < 0 ? null : sortedRegions[nearest], rulesPolicy.AttemptsFor(location));
+                expected[location] = direct;
+            }
 
-            var ranking = near.Rankings[Lookup(near.Tree, address, isIPv6, out _)];
-            Assert.True(ranking.Equals(ProximityRanking.For(location, config, near.DataCenters)), $"geo-proximity differs for {Text(address, isIPv6)}");
+            if (!near.Rankings[Lookup(near.Tree, address, isIPv6, out _)].Equals(direct.Ranking))
+            {
+                Assert.Fail($"geo-proximity differs for {Text(address, isIPv6)}");
+            }
 
-            var region = regions.Regions[Lookup(regions.Tree, address, isIPv6, out _)];
-            var direct = LatencyPolicy.NearestRegionIndex(sortedRegions, location, config);
-            Assert.True(ReferenceEquals(region, direct < 0 ? null : sortedRegions[direct]), $"region differs for {Text(address, isIPv6)}");
+            if (!ReferenceEquals(regions.Regions[Lookup(regions.Tree, address, isIPv6, out _)], direct.Region))
+            {
+                Assert.Fail($"region differs for {Text(address, isIPv6)}");
+            }
 
-            var attempts = rules.Choices[Lookup(rules.Tree, address, isIPv6, out _)];
-            Assert.True(attempts.Equals(rulesPolicy.AttemptsFor(location)), $"geolocation differs for {Text(address, isIPv6)}");
+            if (!rules.Choices[Lookup(rules.Tree, address, isIPv6, out _)].Equals(direct.Attempts))
+            {
+                Assert.Fail($"geolocation differs for {Text(address, isIPv6)}");
+            }
+
             _ = isIPv6 ? checkedV6++ : checkedV4++;
         }
 
-        output.WriteLine($"checked {checkedV4} IPv4 and {checkedV6} IPv6 addresses; sources {string.Join(", ", sources.Select(s => $"{s.Key}={s.Value}"))}");
-        Assert.True(checkedV4 >= 50_000 && checkedV6 >= 40_000);
+        output.WriteLine($"checked {checkedV4} IPv4 and {checkedV6} IPv6 addresses ({expected.Count} distinct locations); sources {string.Join(", ", sources.Select(s => $"{s.Key}={s.Value}"))}");
+        Assert.True(checkedV4 >= 100_000 && checkedV6 >= 100_000, $"{checkedV4} IPv4, {checkedV6} IPv6");
 
         // The sample must exercise every source, else agreement proves little.
-        Assert.True(sources.GetValueOrDefault(LocationSource.GeoIp) > 30_000, "too few database placements");
-        Assert.True(sources.GetValueOrDefault(LocationSource.Override) > 1_000, "too few override placements");
-        Assert.True(sources.GetValueOrDefault(LocationSource.Default) > 1_000, "too few default placements");
+        Assert.True(sources.GetValueOrDefault(LocationSource.GeoIp) > 60_000, "too few database placements");
+        Assert.True(sources.GetValueOrDefault(LocationSource.Override) > 2_000, "too few override placements");
+        Assert.True(sources.GetValueOrDefault(LocationSource.Default) > 2_000, "too few default placements");
     }
 
     [Fact]
@@ -238,14 +255,11 @@ public sealed class GeoDecisionTreeTests(GeoDecisionTreeTests.CompiledFixture co
         Assert.InRange(report.Bytes, 1, 64L << 20);
         Assert.Equal(3, compiled.Decisions.Count);
 
-        // A second compilation over unchanged inputs reuses every tree.
-        var compiler = new GeoDecisionCompiler();
-        compiler.Compile(compiled.Config, compiled.Locator);
-        var again = compiler.Compile(compiled.Config, compiled.Locator)!;
-        Assert.Equal(0, compiler.LastReport!.TreesBuilt);
-        Assert.Same(
-            again[DnsName.Parse("near.geo.test.")].Proximity,
-            compiler.Compile(compiled.Config, compiled.Locator)![DnsName.Parse("near.geo.test.")].Proximity);
+        // A second compilation over unchanged inputs reuses every tree (the same compiler, as a snapshot builder keeps it).
+        var again = compiled.Compiler.Compile(compiled.Config, compiled.Locator)!;
+        Assert.Equal(0, compiled.Compiler.LastReport!.TreesBuilt);
+        Assert.Same(compiled.Decisions, again);
+        Assert.Same(compiled.Decisions[DnsName.Parse("near.geo.test.")].Proximity, again[DnsName.Parse("near.geo.test.")].Proximity);
     }
 
     private static readonly DateTimeOffset PolicyNow = new(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
