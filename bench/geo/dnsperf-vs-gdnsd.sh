@@ -19,6 +19,7 @@
 #   SUBNETS [1200]      client /24s the database places with coordinates (>= 1000 for the brief)
 #   EDGE [40]           extra /24s whose DB record has no coordinates, and as many the DB does not place
 #   PER_COUNTRY [25]    at most this many subnets per country, so the set spreads over the world
+#   FLOOD [200000]      distinct random /24 ECS subnets in the flood workload (0 = no flood run)
 #   SEED [7]            random seed for the subnet draw (same seed = same subnets)
 #   TIE_KM [1]          two data centers this close in distance count as a tie
 #   DEFAULT_LOCATION [] "lat,lon" written as GslbDns's defaultLocation; empty = not set (GslbDns then
@@ -45,6 +46,7 @@ SUBNETS=${SUBNETS:-1200}
 EDGE=${EDGE:-40}
 PER_COUNTRY=${PER_COUNTRY:-25}
 SEED=${SEED:-7}
+FLOOD=${FLOOD:-200000}
 TIE_KM=${TIE_KM:-1}
 DEFAULT_LOCATION=${DEFAULT_LOCATION:-}
 GEOIP=${GEOIP:-$REPO_DIR/.cache/geoip/GeoLite2-City.mmdb}
@@ -60,7 +62,7 @@ LOG_TAG=bench-geo
 PROBE_NAME=$STATIC_NAME   # wait_answering: asked until it is NOERROR
 START_TIMEOUT=120         # seconds: gdnsd builds its map from the whole database at start-up
 
-check_settings DURATION WARMUP CLIENTS OUTSTANDING ROUNDS BASELINE SUBNETS EDGE PER_COUNTRY SEED SERVER_CPU CLIENT_CPU
+check_settings DURATION WARMUP CLIENTS OUTSTANDING ROUNDS BASELINE SUBNETS EDGE PER_COUNTRY SEED FLOOD SERVER_CPU CLIENT_CPU
 [[ $TIE_KM =~ ^[0-9]+([.][0-9]+)?$ ]] || { log "TIE_KM='$TIE_KM' is not a number"; exit 2; }
 [[ -z $DEFAULT_LOCATION || $DEFAULT_LOCATION =~ ^-?[0-9.]+,-?[0-9.]+$ ]] || { log "DEFAULT_LOCATION='$DEFAULT_LOCATION' is not lat,lon"; exit 2; }
 (( DURATION > 0 && CLIENTS > 0 && ROUNDS > 0 && SUBNETS > 0 )) || { log "DURATION, CLIENTS, ROUNDS and SUBNETS must be > 0"; exit 2; }
@@ -95,6 +97,11 @@ log "$SUBNET_NOTE"
 GEO_QUERIES=$WORK/geo-queries.bin
 python3 "$HELPER" packets --subnets "$SUBNET_FILE" --name "$GEO_NAME" --out "$GEO_QUERIES" >/dev/null \
   || die "could not write the dnsperf query file"
+FLOOD_QUERIES=$WORK/flood-queries.bin
+if (( FLOOD > 0 )); then
+  python3 "$HELPER" flood --name "$GEO_NAME" --count "$FLOOD" --seed "$SEED" --out "$FLOOD_QUERIES" >/dev/null \
+    || die "could not write the flood query file"
+fi
 STATIC_QUERIES=$WORK/static-a.txt
 echo "$STATIC_NAME A" >"$STATIC_QUERIES"
 
@@ -103,6 +110,13 @@ log "starting gdnsd ($(gdnsd -h 2>&1 | awk '/version/ {print $3; exit}')) on $AD
 start_server gdnsd "$GDNSD_PORT" gdnsd -c "$WORK/gdnsd" start
 log "starting GslbDns on $ADDR:$OURS_PORT"
 start_server ours "$OURS_PORT" dotnet "$OURS_DLL" "${OURS_ARGS[@]}"
+# It answers at once, locating clients per query; measure the precompiled trees (logged once they serve).
+for _ in $(seq $(( START_TIMEOUT * 10 ))); do
+  grep -q "Geo decision trees built" "$WORK/ours.log" && break
+  sleep 0.1
+done
+grep -q "Geo decision trees built" "$WORK/ours.log" || die "GslbDns built no geo trees within $START_TIMEOUT s"
+log "GslbDns geo trees: $(grep -o 'Geo decision trees built.*' "$WORK/ours.log" | head -1)"
 
 # --------------------------------------------------------------- agreement --
 log "asking both servers for $GEO_NAME A with each subnet as ECS"
@@ -155,6 +169,8 @@ measure() { # name round workload(geo|static)
   local name=$1 round=$2 load=$3
   if [[ $load == geo ]]; then
     measure_run "$name" "$name $load round $round" "$name.$load.r$round" geo_dnsperf "$GEO_QUERIES" 1
+  elif [[ $load == flood ]]; then
+    measure_run "$name" "$name $load round $round" "$name.$load.r$round" geo_dnsperf "$FLOOD_QUERIES" 1
   else
     measure_run "$name" "$name $load round $round" "$name.$load.r$round" geo_dnsperf "$STATIC_QUERIES" 0
   fi
@@ -162,6 +178,7 @@ measure() { # name round workload(geo|static)
 }
 
 LOADS=(geo)
+(( FLOOD > 0 )) && LOADS+=(flood)
 [[ $BASELINE == 1 ]] && LOADS+=(static)
 for round in $(seq "$ROUNDS"); do
   if (( round % 2 )); then order=(gdnsd ours); else order=(ours gdnsd); fi
@@ -180,6 +197,7 @@ summary() {
   echo "data centers: $(awk '!/^#/ && NF {printf "%s%s (%s,%s)", sep, $1, $2, $3; sep=", "}' "$DCS"); GslbDns policy healthy -> geo-proximity count 1, defaultLocation ${DEFAULT_LOCATION:-not set (0,0)}; gdnsd geoip city-auto-mode"
   echo "$SUBNET_NOTE"
   echo "geo load: $DNSPERF_DESC -B, one $GEO_NAME A query per subnet, each with its own ECS /24 option (binary input)"
+  (( FLOOD > 0 )) && echo "flood load: same dnsperf settings, $FLOOD distinct random public /24s as ECS, one query each, cycled (binary input)"
   [[ $BASELINE == 1 ]] && echo "static load: same dnsperf settings, '$STATIC_NAME A' without EDNS (text input)"
   echo
   cat "$AGREE_SUMMARY"

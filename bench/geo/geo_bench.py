@@ -382,6 +382,27 @@ def cmd_packets(a):
     print(f"packets: {len(subs)} A queries for {a.name} with an ECS /24 each -> {a.out} (dnsperf -B)")
 
 
+def cmd_flood(a):
+    """A random-subnet flood: COUNT distinct random public /24s, one ECS A query each (dnsperf -B).
+    What an attacker or a very large resolver population sends: with a per-subnet cache every
+    query would be a miss."""
+    rng = random.Random(a.seed)
+    seen = set()
+    with open(a.out, "wb") as f:
+        while len(seen) < a.count:
+            first = rng.randint(1, 223)
+            if first in (10, 127):
+                continue
+            net = (first << 16) | rng.getrandbits(16)
+            if net in seen:
+                continue
+            seen.add(net)
+            subnet = f"{first}.{(net >> 8) & 0xFF}.{net & 0xFF}.0/24"
+            p = ecs_query(len(seen) & 0xFFFF, a.name, subnet)
+            f.write(struct.pack(">H", len(p)) + p)
+    print(f"flood: {a.count} distinct random /24 ECS subnets for {a.name} -> {a.out} (dnsperf -B)")
+
+
 # --------------------------------------------------------------------------- agree --
 def skip_name(msg, off):
     while True:
@@ -624,6 +645,12 @@ def main():
     c.add_argument("--name", required=True)
     c.add_argument("--out", required=True)
     c.set_defaults(func=cmd_packets)
+    c = sp.add_parser("flood")
+    c.add_argument("--name", required=True)
+    c.add_argument("--count", type=int, default=200000)
+    c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--out", required=True)
+    c.set_defaults(func=cmd_flood)
     c = sp.add_parser("agree")
     c.add_argument("--dcs", required=True)
     c.add_argument("--subnets", required=True)

@@ -18,9 +18,13 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
     private readonly bool _hasV4;
     private readonly bool _hasV6;
 
-    public ServiceAnswer(ServiceConfig service)
+    private readonly ServiceGeoDecisions? _geo;
+
+    /// <param name="geo">The service's precompiled geo decisions for this snapshot (<see cref="GeoDecisionCompiler"/>), or null to locate each client through the snapshot's locator.</param>
+    public ServiceAnswer(ServiceConfig service, ServiceGeoDecisions? geo = null)
     {
         Service = service;
+        _geo = geo;
         _addressBytes = service.Endpoints.Select(e => e.Address.GetAddressBytes()).ToArray();
         _hasV4 = service.Endpoints.Any(e => !e.IsIPv6);
         _hasV6 = service.Endpoints.Any(e => e.IsIPv6);
@@ -108,6 +112,7 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
 
         selection.Locator = snapshot.Locator;
         selection.Reset(Service, snapshot.Gslb, snapshot.State, context.Time.GetUtcNow(), address, isIPv6, prefix);
+        selection.Geo = _geo;
     }
 
     /// <summary>For explain: the addresses in the order chosen.</summary>

@@ -35,6 +35,12 @@ public sealed class SelectionContext
     /// <summary>Set when explaining: every step records what it kept. Null on the query path.</summary>
     public SelectionTrace? Trace { get; set; }
 
+    /// <summary>
+    /// The service's precompiled geo decisions (per snapshot), or null to locate the client through
+    /// <see cref="Locator"/>. Cleared by <see cref="Reset"/>; set after it.
+    /// </summary>
+    public ServiceGeoDecisions? Geo { get; set; }
+
     public void Reset(ServiceConfig service, GslbConfig config, GslbState state, DateTimeOffset now, UInt128 clientAddress, bool clientIsIPv6, byte clientPrefix)
     {
         Service = service;
@@ -45,6 +51,7 @@ public sealed class SelectionContext
         ClientIsIPv6 = clientIsIPv6;
         ClientPrefix = clientPrefix;
         ScopePrefix = 0;
+        Geo = null;
         _located = false;
         _note = null;
     }
@@ -89,6 +96,22 @@ public sealed class SelectionContext
 
             return _location;
         }
+    }
+
+    /// <summary>
+    /// The client's decision in a precompiled tree; records the merged network's prefix as the scope
+    /// the answer depends on. No database call, no allocation.
+    /// </summary>
+    public int Decide(GeoDecisionTree tree)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        byte scope;
+        int decision = ClientIsIPv6 ? tree.LookupV6(ClientAddress, out scope) : tree.LookupV4((uint)ClientAddress, out scope);
+
+        // As for Location: a mapped client's scope comes back in IPv4 bits.
+        var mapped = ClientIsIPv6 && (ClientAddress >> 32) == 0xFFFF;
+        DependOnPrefix(mapped ? (byte)Math.Min(128, scope + 96) : scope);
+        return decision;
     }
 
     private static LocateResult LocateClient(IClientLocator locator, UInt128 address, bool isIPv6)

@@ -37,6 +37,10 @@ public sealed partial class SnapshotBuilder
     private byte[] _gslbFingerprint = [];
     private IReadOnlyList<LoadError> _gslbErrors = [];
     private GeoOverrides _lastGoodOverrides = GeoOverrides.Empty;
+    private readonly GeoDecisionCompiler _geoDecisions = new();
+    private IReadOnlyDictionary<DnsName, ServiceGeoDecisions>? _geo;
+    private (GslbConfig Config, ClientLocator Locator)? _geoPending;
+    private Task? _geoBuild;
     private bool _geoIpWarned;
 
     /// <param name="zonesFolder">Zone files and GSLB config.</param>
@@ -67,6 +71,30 @@ public sealed partial class SnapshotBuilder
 
     /// <summary>Whether a GeoIP database is loaded (exported as <c>gslbdns_geoip_loaded</c>).</summary>
     public bool GeoIpLoaded => _geoIp is not null;
+
+    /// <summary>
+    /// When true, a reload never waits for geo decision trees (a whole-database walk, seconds): it
+    /// publishes at once with the policies locating each client through the locator (the same
+    /// decisions, per-query cost), builds the missing trees on a background task and then reloads
+    /// again to install them. The DNS server sets it, so that it listens and answers right after
+    /// start-up; check, explain and the API build synchronously (false).
+    /// </summary>
+    public bool GeoTreesInBackground { get; init; }
+
+    /// <summary>The background tree build under way, if any (tests wait for it).</summary>
+    public Task GeoTreesBuilt
+    {
+        get
+        {
+            lock (_reloadLock)
+            {
+                return _geoBuild ?? Task.CompletedTask;
+            }
+        }
+    }
+
+    /// <summary>The last geo compilation's figures (trees, nodes, bytes, time); null before the first.</summary>
+    public GeoCompileReport? GeoReport => _geoDecisions.LastReport;
 
     /// <summary>Errors of the last reload; empty when every file loaded.</summary>
     public IReadOnlyList<LoadError> LastErrors { get; private set; } = [];
@@ -144,12 +172,24 @@ public sealed partial class SnapshotBuilder
             var gslb = LoadGslb(origins, errors);
             var overrides = LoadOverrides(errors);
 
+            // Geo decisions precompiled here, off the query path; the same object while config and geo sources stay,
+            // so zones compiled against it are kept, and a geo-data change recompiles the zones that hold services.
+            var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
+            var geo = _geoDecisions.Compile(gslb, locator, buildMissing: !GeoTreesInBackground);
+            if (GeoTreesInBackground)
+            {
+                ScheduleGeoTrees(geo is null ? (gslb, locator) : null);
+            }
+
+            var geoChanged = !ReferenceEquals(geo, _geo);
+            _geo = geo;
+
             var accepted = new Dictionary<string, LoadedZone>(_zones, StringComparer.Ordinal);
             _zones.Clear();
             var compiled = new List<CompiledZone>(byOrigin.Count);
             foreach (var loaded in byOrigin.Values)
             {
-                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged
+                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged && !geoChanged
                     ? loaded
                     : Compile(loaded, origins, gslb, errors);
                 if (current is null && accepted.TryGetValue(loaded.File, out var previous) && !ReferenceEquals(previous, loaded))
@@ -170,7 +210,6 @@ public sealed partial class SnapshotBuilder
 
             _origins = origins;
             var zoneSet = new ZoneSet(compiled);
-            var locator = new ClientLocator(overrides, gslb.DefaultLocation, _geoIp);
             var builtAt = _time.GetUtcNow();
             var before = _snapshots.Current.Gslb;
             _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt });
@@ -181,6 +220,54 @@ public sealed partial class SnapshotBuilder
             }
 
             return Finish(errors, zoneSet.Count);
+        }
+    }
+
+    // Under the reload lock. One build at a time; the newest inputs win (a build for an older config
+    // that a reload replaced meanwhile is still cached for the config it was made for, and dropped then).
+    private void ScheduleGeoTrees((GslbConfig Config, ClientLocator Locator)? pending)
+    {
+        _geoPending = pending;
+        if (pending is null || _geoBuild is { IsCompleted: false })
+        {
+            return;
+        }
+
+        _geoBuild = Task.Run(BuildGeoTrees);
+    }
+
+    private void BuildGeoTrees()
+    {
+        try
+        {
+            GeoCompileReport? report;
+            lock (_reloadLock)
+            {
+                if (_geoPending is not { } pending)
+                {
+                    return;
+                }
+
+                _geoDecisions.Compile(pending.Config, pending.Locator);
+                _geoPending = null;
+                report = _geoDecisions.LastReport;
+            }
+
+            // Installs them: the config and sources are the same objects, so the compiler returns the built decisions.
+            Reload();
+            if (report is not null)
+            {
+                LogGeoTreesBuilt(_logger, report.TreesBuilt, report.Nodes, report.Bytes / 1024, report.Elapsed.TotalMilliseconds);
+            }
+
+            // The walk's scratch (a location tree as large as the database, hash tables) is garbage now:
+            // give it back to the system once, rather than carry it in RSS until the GC happens to.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+        catch (Exception ex)
+        {
+            // The snapshot keeps serving through the locator; the next reload tries again.
+            LogGeoTreesFailed(_logger, ex);
         }
     }
 
@@ -308,7 +395,7 @@ public sealed partial class SnapshotBuilder
             }
 
             dynamic ??= [];
-            dynamic[name] = new ServiceAnswer(service);
+            dynamic[name] = new ServiceAnswer(service, _geo?.GetValueOrDefault(name));
         }
 
         try
@@ -363,6 +450,12 @@ public sealed partial class SnapshotBuilder
         ArgumentNullException.ThrowIfNull(service);
         return service.Policies.Any(p => p.Name is GeoProximityPolicy.TypeName or GeolocationPolicy.TypeName or LatencyPolicy.TypeName);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Geo decision trees built: {Trees} trees, {Nodes} nodes, {KiB} KiB in {Milliseconds:0} ms; serving them")]
+    private static partial void LogGeoTreesBuilt(ILogger logger, int trees, long nodes, long kiB, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Geo decision trees failed to build; clients are located per query until the next reload")]
+    private static partial void LogGeoTreesFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded zone {Origin} from {File} ({Records} records)")]
     private static partial void LogZoneLoaded(ILogger logger, string origin, string file, int records);

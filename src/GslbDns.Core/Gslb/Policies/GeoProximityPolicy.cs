@@ -38,19 +38,15 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
             return 0;
         }
 
-        var location = context.Location.Location;
-        if (location.DataCenter is { } forced)
+        if (context.Geo?.Proximity is { } compiled)
         {
-            var kept = DataCenterRanking.KeepDataCenter(candidates, count, context.Service.Endpoints, forced);
-            if (kept > 0)
-            {
-                if (context.Trace is not null)
-                {
-                    context.Note("forced to data center " + forced + " by a geo-data override");
-                }
+            return ApplyRanking(candidates, count, context, compiled.Rankings[context.Decide(compiled.Tree)], compiled.DataCenters);
+        }
 
-                return kept;
-            }
+        var location = context.Location.Location;
+        if (KeepForced(candidates, count, context, location.DataCenter) is var forcedKept and > 0)
+        {
+            return forcedKept;
         }
 
         var point = location.HasCoordinates ? location : context.Config.DefaultLocation;
@@ -61,6 +57,47 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
         }
 
         return KeepNearest(candidates, count, Count, context, point.Latitude!.Value, point.Longitude!.Value);
+    }
+
+    // The precompiled form of the steps below: the same forced data center, then the same KeepBest over
+    // ranks that order the data centers as the distances do (ties included), so the answer is the same.
+    private int ApplyRanking(Span<int> candidates, int count, SelectionContext context, ProximityRanking ranking, string[] dataCenters)
+    {
+        if (KeepForced(candidates, count, context, ranking.Forced) is var forcedKept and > 0)
+        {
+            return forcedKept;
+        }
+
+        if (ranking.Ranks is not { } ranks)
+        {
+            context.Note("no client coordinates and no default location: kept all");
+            return count;
+        }
+
+        var nearest = DataCenterRanking.KeepBest(candidates, count, Count, context.Service.Endpoints, new RankScorer(dataCenters, ranks), out var best, out _);
+        if (context.Trace is not null)
+        {
+            context.Note(string.Create(CultureInfo.InvariantCulture, $"precompiled ranking for the client's network (/{context.ScopePrefix}): nearest {best} (bias-scaled)"));
+        }
+
+        return nearest;
+    }
+
+    // A geo-data override's pin wins while that data center has candidates; 0 lets the ranking decide.
+    private static int KeepForced(Span<int> candidates, int count, SelectionContext context, string? forced)
+    {
+        if (forced is null)
+        {
+            return 0;
+        }
+
+        var kept = DataCenterRanking.KeepDataCenter(candidates, count, context.Service.Endpoints, forced);
+        if (kept > 0 && context.Trace is not null)
+        {
+            context.Note("forced to data center " + forced + " by a geo-data override");
+        }
+
+        return kept;
     }
 
     /// <summary>Bias-scaled distance; a bias outside -99..99 (config validation stops those) is clamped so a distance never turns 0 or negative.</summary>

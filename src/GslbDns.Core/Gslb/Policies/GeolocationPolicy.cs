@@ -1,3 +1,4 @@
+using GslbDns.Geo;
 using System.Collections.Frozen;
 using System.Text.Json;
 using GslbDns.Gslb.Config;
@@ -193,8 +194,23 @@ public sealed class GeolocationPolicy : ISelectionPolicy
         }
 
         var endpoints = context.Service.Endpoints;
-        var location = context.Location.Location;
         int kept;
+        if (context.Geo?.GeolocationFor(this) is { } compiled)
+        {
+            foreach (var (dataCenters, note) in compiled.Choices[context.Decide(compiled.Tree)].Attempts)
+            {
+                if ((kept = DataCenterRanking.KeepDataCenters(candidates, count, endpoints, dataCenters)) > 0)
+                {
+                    context.Note(note);
+                    return kept;
+                }
+            }
+
+            context.Note("no rule with candidates left: kept all");
+            return count;
+        }
+
+        var location = context.Location.Location;
         if (location.CountryCode is { } countryCode && _countries.TryGetValue(countryCode, out var country))
         {
             if (location.SubdivisionCode is { } subdivision)
@@ -232,6 +248,45 @@ public sealed class GeolocationPolicy : ISelectionPolicy
 
         context.Note("no rule with candidates left: kept all");
         return count;
+    }
+
+    /// <summary>
+    /// The data-center lists <see cref="Apply"/> tries for <paramref name="location"/>, in its order,
+    /// for the precompiled tree: the same matching as the per-query path, without the candidates.
+    /// </summary>
+    internal GeolocationAttempts AttemptsFor(GeoLocation location)
+    {
+        var attempts = new List<(string[], string)>();
+        if (location.CountryCode is { } countryCode && _countries.TryGetValue(countryCode, out var country))
+        {
+            if (location.SubdivisionCode is { } subdivision)
+            {
+                foreach (var (code, dataCenters) in country.Subdivisions)
+                {
+                    if (string.Equals(code, subdivision, StringComparison.OrdinalIgnoreCase))
+                    {
+                        attempts.Add((dataCenters, "subdivision rule"));
+                    }
+                }
+            }
+
+            if (country.All is not null)
+            {
+                attempts.Add((country.All, "country rule"));
+            }
+        }
+
+        if (location.ContinentCode is { } continent && _continents.TryGetValue(continent, out var forContinent))
+        {
+            attempts.Add((forContinent, "continent rule"));
+        }
+
+        if (_default is not null)
+        {
+            attempts.Add((_default, "default"));
+        }
+
+        return new GeolocationAttempts([.. attempts]);
     }
 
     private sealed record CountryRules(string[]? All, (string Code, string[] DataCenters)[] Subdivisions);

@@ -46,9 +46,18 @@ public sealed class LatencyPolicy : ISelectionPolicy
         }
 
         var config = context.Config;
-        var location = context.Location.Location;
-        var point = location.HasCoordinates ? location : config.DefaultLocation;
-        var region = point.HasCoordinates ? NearestRegion(config, point.Latitude!.Value, point.Longitude!.Value) : null;
+        ProberRegion? region;
+        if (context.Geo?.Regions is { } compiled)
+        {
+            region = compiled.Regions[context.Decide(compiled.Tree)];
+        }
+        else
+        {
+            var sorted = Regions(config);
+            var index = NearestRegionIndex(sorted, context.Location.Location, config);
+            region = index < 0 ? null : sorted[index];
+        }
+
         if (region is null)
         {
             return Fallback(candidates, count, context, null);
@@ -113,24 +122,42 @@ public sealed class LatencyPolicy : ISelectionPolicy
         return false;
     }
 
-    private ProberRegion? NearestRegion(GslbConfig config, double latitude, double longitude)
+    private ProberRegion[] Regions(GslbConfig config)
     {
         var table = _regions;
         if (table is null || !ReferenceEquals(table.Config, config))
         {
-            // Sorted so that a tie between two equally near regions goes the same way in every process.
-            table = new RegionTable(config, [.. config.Regions.Values.OrderBy(r => r.Name, StringComparer.Ordinal)]);
+            table = new RegionTable(config, SortedRegions(config));
             _regions = table;
         }
 
-        ProberRegion? nearest = null;
-        var nearestKm = double.PositiveInfinity;
-        foreach (var region in table.Regions)
+        return table.Regions;
+    }
+
+    /// <summary>The config's regions sorted by name, so that a tie between two equally near regions goes the same way in every process.</summary>
+    internal static ProberRegion[] SortedRegions(GslbConfig config) => [.. config.Regions.Values.OrderBy(r => r.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The index in <paramref name="sorted"/> of the region nearest the client's point (its location,
+    /// else the configured default), or -1 when there is no point or no region. The one rule the
+    /// per-query path and the precompiled region tree share.
+    /// </summary>
+    internal static int NearestRegionIndex(ProberRegion[] sorted, GeoLocation location, GslbConfig config)
+    {
+        var point = location.HasCoordinates ? location : config.DefaultLocation;
+        if (!point.HasCoordinates)
         {
-            var km = GreatCircle.DistanceKm(latitude, longitude, region.Latitude, region.Longitude);
+            return -1;
+        }
+
+        var nearest = -1;
+        var nearestKm = double.PositiveInfinity;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            var km = GreatCircle.DistanceKm(point.Latitude!.Value, point.Longitude!.Value, sorted[i].Latitude, sorted[i].Longitude);
             if (km < nearestKm)
             {
-                nearest = region;
+                nearest = i;
                 nearestKm = km;
             }
         }

@@ -2,7 +2,9 @@ using System.Collections.Frozen;
 using System.Net;
 using GslbDns.Answers;
 using GslbDns.Dns;
+using GslbDns.Geo;
 using GslbDns.Gslb;
+using GslbDns.Tests.Core.Geo;
 using GslbDns.Gslb.Config;
 using GslbDns.Guards;
 using GslbDns.Query;
@@ -16,7 +18,7 @@ namespace GslbDns.Tests.Core.Query;
 /// </summary>
 public sealed class EngineAllocationTests
 {
-    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null)
+    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null, ClientLocator? locator = null)
     {
         var zone = ZoneFileReader.ReadText("""
             $TTL 300
@@ -49,10 +51,12 @@ public sealed class EngineAllocationTests
             }
             """)],
             [zone.Origin]);
-        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value));
+        // As the snapshot builders do: geo decisions precompiled for this config and locator.
+        var geo = new GeoDecisionCompiler().Compile(gslb, locator);
+        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value, geo?.GetValueOrDefault(s.Key)));
         var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
         var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty, Evacuated = (evacuated ?? new Dictionary<string, EvacuationWindow>()).ToFrozenDictionary() };
-        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state });
+        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state, Locator = locator });
         return (new QueryEngine(holder, new QueryEngineOptions(), limiter, cookies), new QueryContext(ushort.MaxValue));
     }
 
@@ -154,5 +158,50 @@ public sealed class EngineAllocationTests
         {
             Assert.True(context.Counters.RateLimited > 5_000, $"{context.Counters.RateLimited} limited");
         }
+    }
+
+    /// <summary>
+    /// A random-subnet flood: geo answers with ECS from 20,000 distinct random /24s, every one of which
+    /// was a GeoIP cache miss before the decisions were precompiled (about 8.7 KB per miss then), over
+    /// the real GeoLite2-City database. Precompiled trees: no MaxMind call, so 0 bytes per query.
+    /// </summary>
+    [Fact]
+    public void Geo_answers_for_random_ECS_subnets_allocate_nothing()
+    {
+        using var database = GeoIpDatabase.Open(GeoTestEnvironment.DatabasePath);
+        var (engine, context) = Build(locator: new ClientLocator(GeoOverrides.Empty, GslbConfig.Empty.DefaultLocation, database));
+        var random = new Random(13);
+        var used = new HashSet<uint>();
+        byte[][] Requests(int count)
+        {
+            var requests = new List<byte[]>();
+            while (requests.Count < count)
+            {
+                var subnet = (uint)random.Next() & 0x00FF_FFFF; // IPAddress(long) takes the first octet from the low byte
+                if (used.Add(subnet))
+                {
+                    requests.Add(Explainer.BuildQuery(DnsName.Parse("lb.alloc.test."), RecordType.A, new IPAddress(subnet), 24));
+                }
+            }
+
+            return [.. requests];
+        }
+
+        foreach (var request in Requests(2_000))
+        {
+            Assert.True(engine.Process(request, context) > 0);
+        }
+
+        var flood = Requests(20_000);
+        Assert.Equal(flood.Length, flood.Select(r => Convert.ToHexString(r.AsSpan(r.Length - 3))).Distinct().Count());
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var request in flood)
+        {
+            engine.Process(request, context);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(0, database.CachedCount);
     }
 }

@@ -73,11 +73,24 @@ public sealed class GslbAnswerTests : IClassFixture<GslbServerFixture>
         Assert.Equal(24, ecs.SourceNetmask);
         Assert.Equal(IPAddress.Parse("81.2.69.0"), ecs.Address);
 
-        // The scope is the prefix of the database record that placed the client.
+        // The scope is the precompiled network that shares the decision: merged networks are never
+        // narrower than the database record that placed the client, and every /24 inside the scope
+        // gets the same answer.
         var locator = _fixture.Server.Snapshots.Current.Locator!;
         var located = locator.Locate(IPAddress.Parse("81.2.69.0"));
-        Assert.Equal(located.ScopePrefix, ecs.ScopeNetmask);
-        Assert.InRange(ecs.ScopeNetmask, 1, 32);
+        Assert.InRange(ecs.ScopeNetmask, 1, Math.Min(located.ScopePrefix, (byte)24));
+        var answer = Assert.Single(reply.AnswerRecords.OfType<ARecord>()).Address;
+        var mask = uint.MaxValue << (32 - ecs.ScopeNetmask);
+        var network = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(IPAddress.Parse("81.2.69.0").GetAddressBytes()) & mask;
+        var random = new Random(13);
+        for (var i = 0; i < 8; i++)
+        {
+            var inside = (network | ((uint)random.Next() & ~mask)) & 0xFFFFFF00;
+            var bytes = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, inside);
+            var same = await _fixture.QueryAsync("geo.gslb.test", RecordType.A, $"{new IPAddress(bytes)}/24");
+            Assert.Equal(answer, Assert.Single(same.AnswerRecords.OfType<ARecord>()).Address);
+        }
 
         // A decision that ignored the client (plain weighted) depends on no prefix at all.
         var weighted = await _fixture.QueryAsync("w.gslb.test", RecordType.A, "81.2.69.0/24");
