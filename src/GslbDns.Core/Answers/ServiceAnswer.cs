@@ -17,6 +17,8 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
     private readonly byte[][] _fallbackV6;
     private readonly bool _hasV4;
     private readonly bool _hasV6;
+    private readonly int _serviceSlot;
+    private readonly int[] _dataCenterSlots;
 
     private readonly ServiceGeoDecisions? _geo;
 
@@ -29,6 +31,8 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
         _hasV4 = service.Endpoints.Any(e => !e.IsIPv6);
         _hasV6 = service.Endpoints.Any(e => e.IsIPv6);
         _fallbackV4 = service.FallbackAddresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).Select(a => a.GetAddressBytes()).ToArray();
+        _serviceSlot = Observability.MetricSlots.Services.SlotOf(Observability.MetricSlots.ServiceLabel(service));
+        _dataCenterSlots = service.Endpoints.Select(e => Observability.MetricSlots.DataCenters.SlotOf(e.DataCenter)).ToArray();
         _fallbackV6 = service.FallbackAddresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6).Select(a => a.GetAddressBytes()).ToArray();
     }
 
@@ -60,6 +64,7 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
         var builder = context.Response;
         if (useFallback)
         {
+            context.Stats?.RecordAnswer(_serviceSlot, dataCenterSlot: 0);
             var fallback = type == RecordType.AAAA ? _fallbackV6 : _fallbackV4;
             foreach (var address in fallback)
             {
@@ -73,6 +78,11 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
             }
 
             return true;
+        }
+
+        if (count > 0)
+        {
+            context.Stats?.RecordAnswer(_serviceSlot, _dataCenterSlots[candidates[0]]);
         }
 
         for (var i = 0; i < count; i++)

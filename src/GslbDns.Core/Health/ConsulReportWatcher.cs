@@ -37,6 +37,11 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
     /// <summary>When Consul last answered; the state age metric and the staleness rule key off it.</summary>
     public DateTimeOffset LastSuccess => new(Interlocked.Read(ref _lastSuccessTicks), TimeSpan.Zero);
 
+    private long _errors;
+
+    /// <summary>Failed reads of the prober reports (each followed by a backoff), for /metrics.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
+
     /// <summary>True while the latest blocking query round-trip worked.</summary>
     public bool Connected { get; private set; }
 
@@ -76,6 +81,7 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
             }
             catch (Exception ex) when (ex is ConsulException or HttpRequestException or OperationCanceledException or IOException)
             {
+                Interlocked.Increment(ref _errors);
                 if (!outageLogged)
                 {
                     LogDisconnected(_logger, ex.Message);

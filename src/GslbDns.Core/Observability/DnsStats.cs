@@ -36,6 +36,9 @@ public sealed class DnsStats
     /// <summary>Load-balanced answers, by service slot then data-center slot.</summary>
     internal long[]?[] Services => _services;
 
+    /// <summary>Queries this block counted for a zone slot, every type (for tests and the scraper's checks).</summary>
+    public long RequestsFor(int zoneSlot) => _zones[zoneSlot] is { } row ? row.AsSpan(RequestsAt, Types).ToArray().Sum() : 0;
+
     /// <summary>Counts one query; <paramref name="rcode"/> is negative when no reply was sent.</summary>
     public void Record(int zoneSlot, ushort qtype, bool dnssecOk, bool clientSubnet, int requestBytes, int rcode, int responseBytes, long elapsedTicks)
     {

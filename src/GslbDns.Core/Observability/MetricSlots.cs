@@ -39,6 +39,13 @@ public sealed class MetricSlots
 
     public int Capacity { get; }
 
+    /// <summary>A service's label: its name without the root dot, as in its endpoints' ids (<c>www.example.com/eu/192.0.2.1</c>).</summary>
+    public static string ServiceLabel(Gslb.ServiceConfig service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return service.Name.ToString().TrimEnd('.');
+    }
+
     /// <summary>The slot past the last named one: where names beyond the capacity are counted.</summary>
     public int OverflowSlot => Capacity - 1;
 

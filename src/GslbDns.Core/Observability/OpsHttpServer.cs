@@ -115,13 +115,18 @@ public sealed class OpsHttpServer : IDisposable
         _stop.Cancel();
         try
         {
-            _listener.Stop();
+            if (_listener.IsListening)
+            {
+                _listener.Stop();
+            }
+
+            _listener.Close();
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
         {
+            // The managed HttpListener re-resolves its endpoint on close; after a failed start that throws again.
         }
 
-        _listener.Close();
         _stop.Dispose();
     }
 }

@@ -129,9 +129,13 @@ public sealed class CompiledZone
         ApexNs = ns;
         NegativeTtl = negativeTtl;
         NegativeSoaWire = BuildNegativeSoa(soa, negativeTtl);
+        MetricSlot = Observability.MetricSlots.Zones.SlotOf(source.Origin.ToString());
     }
 
     public ParsedZone Source { get; }
+
+    /// <summary>This zone's slot in the per-thread DNS counters (stable for the process, across reloads).</summary>
+    public int MetricSlot { get; }
 
     public DnsName Origin => Source.Origin;
 

@@ -30,6 +30,18 @@ public sealed class QueryContext
     /// <summary>Replies by RCODE, and other counters, kept per context and summed when metrics are scraped.</summary>
     public QueryCounters Counters { get; } = new();
 
+    /// <summary>
+    /// The DNS series block of the thread answering now (<see cref="Observability.DnsStats"/>); null counts nothing.
+    /// UDP threads set it once; TCP sets the current thread's block before each query.
+    /// </summary>
+    public Observability.DnsStats? Stats { get; set; }
+
+    /// <summary>Zone slot of the query being answered (0: none of ours), for <see cref="Stats"/>.</summary>
+    internal int StatsZone { get; set; }
+
+    /// <summary>RCODE of the reply being finished, for <see cref="Stats"/>.</summary>
+    internal int StatsRcode { get; set; }
+
     /// <summary>Scratch for label offsets of names other than the QNAME (CNAME targets).</summary>
     internal int[] LabelScratch { get; } = new int[DnsQuery.MaxLabels];
 

@@ -102,6 +102,12 @@ public sealed partial class SnapshotBuilder
     /// <summary>Completed reloads.</summary>
     public long Generation { get; private set; }
 
+    /// <summary>Reloads (the first load included) that loaded everything, and those that reported an error and kept something last good.</summary>
+    public long ReloadsSucceeded { get; private set; }
+
+    /// <inheritdoc cref="ReloadsSucceeded"/>
+    public long ReloadsFailed { get; private set; }
+
     /// <summary>Zones compiled so far (with their load-balanced names); an unchanged zone under an unchanged config adds nothing.</summary>
     public long ZoneCompilations { get; private set; }
 
@@ -274,6 +280,15 @@ public sealed partial class SnapshotBuilder
     private IReadOnlyList<LoadError> Finish(List<LoadError> errors, int zones)
     {
         Generation++;
+        if (errors.Count == 0)
+        {
+            ReloadsSucceeded++;
+        }
+        else
+        {
+            ReloadsFailed++;
+        }
+
         LastErrors = errors;
         LogReloaded(_logger, zones, errors.Count);
         return errors;

@@ -24,6 +24,7 @@ public sealed partial class OperatorStateWatcher : IAsyncDisposable
     private readonly List<(ulong Index, TaskCompletionSource Done)> _waiters = [];
     private Task? _loop;
     private long _lastSuccessTicks;
+    private long _errors;
     private volatile bool _connected;
 
     public OperatorStateWatcher(IOperatorStateStore store, OperatorStatePublisher publisher, ILogger logger, TimeProvider? time = null)
@@ -41,6 +42,9 @@ public sealed partial class OperatorStateWatcher : IAsyncDisposable
 
     /// <summary>True while the store answers.</summary>
     public bool Connected => _connected;
+
+    /// <summary>Failed reads of the store (each followed by a backoff), for /metrics.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
 
     /// <summary>When the store last answered.</summary>
     public DateTimeOffset LastSuccess => new(Interlocked.Read(ref _lastSuccessTicks), TimeSpan.Zero);
@@ -112,6 +116,7 @@ public sealed partial class OperatorStateWatcher : IAsyncDisposable
             catch (Exception ex) when (ex is ConsulException or HttpRequestException or OperationCanceledException or IOException or TimeoutException
                 or System.Data.Common.DbException or InvalidOperationException or ObjectDisposedException or System.Text.Json.JsonException)
             {
+                Interlocked.Increment(ref _errors);
                 if (_connected)
                 {
                     LogDisconnected(_logger, _store.Kind, ex.Message);

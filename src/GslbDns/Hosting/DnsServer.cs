@@ -68,6 +68,13 @@ internal sealed partial class DnsServer : IAsyncDisposable
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
     }
 
+    /// <summary>/readyz: zones loaded, snapshot fresh, and with Consul the first reads of the fleet's reports and the operator state.</summary>
+    public GslbDns.Observability.Readiness Readiness { get; } = new();
+
+    /// <summary>Failed Consul reads so far (prober reports, operator state); null without Consul.</summary>
+    public (long Health, long State)? ConsulWatchErrors =>
+        _consulWatcher is null ? null : (_consulWatcher.Errors, _operatorState?.Errors ?? 0);
+
     /// <summary>Quorum over the live probers' reports, published into the snapshot's state.</summary>
     public Health.HealthStatePublisher HealthPublisher { get; }
 
@@ -97,6 +104,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             LogLoadError(_logger, error.ToString());
         }
+
+        Readiness.Add(GslbDns.Observability.ReadinessChecks.ZonesLoaded(Snapshots, _options.ZonesFolder));
+        Readiness.Add(GslbDns.Observability.ReadinessChecks.SnapshotFresh(Snapshots, healthFromProbers: _options.ConsulAddresses.Count > 0 || _options.EmbeddedProber));
 
         // SIGHUP (from the process's signals, when this server is the process) always reloads; file changes only when watching is on.
         _watcher = new SnapshotWatcher(Builder, _options.WatchZones, _loggerFactory.CreateLogger("GslbDns.Zones"), signals);
@@ -241,6 +251,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
         var client = new Consul.ConsulClient(_consulHttp!, consulOptions);
         _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));
         _consulWatcher.Start();
+        var watcher = _consulWatcher;
+        Readiness.Add(GslbDns.Observability.ReadinessChecks.SyncedOnce("consul_watch", "the prober reports from Consul", () => watcher.FirstRead.IsCompleted));
 
         // Start-up only: the fleet's current verdicts before any answer, unless Consul does not answer within the bound.
         if (!_consulWatcher.FirstRead.Wait(ConsulFirstReadBound))
@@ -254,6 +266,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
             new State.OperatorStatePublisher(Snapshots),
             _loggerFactory.CreateLogger("GslbDns.State"));
         _operatorState.Start();
+        var operatorState = _operatorState;
+        Readiness.Add(GslbDns.Observability.ReadinessChecks.SyncedOnce("operator_state", "the operator state (weights, drains, overrides) from Consul", () => operatorState.LastSuccess != default));
 
         // Reports age even when nothing changes in Consul; re-apply the staleness rule, but only while
         // Consul answers: a blind server must keep its last good verdicts, not age them into "no probers".

@@ -4,17 +4,19 @@ using Prometheus;
 namespace GslbDns.Server.Hosting;
 
 /// <summary>
-/// /metrics for Prometheus. The query path only bumps plain per-thread counters; they are summed
-/// here when a scrape arrives, so counting costs the hot path no atomics and no locks.
+/// /metrics (Prometheus), /healthz and /readyz of the DNS server. The query path only bumps plain per-thread
+/// counters; they are summed here when a scrape arrives, so counting costs the hot path no atomics and no locks.
+/// Series and labels: README.md of this folder's project (the table under "Metrics").
 /// </summary>
 internal sealed class ServerMetrics : IDisposable
 {
-    private static readonly string[] RcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
-
     private readonly DnsServer _server;
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
-    private readonly MetricServer _http;
-    private readonly Counter _responses;
+    private readonly GslbDns.Observability.OpsHttpServer _http;
+    private readonly GslbDns.Observability.DnsStatsExporter _dns;
+    private readonly GslbDns.Observability.GslbStateExporter _gslb;
+    private readonly Counter _reloads;
+    private readonly Counter _watchErrors;
     private readonly Counter _truncated;
     private readonly Counter _dropped;
     private readonly Gauge _zones;
@@ -37,7 +39,11 @@ internal sealed class ServerMetrics : IDisposable
     {
         _server = server;
         var factory = Metrics.WithCustomRegistry(_registry);
-        _responses = factory.CreateCounter("gslbdns_responses_total", "DNS responses sent, by RCODE.", "rcode");
+        GslbDns.Observability.BuildInfo.Register(factory);
+        _dns = new GslbDns.Observability.DnsStatsExporter(factory);
+        _gslb = new GslbDns.Observability.GslbStateExporter(factory);
+        _reloads = factory.CreateCounter("gslbdns_reloads_total", "Zone and GSLB config (re)loads, the first included, by result (success; failure: an error was reported and the last good version kept).", "result");
+        _watchErrors = factory.CreateCounter("gslbdns_consul_watch_errors_total", "Failed Consul reads, by watch (health: prober reports; state: operator state), each followed by a backoff.", "watch");
         _truncated = factory.CreateCounter("gslbdns_truncated_total", "UDP responses sent with TC set.");
         _dropped = factory.CreateCounter("gslbdns_dropped_total", "Packets dropped without an answer (responses sent to us, runts, internal errors).");
         _zones = factory.CreateGauge("gslbdns_zones", "Zones being served.");
@@ -56,42 +62,25 @@ internal sealed class ServerMetrics : IDisposable
         _tcpRejectedPerClient = factory.CreateCounter("gslbdns_tcp_rejected_per_client_total", "TCP connections closed at once because their client address had its share of connections.");
         _tcpEvicted = factory.CreateCounter("gslbdns_tcp_evicted_total", "TCP connections waiting for input that were closed to make room for a new one at the cap.");
         _registry.AddBeforeCollectCallback(Collect);
-        _http = new MetricServer(GslbDns.Hosting.HttpListenerHost.Of(endPoint.Address), endPoint.Port, "metrics/", _registry);
+        _http = new GslbDns.Observability.OpsHttpServer(endPoint, _registry, server.Readiness);
     }
 
     public void Start() => _http.Start();
 
     private void Collect()
     {
-        var byRcode = new long[24];
+        _dns.Collect(_server.UdpListeners.Select(u => u.Stats).Concat(_server.TcpListeners.Select(t => t.Stats)));
         var totals = new Query.QueryCounters();
-        foreach (var udp in _server.UdpListeners)
+        foreach (var context in _server.UdpListeners.SelectMany(u => u.Contexts))
         {
-            foreach (var context in udp.Contexts)
-            {
-                Add(context.Counters, byRcode, totals);
-            }
+            totals.Add(context.Counters);
         }
 
         foreach (var tcp in _server.TcpListeners)
         {
             lock (tcp.Counters)
             {
-                Add(tcp.Counters, byRcode, totals);
-            }
-        }
-
-        for (var i = 0; i < byRcode.Length; i++)
-        {
-            if (byRcode[i] > 0)
-            {
-                var name = i < RcodeNames.Length ? RcodeNames[i] : i switch
-                {
-                    16 => "BADVERS",
-                    23 => "BADCOOKIE",
-                    _ => i.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                };
-                _responses.WithLabels(name).IncTo(byRcode[i]);
+                totals.Add(tcp.Counters);
             }
         }
 
@@ -114,16 +103,14 @@ internal sealed class ServerMetrics : IDisposable
         _liveProbers.Set(view.LiveProbers.Count);
         _endpointsDown.Set(view.Health.Count(h => !h.Value));
         _geoIpLoaded.Set(_server.Builder.GeoIpLoaded ? 1 : 0);
-    }
-
-    private static void Add(Query.QueryCounters counters, long[] byRcode, Query.QueryCounters totals)
-    {
-        for (var i = 0; i < byRcode.Length; i++)
+        _gslb.Collect(snapshot, view, DateTimeOffset.UtcNow);
+        _reloads.WithLabels("success").IncTo(_server.Builder.ReloadsSucceeded);
+        _reloads.WithLabels("failure").IncTo(_server.Builder.ReloadsFailed);
+        if (_server.ConsulWatchErrors is { } errors)
         {
-            byRcode[i] += counters.ByRcode[i];
+            _watchErrors.WithLabels("health").IncTo(errors.Health);
+            _watchErrors.WithLabels("state").IncTo(errors.State);
         }
-
-        totals.Add(counters);
     }
 
     public void Dispose() => _http.Dispose();

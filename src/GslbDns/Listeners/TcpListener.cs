@@ -67,9 +67,13 @@ internal sealed partial class TcpListener : IAsyncDisposable
         _listener.Bind(endPoint);
         _listener.Listen(512);
         LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        Stats = Observability.DnsStatsGroup.For(LocalEndPoint, "tcp");
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The DNS series of this listener: one counter block per thread-pool thread that served it.</summary>
+    public Observability.DnsStatsGroup Stats { get; }
 
     public int ActiveConnections => Volatile.Read(ref _active);
 
@@ -244,6 +248,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
                 int answer;
                 try
                 {
+                    context.Stats = Stats.ForCurrentThread();
                     answer = _engine.Process(request.AsSpan(0, length), context);
                 }
                 catch (Exception ex)

@@ -42,9 +42,13 @@ internal sealed partial class UdpListener : IDisposable
         }
 
         LocalEndPoint = new IPEndPoint(endPoint.Address, port);
+        Stats = Observability.DnsStatsGroup.For(LocalEndPoint, "udp");
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The DNS series of this listener: one counter block per thread.</summary>
+    public Observability.DnsStatsGroup Stats { get; }
 
     public IReadOnlyList<QueryContext> Contexts => _contexts;
 
@@ -52,7 +56,7 @@ internal sealed partial class UdpListener : IDisposable
     {
         foreach (var socket in _sockets)
         {
-            var context = new QueryContext(ushort.MaxValue);
+            var context = new QueryContext(ushort.MaxValue) { Stats = Stats.NewBlock() };
             _contexts.Add(context);
             var thread = new Thread(() => Run(socket, context))
             {
