@@ -47,7 +47,7 @@ internal static partial class Program
             new ConsulReportSinkOptions { ProberId = options.Id, Prefix = options.Prefix, SessionTtl = options.SessionTtl },
             loggerFactory.CreateLogger<ConsulReportSink>());
         var runner = ProbeRunner.CreateDefault(options.AllowInsecureTls);
-        var metrics = options.MetricsEndPoint is { } metricsEndPoint ? new ProberMetrics(metricsEndPoint) : null;
+        var metrics = options.MetricsEndPoint is { } metricsEndPoint ? new ProberMetrics(metricsEndPoint, options.Region, options.SessionTtl) : null;
         var scheduler = new ProbeScheduler(
             new ProberInfo(options.Id, options.Region, options.Latitude, options.Longitude, DateTimeOffset.UtcNow),
             runner,

@@ -38,9 +38,9 @@ public sealed class DnsCheck : IEndpointCheck
         var rcode = response.Header.ResponseCode;
         if (rcode != DnsHeaderResponseCode.NoError)
         {
-            return ProbeResult.Fail($"DNS {rcode} for {name}");
+            return ProbeResult.Fail($"DNS {rcode} for {name}", ProbeReasons.DnsRcode);
         }
 
-        return response.Answers.Count > 0 ? ProbeResult.Ok : ProbeResult.Fail($"DNS NOERROR without an answer for {name}");
+        return response.Answers.Count > 0 ? ProbeResult.Ok : ProbeResult.Fail($"DNS NOERROR without an answer for {name}", ProbeReasons.DnsNoAnswer);
     }
 }

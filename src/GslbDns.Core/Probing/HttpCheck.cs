@@ -67,7 +67,7 @@ public sealed class HttpCheck : IEndpointCheck, IDisposable
         var status = (int)response.StatusCode;
         if (status != check.ExpectStatus)
         {
-            return ProbeResult.Fail($"HTTP status {status}, expected {check.ExpectStatus}");
+            return ProbeResult.Fail($"HTTP status {status}, expected {check.ExpectStatus}", ProbeReasons.HttpStatus);
         }
 
         if (string.IsNullOrEmpty(check.ExpectBody))
@@ -78,7 +78,7 @@ public sealed class HttpCheck : IEndpointCheck, IDisposable
         var body = await ReadPrefixAsync(response.Content, cancellationToken);
         return body.Contains(check.ExpectBody, StringComparison.Ordinal)
             ? ProbeResult.Ok
-            : ProbeResult.Fail($"body does not contain '{check.ExpectBody}'");
+            : ProbeResult.Fail($"body does not contain '{check.ExpectBody}'", ProbeReasons.HttpBody);
     }
 
     public void Dispose() => _client.Dispose();

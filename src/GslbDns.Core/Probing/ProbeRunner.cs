@@ -55,7 +55,7 @@ public sealed class ProbeRunner : IDisposable
         ProbeResult result;
         if (!_checks.TryGetValue(target.Check.Type, out var check))
         {
-            result = ProbeResult.Fail($"no check of type '{target.Check.Type}'");
+            result = ProbeResult.Fail($"no check of type '{target.Check.Type}'", ProbeReasons.Config);
         }
         else
         {
@@ -73,15 +73,15 @@ public sealed class ProbeRunner : IDisposable
             }
             catch (TimeoutRejectedException)
             {
-                result = ProbeResult.Fail($"timed out after {target.Check.Timeout.TotalMilliseconds:0} ms");
+                result = ProbeResult.Fail($"timed out after {target.Check.Timeout.TotalMilliseconds:0} ms", ProbeReasons.Timeout);
             }
             catch (Exception ex)
             {
-                result = ProbeResult.Fail(Describe(ex));
+                result = ProbeResult.Fail(Describe(ex), ProbeReasons.Of(ex));
             }
         }
 
-        return new ProbeOutcome(result.Success, _time.GetElapsedTime(started), _time.GetUtcNow(), result.Error);
+        return new ProbeOutcome(result.Success, _time.GetElapsedTime(started), _time.GetUtcNow(), result.Error) { Reason = result.Reason };
     }
 
     public void Dispose()

@@ -12,6 +12,9 @@ namespace GslbDns.Probing;
 /// <param name="Address">Where to connect; the prober never resolves the service name, it checks this one address.</param>
 public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress Address, HealthCheck Check)
 {
+    /// <summary>The endpoint's data center (a bounded label for the prober's RTT series).</summary>
+    public string DataCenter { get; init; } = string.Empty;
+
     /// <summary>Every endpoint of every service that has a check; services without one are not probed.</summary>
     public static IReadOnlyList<ProbeTarget> FromConfig(GslbConfig config)
     {
@@ -27,7 +30,7 @@ public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress A
             var host = service.Name.ToString().TrimEnd('.');
             foreach (var endpoint in service.Endpoints)
             {
-                targets.Add(new ProbeTarget(endpoint.Id, host, endpoint.Address, check));
+                targets.Add(new ProbeTarget(endpoint.Id, host, endpoint.Address, check) { DataCenter = endpoint.DataCenter });
             }
         }
 

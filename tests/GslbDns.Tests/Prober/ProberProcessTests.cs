@@ -43,9 +43,17 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
         using (var http = new HttpClient())
         {
             var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
-            Assert.Contains($"gslbdns_prober_probes_total{{endpoint=\"{Endpoint("127.0.0.1")}\",result=\"success\"}}", metrics);
+            Assert.Contains($"gslbdns_prober_probes_total{{endpoint=\"{Endpoint("127.0.0.1")}\",result=\"success\",reason=\"ok\"}}", metrics);
             Assert.Contains($"gslbdns_prober_endpoint_up{{endpoint=\"{Endpoint("127.0.0.1")}\"}} 1", metrics);
             Assert.Contains("gslbdns_prober_consul_session 1", metrics);
+            Assert.Matches("""gslbdns_prober_rtt_seconds_count\{region="eu",datacenter="eu-dc"\} [1-9]""", metrics);
+            Assert.Contains("gslbdns_build_info{", metrics);
+
+            // The report is in Consul (read back above), so the prober is ready; /healthz only says it is alive.
+            using var ready = await http.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/readyz"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+            Assert.Contains("\"ready\":true", await ready.Content.ReadAsStringAsync());
+            Assert.Equal("ok\n", await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/healthz")));
         }
 
         // --no-watch: only SIGHUP reloads. The new endpoint has nothing listening, yet starts up (fail open).
@@ -134,7 +142,37 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
         return zones;
     }
 
-    private async Task<ChildProcess> StartProberAsync(string id, string prefix, string zones, string metrics, bool watch = false)
+    [Fact]
+    public async Task Readyz_is_503_naming_the_consul_report_while_consul_cannot_be_reached_and_healthz_stays_200()
+    {
+        var metricsPort = PortFinder.Take();
+        var zones = WriteZones(["127.0.0.1"]);
+
+        // A port nothing listens on: every session create fails, so the report is never written.
+        using var prober = await StartProberAsync("proc-unready", ConsulTestSupport.UniquePrefix("prober-unready"), zones, $"127.0.0.1:{metricsPort}", consul: $"http://127.0.0.1:{PortFinder.Take()}");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var body = await TestSupport.Deadline.PollAsync("/readyz answering", Patience, async () =>
+        {
+            Assert.False(prober.HasExited, prober.Describe());
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/readyz"));
+                var text = await response.Content.ReadAsStringAsync();
+                return (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable, text, $"{(int)response.StatusCode} {text}");
+            }
+            catch (HttpRequestException ex)
+            {
+                return (false, string.Empty, ex.Message);
+            }
+        });
+        using var json = JsonDocument.Parse(body);
+        Assert.False(json.RootElement.GetProperty("ready").GetBoolean());
+        Assert.Contains("not been written", json.RootElement.GetProperty("notReady").GetProperty("consul_report").GetString());
+        Assert.Equal("ok\n", await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/healthz")));
+        Assert.Matches("gslbdns_prober_publish_errors_total [1-9]", await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics")));
+    }
+
+    private async Task<ChildProcess> StartProberAsync(string id, string prefix, string zones, string metrics, bool watch = false, string? consul = null)
     {
         var dll = await ProberLayout.ProberDllAsync();
         var tokenFile = Path.Combine(_folder.Path, "consul-token");
@@ -142,7 +180,7 @@ public sealed class ProberProcessTests(ConsulAclAgent agent) : IClassFixture<Con
         return ChildProcess.Start(RepoLayout.DotnetHost,
         [
             dll, "--id", id, "--region", "eu", "--lat", "50.1", "--lon", "8.7", "--zones", zones,
-            "--consul", agent.HttpAddress.ToString(), "--consul-token-file", tokenFile, "--prefix", prefix,
+            "--consul", consul ?? agent.HttpAddress.ToString(), "--consul-token-file", tokenFile, "--prefix", prefix,
             "--session-ttl", SessionTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--metrics", metrics,
             .. watch ? Array.Empty<string>() : ["--no-watch"],
         ]);
