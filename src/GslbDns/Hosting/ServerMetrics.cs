@@ -44,8 +44,8 @@ internal sealed class ServerMetrics : IDisposable
         _gslb = new GslbDns.Observability.GslbStateExporter(factory);
         _reloads = factory.CreateCounter("gslbdns_reloads_total", "Zone and GSLB config (re)loads, the first included, by result (success; failure: an error was reported and the last good version kept).", "result");
         _watchErrors = factory.CreateCounter("gslbdns_consul_watch_errors_total", "Failed Consul reads, by watch (health: prober reports; state: operator state), each followed by a backoff.", "watch");
-        _truncated = factory.CreateCounter("gslbdns_truncated_total", "UDP responses sent with TC set.");
-        _dropped = factory.CreateCounter("gslbdns_dropped_total", "Packets dropped without an answer (responses sent to us, runts, internal errors).");
+        _truncated = factory.CreateCounter("gslbdns_truncated_total", "UDP responses sent with TC set.", "server");
+        _dropped = factory.CreateCounter("gslbdns_dropped_total", "Packets dropped without an answer (responses sent to us, runts, internal errors).", "server");
         _zones = factory.CreateGauge("gslbdns_zones", "Zones being served.");
         _snapshotAge = factory.CreateGauge("gslbdns_snapshot_age_seconds", "Age of the state snapshot answers are built from.");
         _tcpConnections = factory.CreateGauge("gslbdns_tcp_connections", "Open DNS-over-TCP connections.");
@@ -54,9 +54,9 @@ internal sealed class ServerMetrics : IDisposable
         _liveProbers = factory.CreateGauge("gslbdns_live_probers", "Probers whose reports currently vote.");
         _endpointsDown = factory.CreateGauge("gslbdns_endpoints_down", "Endpoints a quorum of live probers sees down.");
         _geoIpLoaded = factory.CreateGauge("gslbdns_geoip_loaded", "1 when a GeoIP database is loaded; 0 when none was found, so clients outside the geo-data overrides get the default location.");
-        _rateLimited = factory.CreateCounter("gslbdns_rrl_limited_total", "UDP replies response rate limiting withheld (not sent at all; slipped ones are counted apart).");
-        _slipped = factory.CreateCounter("gslbdns_rrl_slipped_total", "Rate-limited UDP replies sent as a small truncated (or BADCOOKIE) reply so a real client retries.");
-        _validCookies = factory.CreateCounter("gslbdns_cookies_valid_total", "Queries carrying a valid server cookie (exempt from rate limiting).");
+        _rateLimited = factory.CreateCounter("gslbdns_rrl_limited_total", "UDP replies response rate limiting withheld (not sent at all; slipped ones are counted apart).", "server");
+        _slipped = factory.CreateCounter("gslbdns_rrl_slipped_total", "Rate-limited UDP replies sent as a small truncated (or BADCOOKIE) reply so a real client retries.", "server");
+        _validCookies = factory.CreateCounter("gslbdns_cookies_valid_total", "Queries carrying a valid server cookie (exempt from rate limiting).", "server");
         _gcHeap = factory.CreateGauge("gslbdns_gc_heap_bytes", "Bytes the managed heap holds now, garbage not yet collected included (GC.GetTotalMemory).");
         _gcAllocated = factory.CreateCounter("gslbdns_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start, by every thread (the query path should add none).");
         _tcpRejectedPerClient = factory.CreateCounter("gslbdns_tcp_rejected_per_client_total", "TCP connections closed at once because their client address had its share of connections.");
@@ -70,25 +70,35 @@ internal sealed class ServerMetrics : IDisposable
     private void Collect()
     {
         _dns.Collect(_server.UdpListeners.Select(u => u.Stats).Concat(_server.TcpListeners.Select(t => t.Stats)));
-        var totals = new Query.QueryCounters();
-        foreach (var context in _server.UdpListeners.SelectMany(u => u.Contexts))
+        // Per listener address (CoreDNS's server label): its UDP threads' counters and its TCP connections'.
+        var byServer = new Dictionary<string, Query.QueryCounters>(StringComparer.Ordinal);
+        foreach (var udp in _server.UdpListeners)
         {
-            totals.Add(context.Counters);
+            var totals = Totals(byServer, udp.Stats.Server);
+            foreach (var context in udp.Contexts)
+            {
+                totals.Add(context.Counters);
+            }
         }
 
         foreach (var tcp in _server.TcpListeners)
         {
+            var totals = Totals(byServer, tcp.Stats.Server);
             lock (tcp.Counters)
             {
                 totals.Add(tcp.Counters);
             }
         }
 
-        _truncated.IncTo(totals.Truncated);
-        _dropped.IncTo(totals.Dropped);
-        _rateLimited.IncTo(totals.RateLimited);
-        _slipped.IncTo(totals.Slipped);
-        _validCookies.IncTo(totals.ValidCookies);
+        foreach (var (server, totals) in byServer)
+        {
+            _truncated.WithLabels(server).IncTo(totals.Truncated);
+            _dropped.WithLabels(server).IncTo(totals.Dropped);
+            _rateLimited.WithLabels(server).IncTo(totals.RateLimited);
+            _slipped.WithLabels(server).IncTo(totals.Slipped);
+            _validCookies.WithLabels(server).IncTo(totals.ValidCookies);
+        }
+
         _gcHeap.Set(GC.GetTotalMemory(forceFullCollection: false));
         _gcAllocated.IncTo(GC.GetTotalAllocatedBytes(precise: false));
         var snapshot = _server.Snapshots.Current;
@@ -112,6 +122,9 @@ internal sealed class ServerMetrics : IDisposable
             _watchErrors.WithLabels("state").IncTo(errors.State);
         }
     }
+
+    private static Query.QueryCounters Totals(Dictionary<string, Query.QueryCounters> byServer, string server) =>
+        byServer.TryGetValue(server, out var totals) ? totals : byServer[server] = new Query.QueryCounters();
 
     public void Dispose() => _http.Dispose();
 }

@@ -27,7 +27,7 @@ public sealed partial class RateLimitFloodTests(ITestOutputHelper output)
         return (server, zones);
     }
 
-    [GeneratedRegex("""^(gslbdns_rrl_\w+_total) ([0-9.e+]+)$""", RegexOptions.Multiline)]
+    [GeneratedRegex("""^(gslbdns_rrl_\w+_total)\{server="dns://[^"]+"\} ([0-9.e+]+)$""", RegexOptions.Multiline)]
     private static partial Regex RrlMetric();
 
     [Fact]
