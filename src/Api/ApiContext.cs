@@ -84,6 +84,35 @@ internal static class ApiMetrics
         "1 when a GeoIP database is loaded for explain; 0 when none was found (clients outside geo-data get the default location).",
         new GaugeConfiguration { SuppressInitialValue = true });
 
+    public static readonly Counter Requests = Metrics.CreateCounter(
+        "gslbdns_api_requests_total",
+        "HTTP requests, by method (other for unusual ones), route template (unmatched when no route matched) and status code.",
+        new CounterConfiguration { LabelNames = ["method", "route", "status"] });
+
+    public static readonly Histogram RequestDuration = Metrics.CreateHistogram(
+        "gslbdns_api_request_duration_seconds",
+        "Time to answer HTTP requests, by method and route template.",
+        new HistogramConfiguration { LabelNames = ["method", "route"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+
+    static ApiMetrics() => GslbDns.Observability.BuildInfo.Register(Metrics.WithCustomRegistry(Metrics.DefaultRegistry));
+
+    /// <summary>Counts every request by the route template it matched (bounded, unlike paths), outermost so it sees the final status.</summary>
+    public static async Task CountRequestAsync(Microsoft.AspNetCore.Http.HttpContext http, Func<Task> next)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await next();
+        }
+        finally
+        {
+            var method = http.Request.Method is "GET" or "HEAD" or "POST" or "PUT" or "PATCH" or "DELETE" or "OPTIONS" ? http.Request.Method : "other";
+            var route = (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            Requests.WithLabels(method, route, http.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+            RequestDuration.WithLabels(method, route).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
     public static readonly Counter AuthFailures = Metrics.CreateCounter(
         "gslbdns_api_auth_failures_total",
         "Requests refused with 401 or 403, or 429 (too many wrong tokens from one address).",

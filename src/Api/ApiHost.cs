@@ -47,6 +47,9 @@ public sealed record ApiHostOptions
 
     /// <summary>How many wrong tokens a client address may present before it gets 429.</summary>
     public AuthFailureLimit AuthFailureLimit { get; init; } = new();
+
+    /// <summary>The process's /readyz checks (e.g. its Consul watch); the host adds <c>zones</c> and <c>operator_state</c>.</summary>
+    public GslbDns.Observability.Readiness? Readiness { get; init; }
 }
 
 /// <summary>
@@ -183,7 +186,13 @@ public sealed class ApiHost : IAsyncDisposable
             return Task.CompletedTask;
         }));
 
+        var readiness = options.Readiness ?? new GslbDns.Observability.Readiness();
+        readiness.Add(GslbDns.Observability.ReadinessChecks.ZonesLoaded(snapshots, "the zone folder"));
+        var stateWatcher = watcher;
+        readiness.Add(GslbDns.Observability.ReadinessChecks.SyncedOnce("operator_state", $"the operator state ({store.Kind})", () => stateWatcher.LastSuccess != default));
+
         var app = builder.Build();
+        app.Use(ApiMetrics.CountRequestAsync);
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
         app.UseStatusCodePages();
         app.UseSerilogRequestLogging(o =>
@@ -210,6 +219,11 @@ public sealed class ApiHost : IAsyncDisposable
         app.MapOpenApi().AllowAnonymous();
         app.MapMetrics("/metrics").AllowAnonymous();
         app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/readyz", () =>
+        {
+            var result = readiness.Evaluate();
+            return Results.Text(result.ToJson(), "application/json", statusCode: result.Ready ? 200 : 503);
+        }).AllowAnonymous().ExcludeFromDescription();
         Routes.Map(app);
         Ui.StatusPage.Map(app);
 

@@ -86,7 +86,9 @@ internal static class Program
         }
 
         var store = new ConsulOperatorStateStore(client, options.ConsulPrefix, loggerFactory.CreateLogger("GslbDns.State"));
-        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate }, store, snapshots, engine, health);
+        var readiness = new GslbDns.Observability.Readiness()
+            .Add(GslbDns.Observability.ReadinessChecks.SyncedOnce("consul_watch", "the prober reports from Consul", () => reports.FirstRead.IsCompleted));
+        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate, Readiness = readiness }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
         await Console.Out.FlushAsync();
         await context.Signals.Stopping;
