@@ -40,7 +40,8 @@ internal static class Program
         certificate?.WatchForChanges(context.Signals, watchFiles: true);
         var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
         using var geoIp = options.GeoIpDatabase is null ? null : GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
-        var builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots, loggerFactory.CreateLogger("GslbDns.Zones"));
+        // As the DNS server: listen at once, geo trees follow in the background (explain locates per query until then).
+        var builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, geoIp, snapshots, loggerFactory.CreateLogger("GslbDns.Zones")) { GeoTreesInBackground = true };
         foreach (var error in builder.Reload())
         {
             Log.Error("{Error}", error.ToString());

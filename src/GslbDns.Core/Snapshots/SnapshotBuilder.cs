@@ -76,8 +76,8 @@ public sealed partial class SnapshotBuilder
     /// When true, a reload never waits for geo decision trees (a whole-database walk, seconds): it
     /// publishes at once with the policies locating each client through the locator (the same
     /// decisions, per-query cost), builds the missing trees on a background task and then reloads
-    /// again to install them. The DNS server sets it, so that it listens and answers right after
-    /// start-up; check, explain and the API build synchronously (false).
+    /// again to install them. The DNS server and the API process set it, so that they listen and
+    /// answer right after start-up; check and explain build synchronously (false).
     /// </summary>
     public bool GeoTreesInBackground { get; init; }
 
