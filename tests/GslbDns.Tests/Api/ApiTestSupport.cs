@@ -203,7 +203,8 @@ internal sealed class InProcessApi : IAsyncDisposable
 
     public string ZonesFolder => Path.Combine(_folder.Path, "zones");
 
-    public static async Task<InProcessApi> StartAsync(string store, ConsulDevAgent? consul = null, string? consulPrefix = null)
+    /// <param name="authFailureLimit">Null: the shipped limit. The route walks present a wrong token on every route, far more than a client may.</param>
+    public static async Task<InProcessApi> StartAsync(string store, ConsulDevAgent? consul = null, string? consulPrefix = null, AuthFailureLimit? authFailureLimit = null)
     {
         var folder = new TempFolder("api");
         var sink = new CapturingSink();
@@ -226,7 +227,7 @@ internal sealed class InProcessApi : IAsyncDisposable
 
         var tokens = ApiTokens.FromTokens((ApiRole.Operator, OperatorToken, "alice"), (ApiRole.Read, ReadToken, "grafana"));
         api.Host = await ApiHost.StartAsync(
-            new ApiHostOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], Tokens = tokens, Logger = logger },
+            new ApiHostOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], Tokens = tokens, Logger = logger, AuthFailureLimit = authFailureLimit ?? new() },
             api.Store,
             api.Snapshots,
             new QueryEngine(api.Snapshots, new QueryEngineOptions()),
