@@ -46,6 +46,9 @@ public sealed class FolderWorld : IDisposable
 
     public QueryEngine Engine { get; }
 
+    /// <summary>Queries answered and checked since this world was made.</summary>
+    public int Questions { get; private set; }
+
     /// <summary>Loads the folders from scratch; every error must name a file and say why.</summary>
     public IReadOnlyList<LoadError> Rebuild()
     {
@@ -77,6 +80,7 @@ public sealed class FolderWorld : IDisposable
             context.SourceAddress = written == 4 ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt128BigEndian(bytes);
         }
 
+        Questions++;
         var udpLength = Engine.Process(request, _udp);
         var tcpLength = Engine.Process(request, _tcp);
         ReplyChecks.CheckPair(request, _udp.Response.Buffer.AsSpan(0, udpLength), _tcp.Response.Buffer.AsSpan(0, tcpLength), FuzzWorld.EngineOptions.MaxUdpPayload);

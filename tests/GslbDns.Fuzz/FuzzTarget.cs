@@ -55,3 +55,10 @@ internal static class Check
         }
     }
 }
+
+/// <summary>A target that loads its input and then puts questions to what loaded.</summary>
+public interface ILoaderTarget : IFuzzTarget
+{
+    /// <summary>Queries answered (and checked) so far.</summary>
+    int Questions { get; }
+}

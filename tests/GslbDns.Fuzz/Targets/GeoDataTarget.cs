@@ -11,7 +11,7 @@ namespace GslbDns.Fuzz.Targets;
 /// each rule's own network must find that rule or a more specific one containing it, with a scope at least as long,
 /// and the example's geo services are asked from inside the first rules, every reply checked as the query target does.
 /// </summary>
-public sealed class GeoDataTarget : IFuzzTarget, IDisposable
+public sealed class GeoDataTarget : ILoaderTarget, IDisposable
 {
     private const int MaxRules = 64;
     private const int MaxQuestions = 4;
@@ -92,6 +92,8 @@ public sealed class GeoDataTarget : IFuzzTarget, IDisposable
 
         return true;
     }
+
+    public int Questions => _world.Questions;
 
     public void Dispose() => _world.Dispose();
 }

@@ -8,7 +8,7 @@ namespace GslbDns.Fuzz.Targets;
 /// corners. Loading must end in a config or in errors naming file and reason; each service of a config that loads is
 /// then asked for A, AAAA and ANY from clients in three places, every reply checked as the query target checks them.
 /// </summary>
-public sealed class GslbConfigTarget : IFuzzTarget, IDisposable
+public sealed class GslbConfigTarget : ILoaderTarget, IDisposable
 {
     private const int MaxServices = 6;
     private static readonly (IPAddress Client, int Prefix)[] Clients =
@@ -40,6 +40,8 @@ public sealed class GslbConfigTarget : IFuzzTarget, IDisposable
             }
         }
     }
+
+    public int Questions => _world.Questions;
 
     public void Dispose() => _world.Dispose();
 }

@@ -10,7 +10,7 @@ namespace GslbDns.Fuzz.Targets;
 /// errors naming file and reason, never in another exception; what loads is then asked for its first names and types,
 /// every reply checked as the query target checks them.
 /// </summary>
-public sealed class ZoneTarget : IFuzzTarget, IDisposable
+public sealed class ZoneTarget : ILoaderTarget, IDisposable
 {
     private const int MaxQuestions = 8;
     private static readonly IPAddress Client = IPAddress.Parse("81.2.69.160");
@@ -61,6 +61,8 @@ public sealed class ZoneTarget : IFuzzTarget, IDisposable
             _world.Ask(record.Owner, record.Type, Client, 24);
         }
     }
+
+    public int Questions => _world.Questions;
 
     public void Dispose() => _world.Dispose();
 }
