@@ -33,7 +33,7 @@ public sealed class FolderWorld : IDisposable
         }
 
         _geoIp = withGeoIp ? FuzzWorld.OpenGeoIp() : null;
-        Engine = new QueryEngine(Snapshots, FuzzWorld.EngineOptions);
+        Engine = FuzzWorld.NewEngine(Snapshots);
     }
 
     public string Root { get; }

@@ -1,4 +1,5 @@
 using GslbDns.Geo;
+using GslbDns.Guards;
 using GslbDns.Query;
 using GslbDns.Snapshots;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,11 +15,17 @@ public sealed class FuzzWorld
 {
     public static readonly QueryEngineOptions EngineOptions = new() { Nsid = "fuzz-ns", Version = "gslbdns-fuzz", Identity = "fuzz-1" };
 
+    /// <summary>DNS cookies on, as the server runs them, with fixed secrets so a saved input replays alike.</summary>
+    public static ServerCookies Cookies() => new(new CookieSecrets([.. Enumerable.Range(1, 16).Select(i => (byte)i)], [.. Enumerable.Range(17, 16).Select(i => (byte)i)]));
+
+    /// <summary>The engine the server builds (without response rate limiting, which is off by default and drops or slips replies on purpose).</summary>
+    public static QueryEngine NewEngine(SnapshotHolder snapshots) => new(snapshots, EngineOptions, limiter: null, Cookies());
+
     private FuzzWorld(SnapshotHolder snapshots, GeoIpDatabase? geoIp)
     {
         Snapshots = snapshots;
         GeoIp = geoIp;
-        Engine = new QueryEngine(snapshots, EngineOptions);
+        Engine = NewEngine(snapshots);
     }
 
     public SnapshotHolder Snapshots { get; }
