@@ -75,12 +75,66 @@ public static class ReplyChecks
             Check.That(transport == "UDP", "TC set over TCP");
         }
 
+        Check.That(decoded.MaxTtl <= int.MaxValue, $"{transport}: a TTL of {decoded.MaxTtl} (RFC 2181 8: at most 2^31 - 1)");
+        if (decoded.OptCount == 1)
+        {
+            CheckEdnsEcho(decoded, query, transport);
+        }
+
         if (query.HasQuestion)
         {
             CheckAnswerChain(decoded, query, transport);
         }
 
         return decoded;
+    }
+
+    /// <summary>
+    /// The reply's OPT: version 0; the client subnet echoed with its family, source prefix and address (RFC 7871 7.2.1);
+    /// NSID when asked for (RFC 5001); the client cookie echoed in the first 8 octets of the COOKIE (RFC 7873 5.2).
+    /// </summary>
+    private static void CheckEdnsEcho(DecodedReply reply, DnsQuery query, string transport)
+    {
+        Check.That(reply.EdnsVersion == 0, $"{transport}: OPT of EDNS version {reply.EdnsVersion}");
+        if (query.EdnsVersion != 0)
+        {
+            // BADVERS (RFC 6891 6.1.3): what else the OPT carries is the server's choice.
+            return;
+        }
+
+        var ecs = reply.EdnsOptions.FindAll(o => o.Code == EdnsOption.ClientSubnet);
+        Check.That(ecs.Count <= 1, $"{transport}: {ecs.Count} client subnet options");
+        if (query.HasClientSubnet)
+        {
+            Check.That(ecs.Count == 1, $"{transport}: the client subnet option was not echoed");
+            var data = ecs[0].Data;
+            var subnet = query.ClientSubnet;
+            Check.That(data.Length >= 4 && System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data) == subnet.Family && data[2] == subnet.SourcePrefix,
+                $"{transport}: client subnet echoed as {Convert.ToHexString(data)}, asked for family {subnet.Family} /{subnet.SourcePrefix}");
+            Span<byte> address = stackalloc byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(address, subnet.Address);
+            var addressLength = (subnet.SourcePrefix + 7) / 8;
+            Check.That(data.Length == 4 + addressLength && data.AsSpan(4).SequenceEqual(address[..addressLength]), $"{transport}: client subnet address echoed as {Convert.ToHexString(data)}");
+            Check.That(data[3] <= subnet.AddressBits, $"{transport}: client subnet scope /{data[3]} longer than the address");
+        }
+        else
+        {
+            Check.That(ecs.Count == 0, $"{transport}: a client subnet option in the reply to a query without one");
+        }
+
+        var nsid = reply.EdnsOptions.FindAll(o => o.Code == EdnsOption.Nsid);
+        Check.That(nsid.Count == (query.NsidRequested ? 1 : 0), $"{transport}: {nsid.Count} NSID options, NSID {(query.NsidRequested ? "asked for" : "not asked for")}");
+        var cookies = reply.EdnsOptions.FindAll(o => o.Code == EdnsOption.Cookie);
+        Check.That(cookies.Count <= 1, $"{transport}: {cookies.Count} COOKIE options");
+        if (query.HasCookie)
+        {
+            Check.That(cookies.Count == 1, $"{transport}: the client cookie was not answered");
+            Check.That(cookies[0].Data.Length == 24 && cookies[0].Data.AsSpan(0, 8).SequenceEqual(query.Cookie[..8]), $"{transport}: COOKIE {Convert.ToHexString(cookies[0].Data)} does not echo the client cookie {Convert.ToHexString(query.Cookie)}");
+        }
+        else
+        {
+            Check.That(cookies.Count == 0, $"{transport}: a COOKIE option in the reply to a query without one");
+        }
     }
 
     /// <summary>RFC 1034 4.3.2: each answer is owned by the QNAME or by a name a CNAME before it pointed to, and has the asked type (or CNAME).</summary>

@@ -16,6 +16,13 @@ public sealed class DecodedReply
     public List<DecodedRecord> Authority { get; } = [];
     public List<DecodedRecord> Additional { get; } = [];
     public int OptCount { get; set; }
+
+    /// <summary>The OPT record's EDNS version and options (code, data), when there is one.</summary>
+    public int EdnsVersion { get; set; }
+    public List<(ushort Code, byte[] Data)> EdnsOptions { get; } = [];
+
+    /// <summary>The highest TTL of any record but OPT (RFC 2181 8: the top bit must be clear).</summary>
+    public uint MaxTtl { get; set; }
     public byte[]? QuestionName { get; set; }
     public ushort QuestionType { get; set; }
     public ushort QuestionClass { get; set; }
@@ -77,6 +84,11 @@ public static class ReplyDecoder
         Check.That(rdEnd <= packet.Length, $"RDATA of the type {type} record at {ownerStart} runs past the end of the reply");
         byte[]? target = null;
         var p = rdStart;
+        if (type != RecordType.OPT)
+        {
+            reply.MaxTtl = Math.Max(reply.MaxTtl, BinaryPrimitives.ReadUInt32BigEndian(packet[(pos + 4)..]));
+        }
+
         switch (type)
         {
             case RecordType.A:
@@ -109,10 +121,14 @@ public static class ReplyDecoder
                 Check.That(section == 2, "OPT outside the additional section");
                 Check.That(owner.Length == 1, "OPT owner is not the root");
                 Check.That(++reply.OptCount == 1, "more than one OPT record");
+                reply.EdnsVersion = packet[pos + 5];
                 while (p < rdEnd)
                 {
                     Check.That(p + 4 <= rdEnd, "EDNS option header runs past the OPT RDATA");
-                    p += 4 + BinaryPrimitives.ReadUInt16BigEndian(packet[(p + 2)..]);
+                    var optionLength = BinaryPrimitives.ReadUInt16BigEndian(packet[(p + 2)..]);
+                    Check.That(p + 4 + optionLength <= rdEnd, "EDNS option runs past the OPT RDATA");
+                    reply.EdnsOptions.Add((BinaryPrimitives.ReadUInt16BigEndian(packet[p..]), packet.Slice(p + 4, optionLength).ToArray()));
+                    p += 4 + optionLength;
                 }
 
                 break;
