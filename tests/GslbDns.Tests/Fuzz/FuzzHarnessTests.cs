@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using GslbDns.Fuzz;
+using GslbDns.Tests.TestSupport;
+
+namespace GslbDns.Tests.Fuzz;
+
+/// <summary>
+/// The fuzz harness works: every seed passes its target outside AFL, the loader targets really put questions to what
+/// they loaded, and bench/fuzz/fuzz.sh instruments the assemblies and runs afl-fuzz on every target for a few seconds
+/// with executions counted and no crash or hang. The long runs are bench/fuzz/fuzz.sh with DURATION (README "Fuzzing").
+/// </summary>
+public sealed partial class FuzzHarnessTests
+{
+    private static string Corpus(string target) => Path.Combine(RepoLayout.Root, "tests", "GslbDns.Fuzz", "corpus", target);
+
+    public static TheoryData<string> Targets => [.. FuzzTargets.Names];
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void Every_seed_passes_its_target(string name)
+    {
+        var seeds = Directory.GetFiles(Corpus(name));
+        Assert.NotEmpty(seeds);
+        var target = FuzzTargets.Create(name);
+        try
+        {
+            foreach (var seed in seeds)
+            {
+                var exception = Record.Exception(() => target.Run(File.ReadAllBytes(seed)));
+                Assert.True(exception is null, $"{seed}: {exception}");
+            }
+        }
+        finally
+        {
+            (target as IDisposable)?.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData("zone", "example.zone")]
+    [InlineData("config", "example.json")]
+    [InlineData("geo", "examples.txt")]
+    public void A_loader_target_asks_questions_of_what_loaded(string name, string seed)
+    {
+        var target = (ILoaderTarget)FuzzTargets.Create(name);
+        try
+        {
+            target.Run(File.ReadAllBytes(Path.Combine(Corpus(name), seed)));
+            Assert.True(target.Questions >= 4, $"{name}: {target.Questions} questions asked of {seed}");
+        }
+        finally
+        {
+            ((IDisposable)target).Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Afl_runs_every_target_for_a_few_seconds_without_a_crash()
+    {
+        using var output = new TempFolder("fuzz-smoke");
+        using var run = ChildProcess.Start(
+            "bash",
+            [Path.Combine(RepoLayout.Root, "bench", "fuzz", "fuzz.sh")],
+            RepoLayout.Root,
+            new Dictionary<string, string> { ["DURATION"] = "1", ["AFL_FAST_CAL"] = "1", ["NO_BUILD"] = "1", ["OUT"] = output.Path, ["TIMEOUT"] = "10000" });
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(180)), "fuzz.sh did not finish in 180 s\n" + run.Describe());
+        Assert.True(run.ExitCode == 0, run.Describe());
+        foreach (var name in FuzzTargets.Names)
+        {
+            var line = Regex.Match(run.StandardOutput, $@"^{name}: .*execs_done (\d+).*crashes (\d+), hangs (\d+)$", RegexOptions.Multiline);
+            Assert.True(line.Success, $"no summary for {name}\n{run.Describe()}");
+            Assert.True(long.Parse(line.Groups[1].Value, CultureInfo.InvariantCulture) > 0, line.Value);
+            Assert.Equal("0", line.Groups[2].Value);
+            Assert.Equal("0", line.Groups[3].Value);
+        }
+    }
+}
