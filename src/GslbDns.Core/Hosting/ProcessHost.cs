@@ -28,6 +28,7 @@ public static class ProcessHost
         ArgumentNullException.ThrowIfNull(program);
         var parsed = program.Parse(args);
         var options = bind(parsed);
+        var logFormat = LogOptions.ResolveFormat(parsed);
         if (parsed.HelpRequested && parsed.Errors.Count == 0)
         {
             await Console.Out.WriteAsync(program.Usage(parsed.Command));
@@ -45,7 +46,7 @@ public static class ProcessHost
             return 2;
         }
 
-        Log.Logger = LogOptions.CreateLogger(parsed);
+        Log.Logger = LogOptions.CreateLogger(parsed, logFormat);
         try
         {
             using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: false);
