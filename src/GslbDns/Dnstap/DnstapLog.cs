@@ -145,6 +145,10 @@ internal sealed partial class DnstapLog : IDisposable
                 {
                     unflushed = !TryIo(static o => o.Flush());
                 }
+                else if (_output is null && _options.Target.IsSocket)
+                {
+                    EnsureOutput(); // reconnect while idle too (throttled), so the reader has us before the next query
+                }
 
                 Thread.Sleep(2); // polling keeps the query path free of any signal or lock
                 continue;
