@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in dig kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium afl-fuzz; do
+for tool in dig kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium afl-fuzz dnstap-read fstrm_capture; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 
@@ -35,7 +35,7 @@ PIN
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 chromium afl++ >/dev/null
+    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 chromium afl++ fstrm-bin >/dev/null
   apt-get install -y -qq --no-install-recommends consul/bullseye >/dev/null
 fi
 

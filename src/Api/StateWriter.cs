@@ -110,7 +110,7 @@ internal sealed partial class StateWriter
             {
                 case WriteStatus.Applied:
                     ApiMetrics.Writes.WithLabels(kind, forced ? "forced" : "applied").Inc();
-                    LogChanged(_logger, change.Actor, audit.Action, change.Key.ToString(), forced);
+                    LogChanged(_logger, change.Actor, audit.Action, kind, change.Key.ToString(), Describe(current?.Setting), Describe(change.Setting), change.Reason ?? "", forced);
                     if (!await _api.Watcher.WaitForIndexAsync(result.Version, ApplyWait, ct))
                     {
                         LogNotYetApplied(_logger, change.Key.ToString(), result.Version);
@@ -206,11 +206,19 @@ internal sealed partial class StateWriter
         return (violations, dependsOn);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Actor}: {Action} {Key}{Forced}")]
-    private static partial void LogChangedCore(ILogger logger, string actor, string action, string key, string forced);
+    /// <summary>The one event per weight, drain or override change: who, what, from which value to which, why.</summary>
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "{Actor}: {Action} {Kind} {Key}: {Before} -> {After} (reason: {Reason}; forced past a guardrail: {Forced})")]
+    private static partial void LogChanged(ILogger logger, string actor, string action, string kind, string key, string before, string after, string reason, bool forced);
 
-    private static void LogChanged(ILogger logger, string actor, string action, string key, bool forced) =>
-        LogChangedCore(logger, actor, action, key, forced ? " (forced past a guardrail)" : "");
+    /// <summary>A setting's value as an operator would say it (the audit log has the full entry).</summary>
+    private static string Describe(StateSetting? setting) => setting switch
+    {
+        null => "unset",
+        WeightSetting w => $"weight {w.Weight}",
+        DrainSetting => "drained",
+        OverrideSetting o => $"forced {(o.Healthy ? "healthy" : "unhealthy")} until {o.Expires:O}",
+        _ => setting.GetType().Name,
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key} written at version {Version} but not yet seen by this process's watcher")]
     private static partial void LogNotYetApplied(ILogger logger, string key, ulong version);

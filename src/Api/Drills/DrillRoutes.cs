@@ -4,12 +4,16 @@ using GslbDns.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Api.Drills;
 
 /// <summary>The <c>/v1/drills</c> routes: plan (dry run), start, list, read, abort, report.</summary>
-internal static class DrillRoutes
+internal static partial class DrillRoutes
 {
+    /// <summary>Where the drill lifecycle events (scheduled, aborted) are logged; the runner logs running and finished.</summary>
+    private const string LogCategory = "GslbDns.Drills";
+
     public static void Map(RouteGroupBuilder read, RouteGroupBuilder write)
     {
         write.MapPost("/drills", Create).WithName("CreateDrill")
@@ -25,7 +29,7 @@ internal static class DrillRoutes
             .Produces<DrillReport>().Produces(200, contentType: "text/html").ProducesProblem(404);
     }
 
-    private static async Task<IResult> Create(HttpContext http, ApiContext api, DrillOptions options, CancellationToken ct)
+    private static async Task<IResult> Create(HttpContext http, ApiContext api, DrillOptions options, ILoggerFactory loggers, CancellationToken ct)
     {
         var body = await ApiJson.ReadAsync<DrillRequest>(http.Request, optional: false, ct);
         var snapshot = api.Snapshots.Current;
@@ -104,6 +108,7 @@ internal static class DrillRoutes
             }
 
             var created = await DrillLeases.CreateAsync(api.Store, drill, drill.Forced, ct);
+            LogScheduled(loggers.CreateLogger(LogCategory), drill.Id, http.User.Identity?.Name ?? "unknown", [.. drill.DataCenters], drill.Region ?? "", drill.Start, drill.Duration.TotalSeconds, drill.Forced, drill.Reason ?? "");
             await api.Watcher.WaitForIndexAsync(created.Version, TimeSpan.FromSeconds(2), ct);
             http.Response.Headers.ETag = ETag.Format(created.Version);
             return Results.Created($"/v1/drills/{drill.Id}", DrillView.Of(created));
@@ -128,7 +133,7 @@ internal static class DrillRoutes
         return Results.Ok(DrillView.Of(drill));
     }
 
-    private static async Task<IResult> Abort(HttpContext http, ApiContext api, string id, CancellationToken ct)
+    private static async Task<IResult> Abort(HttpContext http, ApiContext api, string id, ILoggerFactory loggers, CancellationToken ct)
     {
         var body = await ApiJson.ReadAsync<DrillAbortRequest>(http.Request, optional: true, ct);
         var reason = Routes.CheckReason(body?.Reason, required: false) ?? "aborted by an operator";
@@ -161,6 +166,7 @@ internal static class DrillRoutes
             return Problems.Result(StatusCodes.Status409Conflict, "Drill already over", refused ?? $"drill {id} cannot be aborted");
         }
 
+        LogAborted(loggers.CreateLogger(LogCategory), id, actor, reason);
         await api.Watcher.WaitForIndexAsync(drill.Version, TimeSpan.FromSeconds(2), ct);
         http.Response.Headers.ETag = ETag.Format(drill.Version);
         return Results.Ok(DrillView.Of(drill));
@@ -196,4 +202,10 @@ internal static class DrillRoutes
     }
 
     private static IResult NotFound(string id) => Problems.NotFound($"no drill '{id}'");
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Drill {DrillId} scheduled by {Actor}: data centers {DataCenters} region {Region} from {Start} for {DurationSeconds} s (forced: {Forced}; reason: {Reason})")]
+    private static partial void LogScheduled(ILogger logger, string drillId, string actor, string[] dataCenters, string region, DateTimeOffset start, double durationSeconds, bool forced, string reason);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Drill {DrillId} aborted by {Actor}: {Reason}")]
+    private static partial void LogAborted(ILogger logger, string drillId, string actor, string reason);
 }

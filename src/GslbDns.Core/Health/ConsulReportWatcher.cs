@@ -143,10 +143,10 @@ public sealed partial class ConsulReportWatcher : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Watching prober reports in Consul")]
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Consul reachable: watching prober reports")]
     private static partial void LogConnected(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consul unreachable ({Reason}); serving the last good health view")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Consul unreachable ({Reason}); serving the last good health view")]
     private static partial void LogDisconnected(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignoring unreadable prober report at {Key}: {Reason}")]

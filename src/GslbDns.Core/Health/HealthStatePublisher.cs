@@ -89,7 +89,10 @@ public sealed partial class HealthStatePublisher
                 var before = !previous.Verdicts.TryGetValue(id, out var old) || old.Healthy;
                 if (before != verdict.Healthy)
                 {
-                    LogVerdict(_logger, id, verdict.Healthy ? "up" : "down", verdict.Down, verdict.Voters);
+                    LogVerdict(
+                        _logger, id, verdict.Healthy ? "up" : "down", verdict.Voters - verdict.Down, verdict.Down, verdict.Voters,
+                        [.. verdict.ByProber.Where(static v => v.Value).Select(static v => v.Key).Order(StringComparer.Ordinal)],
+                        [.. verdict.ByProber.Where(static v => !v.Value).Select(static v => v.Key).Order(StringComparer.Ordinal)]);
                 }
             }
         }
@@ -124,6 +127,7 @@ public sealed partial class HealthStatePublisher
     [LoggerMessage(Level = LogLevel.Warning, Message = "No live prober; keeping the verdicts computed at {Since}")]
     private static partial void LogNoProbers(ILogger logger, DateTimeOffset since);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} is {Verdict} ({Down} of {Voters} live probers see it down)")]
-    private static partial void LogVerdict(ILogger logger, string endpoint, string verdict, int down, int voters);
+    /// <summary>The one event per verdict flip, with the quorum that decided it (which probers saw it up, which down).</summary>
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Endpoint {Endpoint} is {Verdict} ({VotesUp} up, {VotesDown} down of {Voters} live probers; up: {ProbersUp}, down: {ProbersDown})")]
+    private static partial void LogVerdict(ILogger logger, string endpoint, string verdict, int votesUp, int votesDown, int voters, string[] probersUp, string[] probersDown);
 }

@@ -19,6 +19,12 @@ public sealed class OptionTable
             Add(option);
         }
 
+        // Every process logs the same way; a derived table (With) already has them.
+        foreach (var option in LogOptions.All.Where(o => !_byName.ContainsKey(o.Name)))
+        {
+            Add(option);
+        }
+
         // No program takes a secret on its command line: ps and /proc show argv to every user.
         foreach (var name in CommonOptions.RefusedTokenOptions)
         {

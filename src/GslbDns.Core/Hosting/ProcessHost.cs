@@ -15,14 +15,12 @@ public sealed class ProcessContext(ILoggerFactory loggerFactory, ProcessSignals 
 /// <summary>
 /// The one start-up of every GslbDns process: parse the command line against the program's tables
 /// (<c>--help</c> prints the generated usage and exits 0; errors are printed each with the program's
-/// name, then the usage, exit 2), set up Serilog (logs to standard error, so standard output carries only
+/// name, then the usage, exit 2), set up Serilog as <see cref="LogOptions"/> says (logs to standard error, so standard output carries only
 /// what the program prints on purpose) and signals, run the program, and turn a
 /// <see cref="StartupException"/> into its message and exit code.
 /// </summary>
 public static class ProcessHost
 {
-    private const string LogTemplate = "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}";
-
     /// <param name="bind">Turns the parsed command line into the program's options; adds an error for each cross-option problem.</param>
     /// <param name="run">The program; its return value is the exit code.</param>
     public static async Task<int> RunAsync<TOptions>(ProgramDefinition program, string[] args, Func<ParsedCommandLine, TOptions> bind, Func<TOptions, ProcessContext, Task<int>> run)
@@ -30,6 +28,7 @@ public static class ProcessHost
         ArgumentNullException.ThrowIfNull(program);
         var parsed = program.Parse(args);
         var options = bind(parsed);
+        var logFormat = LogOptions.ResolveFormat(parsed);
         if (parsed.HelpRequested && parsed.Errors.Count == 0)
         {
             await Console.Out.WriteAsync(program.Usage(parsed.Command));
@@ -47,10 +46,7 @@ public static class ProcessHost
             return 2;
         }
 
-        Log.Logger = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .WriteTo.Console(outputTemplate: LogTemplate, standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose)
-            .CreateLogger();
+        Log.Logger = LogOptions.CreateLogger(parsed, logFormat);
         try
         {
             using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: false);

@@ -159,7 +159,7 @@ public sealed partial class SnapshotBuilder
                 catch (ZoneLoadException ex)
                 {
                     errors.Add(new LoadError(ex.Location.File, ex.Location.Line, ex.Reason));
-                    KeepPrevious(file, previous, read, ex.Message);
+                    KeepPrevious(file, previous, read, ex);
                 }
             }
 
@@ -311,16 +311,16 @@ public sealed partial class SnapshotBuilder
         }
     }
 
-    private void KeepPrevious(string file, LoadedZone? previous, Dictionary<string, LoadedZone> read, string message)
+    private void KeepPrevious(string file, LoadedZone? previous, Dictionary<string, LoadedZone> read, ZoneLoadException error)
     {
         if (previous is not null)
         {
             read[file] = previous;
-            LogZoneRejectedKeptOld(_logger, message, previous.Origin.ToString());
+            LogZoneRejectedKeptOld(_logger, error.Location.File, error.Location.Line, error.Reason, previous.Origin.ToString());
         }
         else
         {
-            LogZoneRejected(_logger, message);
+            LogZoneRejected(_logger, error.Location.File, error.Location.Line, error.Reason);
         }
     }
 
@@ -353,12 +353,17 @@ public sealed partial class SnapshotBuilder
         {
             _lastGoodGslb = GslbConfigLoader.Load(sources, origins);
             _gslbErrors = [];
+            LogGslbReloaded(_logger, Folder, _lastGoodGslb.Services.Count);
         }
         catch (GslbConfigException ex)
         {
             _gslbErrors = [.. ex.Errors.Select(ToLoadError)];
             errors.AddRange(_gslbErrors);
             LogGslbRejected(_logger, ex.Errors.Count);
+            foreach (var error in ex.Errors)
+            {
+                LogGslbError(_logger, error.File, error.Line, $"{error.Path}: {error.Reason}");
+            }
         }
 
         return _lastGoodGslb;
@@ -428,7 +433,7 @@ public sealed partial class SnapshotBuilder
         {
             // The reader validates what compiling needs, so this is a safety net: the zone is not served from this version.
             errors.Add(new LoadError(ex.Location.File, ex.Location.Line, ex.Reason));
-            LogZoneRejected(_logger, ex.Message);
+            LogZoneRejected(_logger, ex.Location.File, ex.Location.Line, ex.Reason);
             return null;
         }
     }
@@ -472,20 +477,26 @@ public sealed partial class SnapshotBuilder
     [LoggerMessage(Level = LogLevel.Error, Message = "Geo decision trees failed to build; clients are located per query until the next reload")]
     private static partial void LogGeoTreesFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded zone {Origin} from {File} ({Records} records)")]
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Loaded zone {Origin} from {File} ({Records} records)")]
     private static partial void LogZoneLoaded(ILogger logger, string origin, string file, int records);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: {Warning}")]
     private static partial void LogZoneWarning(ILogger logger, string file, string warning);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Zone rejected: {Error}; still serving the last good version of {Origin}")]
-    private static partial void LogZoneRejectedKeptOld(ILogger logger, string error, string origin);
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Zone rejected: {File}:{Line}: {Reason}; still serving the last good version of {Origin}")]
+    private static partial void LogZoneRejectedKeptOld(ILogger logger, string file, int line, string reason, string origin);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Zone rejected: {Error}; it is not served")]
-    private static partial void LogZoneRejected(ILogger logger, string error);
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Zone rejected: {File}:{Line}: {Reason}; it is not served")]
+    private static partial void LogZoneRejected(ILogger logger, string file, int line, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "GSLB config rejected ({Errors} errors); the last good version stays in force")]
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "GSLB config rejected ({Errors} errors); the last good version stays in force")]
     private static partial void LogGslbRejected(ILogger logger, int errors);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "GSLB config error: {File}:{Line}: {Reason}")]
+    private static partial void LogGslbError(ILogger logger, string file, int line, string reason);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "GSLB config loaded from {Folder}: {Services} load-balanced services")]
+    private static partial void LogGslbReloaded(ILogger logger, string folder, int services);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "geo-data overrides in {Folder} rejected; the last good version stays in force")]
     private static partial void LogOverridesRejected(ILogger logger, string folder);

@@ -1,6 +1,7 @@
 using System.Net;
 using GslbDns.Hosting;
 using GslbDns.Server.Listeners;
+using GslbDns.Server.Dnstap;
 
 namespace GslbDns.Server.Hosting;
 
@@ -70,6 +71,12 @@ internal static class CommandLine
 
     public static readonly CommandOption<IPEndPoint?> Metrics = CommonOptions.Metrics(9153);
 
+    public static readonly CommandOption<DnstapTarget?> DnstapOutput = Option.Value<DnstapTarget?>(
+        "--dnstap", "FILE|unix:PATH", "log sampled queries and responses as dnstap (Frame Streams) to FILE, or to a reader's UNIX socket", DnstapTarget.Parse, null, "off");
+
+    public static readonly CommandOption<int> DnstapSample = Option.Value(
+        "--dnstap-sample", "N", "log one query in N", OptionValues.Int(1, 1_000_000), 1, "1, every query");
+
     public static readonly CommandOption<string?> Nsid = Option.OptionalText("--nsid", "TEXT", "RFC 5001 name server identifier", "none");
 
     public static readonly CommandOption<string?> Identity = Option.OptionalText("--identity", "TEXT", "CHAOS hostname.bind / id.server answer", "refused");
@@ -99,7 +106,7 @@ internal static class CommandLine
         CommonOptions.Zones,
         Dns, UdpThreads, TcpMaxConnections, TcpIdleTimeout, TcpMaxPerClient, TcpReadTimeout,
         RrlResponses, RrlNxDomains, RrlErrors, RrlSlip, RrlWindow, RrlIPv4Prefix, RrlIPv6Prefix, RrlTableSize, RrlExempt,
-        NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, Nsid, Identity, VersionText, MaxUdpSize,
+        NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, DnstapOutput, DnstapSample, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
         Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch,
@@ -157,6 +164,7 @@ internal static class CommandLine
             CookieSecretFile = cl.Get(CookieSecretFile),
             CookieSecretLifetime = TimeSpan.FromSeconds(cl.Get(CookieSecretLifetime)),
             MetricsEndPoint = cl.Get(Metrics),
+            Dnstap = cl.Get(DnstapOutput) is { } dnstap ? new DnstapOptions(dnstap, cl.Get(DnstapSample)) { Identity = cl.Get(Identity) ?? Environment.MachineName } : null,
             Engine = new Query.QueryEngineOptions { Nsid = cl.Get(Nsid), Identity = cl.Get(Identity), Version = cl.Get(VersionText), MaxUdpPayload = (ushort)cl.Get(MaxUdpSize) },
             WatchZones = !cl.Get(CommonOptions.NoWatch),
             GeoIpDatabase = cl.Get(CommonOptions.GeoIp),

@@ -1,3 +1,4 @@
+using GslbDns.Server.Dnstap;
 using GslbDns.Query;
 using GslbDns.Server.Listeners;
 using GslbDns.Snapshots;
@@ -66,6 +67,17 @@ internal sealed partial class DnsServer : IAsyncDisposable
         // Listening must not wait for the geo trees (seconds): until they are built, clients are located per query.
         Builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, GeoIp, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time) { GeoTreesInBackground = true };
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
+        if (options.Dnstap is { } dnstap)
+        {
+            try
+            {
+                Dnstap = new DnstapLog(dnstap, loggerFactory.CreateLogger("GslbDns.Dnstap"));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new GslbDns.Hosting.StartupException($"--dnstap: cannot create '{dnstap.Target.Path}': {ex.Message}");
+            }
+        }
     }
 
     /// <summary>/readyz: zones loaded, snapshot fresh, and with Consul the first reads of the fleet's reports and the operator state.</summary>
@@ -74,6 +86,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
     /// <summary>Failed Consul reads so far (prober reports, operator state); null without Consul.</summary>
     public (long Health, long State)? ConsulWatchErrors =>
         _consulWatcher is null ? null : (_consulWatcher.Errors, _operatorState?.Errors ?? 0);
+
+    /// <summary>The dnstap query log; null when off (the default).</summary>
+    public DnstapLog? Dnstap { get; }
 
     /// <summary>Quorum over the live probers' reports, published into the snapshot's state.</summary>
     public Health.HealthStatePublisher HealthPublisher { get; }
@@ -154,6 +169,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
             }
         }
 
+        Dnstap?.Start();
+
         // Only now, with health known (the first prober round, or the first read of the fleet's reports), do the
         // listeners open: the very first load-balanced answer must not hold an endpoint that is down.
         foreach (var endPoint in _options.DnsEndPoints)
@@ -181,10 +198,10 @@ internal sealed partial class DnsServer : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger);
+            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger, Dnstap);
             try
             {
-                return (udp, new TcpListener(udp.LocalEndPoint, Engine, _options.Tcp, _logger));
+                return (udp, new TcpListener(udp.LocalEndPoint, Engine, _options.Tcp, _logger, Dnstap));
             }
             catch (System.Net.Sockets.SocketException ex) when (endPoint.Port == 0 && attempt < 20 && ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
             {
@@ -325,6 +342,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
         }
 
         await Task.WhenAll(_tcp.Select(t => t.DisposeAsync().AsTask()));
+        Dnstap?.Dispose(); // after the listeners: nothing offers any more, the writer drains and ends the stream
         _metrics?.Dispose();
         GeoIp?.Dispose();
         LogStopped(_logger);

@@ -3,6 +3,7 @@ using GslbDns.Guards;
 using GslbDns.Query;
 using GslbDns.Reports;
 using GslbDns.Server.Listeners;
+using GslbDns.Server.Dnstap;
 
 namespace GslbDns.Server.Hosting;
 
@@ -23,6 +24,9 @@ internal sealed record ServerOptions
     public IPEndPoint? MetricsEndPoint { get; init; } = new(IPAddress.Loopback, 9153);
 
     public QueryEngineOptions Engine { get; init; } = new();
+
+    /// <summary>The dnstap query log; null (the default) runs none.</summary>
+    public DnstapOptions? Dnstap { get; init; }
 
     /// <summary>Response rate limiting for UDP replies; off unless a rate is given.</summary>
     public RateLimitOptions RateLimit { get; init; } = new();

@@ -31,6 +31,9 @@ internal static class SocketAddressReader
         isIPv6 = false;
     }
 
+    /// <summary>The port of a native sockaddr_in or sockaddr_in6 (both keep it in bytes 2-3, network order).</summary>
+    public static int Port(SocketAddress address) => BinaryPrimitives.ReadUInt16BigEndian(address.Buffer.Span.Slice(2, 2));
+
     public static void Read(EndPoint? endPoint, out UInt128 value, out bool isIPv6)
     {
         value = 0;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using GslbDns.Query;
+using GslbDns.Server.Dnstap;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Server.Listeners;
@@ -51,8 +52,9 @@ internal sealed partial class TcpListener : IAsyncDisposable
     private long _rejected;
     private long _rejectedPerClient;
     private long _evicted;
+    private readonly DnstapTap? _dnstap;
 
-    public TcpListener(IPEndPoint endPoint, QueryEngine engine, TcpLimits limits, ILogger logger)
+    public TcpListener(IPEndPoint endPoint, QueryEngine engine, TcpLimits limits, ILogger logger, DnstapLog? dnstap = null)
     {
         _engine = engine;
         _limits = limits;
@@ -68,6 +70,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
         _listener.Listen(512);
         LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
         Stats = Observability.DnsStatsGroup.For(LocalEndPoint, "tcp");
+        _dnstap = dnstap?.TapFor(LocalEndPoint, overTcp: true);
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -257,6 +260,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
                     break;
                 }
 
+                _dnstap?.Record(request.AsSpan(0, length), context.Response.Buffer.AsSpan(0, answer), context, (client.RemoteEndPoint as IPEndPoint)?.Port ?? 0);
                 if (answer == 0)
                 {
                     // RFC 7766 has no way to skip a reply on a stream; a dropped message ends the connection.

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using GslbDns.Query;
+using GslbDns.Server.Dnstap;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Server.Listeners;
@@ -19,9 +20,10 @@ internal sealed partial class UdpListener : IDisposable
     private readonly List<Socket> _sockets = [];
     private readonly List<Thread> _threads = [];
     private readonly List<QueryContext> _contexts = [];
+    private readonly DnstapTap? _dnstap;
     private volatile bool _stopping;
 
-    public UdpListener(IPEndPoint endPoint, int threads, QueryEngine engine, ILogger logger)
+    public UdpListener(IPEndPoint endPoint, int threads, QueryEngine engine, ILogger logger, DnstapLog? dnstap = null)
     {
         _engine = engine;
         _logger = logger;
@@ -43,6 +45,7 @@ internal sealed partial class UdpListener : IDisposable
 
         LocalEndPoint = new IPEndPoint(endPoint.Address, port);
         Stats = Observability.DnsStatsGroup.For(LocalEndPoint, "udp");
+        _dnstap = dnstap?.TapFor(LocalEndPoint, overTcp: false);
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -96,6 +99,7 @@ internal sealed partial class UdpListener : IDisposable
                 context.SourceAddress = address;
                 context.SourceIsIPv6 = isIPv6;
                 var length = _engine.Process(request.AsSpan(0, received), context);
+                _dnstap?.Record(request.AsSpan(0, received), response.AsSpan(0, length), context, SocketAddressReader.Port(peer));
                 if (length > 0)
                 {
                     socket.SendTo(response.AsSpan(0, length), SocketFlags.None, peer);

@@ -91,6 +91,8 @@ internal sealed partial class ChildProcess : IDisposable
             info.ArgumentList.Add(argument);
         }
 
+        // Our processes log text to a test's pipe unless the test asks otherwise: assertions read the rendered messages.
+        info.Environment["GSLBDNS_LOG_FORMAT"] = "text";
         if (environment is not null)
         {
             foreach (var (key, value) in environment)

@@ -101,7 +101,7 @@ public sealed class ProcessStartupTests : IDisposable
             .SelectMany(static l => l.Split("  ")[0].Split(", ").Select(static name => name.Split(' ')[0]))
             .Distinct()
             .ToList();
-        string[] documented = ["--id", "--region", "--lat", "--lon", "--zones", "--consul", "--consul-token-file", "--prefix", "--consul-prefix", "--session-ttl", "--max-concurrency", "--metrics", "--allow-insecure-tls", "--no-watch"];
+        string[] documented = ["--id", "--region", "--lat", "--lon", "--zones", "--consul", "--consul-token-file", "--prefix", "--consul-prefix", "--session-ttl", "--max-concurrency", "--metrics", "--allow-insecure-tls", "--no-watch", "--consul-ca-file", "--consul-client-cert", "--consul-client-key", "--log-format", "--log-level"];
         Assert.Equal(documented.Order(), listed.Order());
     }
 
