@@ -37,7 +37,7 @@ public sealed partial class SnapshotBuilder
     private byte[] _gslbFingerprint = [];
     private IReadOnlyList<LoadError> _gslbErrors = [];
     private GeoOverrides _lastGoodOverrides = GeoOverrides.Empty;
-    private readonly GeoDecisionCompiler _geoDecisions = new();
+    private GeoDecisionCompiler _geoDecisions = new();
     private IReadOnlyDictionary<DnsName, ServiceGeoDecisions>? _geo;
     private (GslbConfig Config, ClientLocator Locator)? _geoPending;
     private Task? _geoBuild;
@@ -229,8 +229,7 @@ public sealed partial class SnapshotBuilder
         }
     }
 
-    // Under the reload lock. One build at a time; the newest inputs win (a build for an older config
-    // that a reload replaced meanwhile is still cached for the config it was made for, and dropped then).
+    // Under the reload lock. One build at a time; the newest inputs win (the running build picks them up when done).
     private void ScheduleGeoTrees((GslbConfig Config, ClientLocator Locator)? pending)
     {
         _geoPending = pending;
@@ -242,38 +241,55 @@ public sealed partial class SnapshotBuilder
         _geoBuild = Task.Run(BuildGeoTrees);
     }
 
+    // The walk runs outside the reload lock, on a compiler of its own, so reloads (SIGHUP, file edits)
+    // go on meanwhile; the lock is taken only to read the inputs and to adopt the compiler, whose
+    // cache then holds the trees the next reload installs. Loops while reloads left newer inputs.
     private void BuildGeoTrees()
     {
         try
         {
-            GeoCompileReport? report;
-            lock (_reloadLock)
+            while (true)
             {
-                if (_geoPending is not { } pending)
+                (GslbConfig Config, ClientLocator Locator) pending;
+                lock (_reloadLock)
                 {
-                    return;
+                    if (_geoPending is not { } next)
+                    {
+                        _geoBuild = null; // under the lock: a reload after this starts a new build
+                        return;
+                    }
+
+                    pending = next;
+                    _geoPending = null;
                 }
 
-                _geoDecisions.Compile(pending.Config, pending.Locator);
-                _geoPending = null;
-                report = _geoDecisions.LastReport;
-            }
+                var compiler = new GeoDecisionCompiler();
+                compiler.Compile(pending.Config, pending.Locator);
+                lock (_reloadLock)
+                {
+                    _geoDecisions = compiler;
+                }
 
-            // Installs them: the config and sources are the same objects, so the compiler returns the built decisions.
-            Reload();
-            if (report is not null)
-            {
-                LogGeoTreesBuilt(_logger, report.TreesBuilt, report.Nodes, report.Bytes / 1024, report.Elapsed.TotalMilliseconds);
-            }
+                // Installs them when the inputs are still these; else it leaves newer ones pending for the next turn.
+                Reload();
+                if (compiler.LastReport is { } report)
+                {
+                    LogGeoTreesBuilt(_logger, report.TreesBuilt, report.Nodes, report.Bytes / 1024, report.Elapsed.TotalMilliseconds);
+                }
 
-            // The walk's scratch (a location tree as large as the database, hash tables) is garbage now:
-            // give it back to the system once, rather than carry it in RSS until the GC happens to.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                // The walk's scratch (a location tree as large as the database, hash tables) is garbage now:
+                // give it back to the system once, rather than carry it in RSS until the GC happens to.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
         }
         catch (Exception ex)
         {
             // The snapshot keeps serving through the locator; the next reload tries again.
             LogGeoTreesFailed(_logger, ex);
+            lock (_reloadLock)
+            {
+                _geoBuild = null;
+            }
         }
     }
 
