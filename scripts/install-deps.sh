@@ -46,6 +46,14 @@ if ! command -v systemd-analyze >/dev/null 2>&1 || ! command -v setpriv >/dev/nu
   apt-get install -y -qq --no-install-recommends systemd util-linux >/dev/null
 fi
 
+# The prometheus check type is tested against a real Prometheus (issue 15).
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "install-deps: installing prometheus" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 # deploy/terraform is parsed offline (no Terraform binary) by scripts/hcl2json.js with this package.
 hcl_dir=".cache/tools/hcl2json"
 if [ ! -f "$hcl_dir/node_modules/@cdktf/hcl2json/package.json" ]; then

@@ -67,6 +67,12 @@ public sealed record HealthCheck(
 
     /// <summary><c>check.host</c>: HTTP Host header and TLS SNI instead of the service name, without the trailing dot. http and https only.</summary>
     public string? Host { get; init; }
+
+    /// <summary><c>check.url</c> of a <c>prometheus</c> check: the Prometheus server whose <c>/api/v1/query</c> is asked.</summary>
+    public Uri? Url { get; init; }
+
+    /// <summary><c>check.query</c> of a <c>prometheus</c> check: the PromQL expression, with <c>$address</c> and <c>$endpoint</c> not yet replaced.</summary>
+    public string? Query { get; init; }
 }
 
 /// <summary>What a service answers when no endpoint is healthy. Never SERVFAIL.</summary>

@@ -22,7 +22,7 @@ public sealed partial class CheckTargetProcessTests
     // service would answer its fallback.
     private static readonly IPAddress AnswerA = IPAddress.Parse("127.0.0.21");
     private static readonly IPAddress AnswerB = IPAddress.Parse("127.0.0.22");
-    private static readonly IPAddress Fallback = IPAddress.Parse("127.0.0.99");
+    private static readonly IPAddress Fallback = IPAddress.Parse(TwoDataCenterZone.Fallback);
 
     [GeneratedRegex(@"REST API on (http://\S+/)")]
     private static partial Regex ApiLine();
@@ -34,27 +34,15 @@ public sealed partial class CheckTargetProcessTests
         await using var healthA = HttpBackend.Start(IPAddress.Parse("127.0.0.31"), 0);
         await using var healthB = HttpBackend.Start(IPAddress.Parse("127.0.0.32"), 0);
         var zones = folder.Folder("zones");
-        File.WriteAllText(Path.Combine(zones, Zone + ".zone"), "$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n  IN NS ns1\nns1 IN A 127.0.0.1\n");
-        File.WriteAllText(Path.Combine(zones, Zone + ".gslb.json"), $$"""
-            {
-              "dataCenters": {
-                "dc-a": { "latitude": 53.35, "longitude": -6.26 },
-                "dc-b": { "latitude": 39.04, "longitude": -77.49 }
-              },
-              "ttl": { "default": 5, "min": 1, "max": 300 },
-              "services": {
-                "app": {
-                  "policy": [ { "type": "healthy" }, { "type": "multivalue" } ],
-                  "whenAllUnhealthy": "fallback",
-                  "fallback": [ "{{Fallback}}" ],
-                  "check": { "type": "http", "port": {{healthA.Port}}, "path": "/health", "host": "health.ct.internal" },
-                  "endpoints": [
-                    { "dataCenter": "dc-a", "address": "{{AnswerA}}", "check": { "address": "{{healthA.Address}}" } },
-                    { "dataCenter": "dc-b", "address": "{{AnswerB}}", "check": { "address": "{{healthB.Address}}", "port": {{healthB.Port}}, "host": "b.health.ct.internal" } }
-                  ]
-                }
-              }
-            }
+        TwoDataCenterZone.Write(
+            zones,
+            Zone,
+            $"{{ \"type\": \"http\", \"port\": {healthA.Port}, \"path\": \"/health\", \"host\": \"health.ct.internal\" }}",
+            $$"""
+            [
+              { "dataCenter": "dc-a", "address": "{{AnswerA}}", "check": { "address": "{{healthA.Address}}" } },
+              { "dataCenter": "dc-b", "address": "{{AnswerB}}", "check": { "address": "{{healthB.Address}}", "port": {{healthB.Port}}, "host": "b.health.ct.internal" } }
+            ]
             """);
         var tokens = ApiProcess.WriteTokensFile(folder.File("tokens"));
         var (server, dns, _) = await FleetProcesses.StartServerAsync(

@@ -17,10 +17,10 @@ internal static class HealthCheckReader
     public const int DefaultFailureThreshold = 3;
     public const int DefaultSuccessThreshold = 2;
 
-    private static readonly string[] Types = ["http", "https", "tcp", "dns"];
+    private static readonly string[] Types = ["http", "https", "tcp", "dns", "prometheus"];
 
     private static readonly string[] Known =
-        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold", "address", "host"];
+        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold", "address", "host", "url", "query"];
 
     /// <summary>What an endpoint's own <c>check</c> may set: only where the probe goes, never how it is judged (that is the service's).</summary>
     private static readonly string[] EndpointKnown = ["address", "port", "host"];
@@ -37,7 +37,7 @@ internal static class HealthCheckReader
         var type = obj.Text("type", required: true);
         if (type is not null && Array.IndexOf(Types, type) < 0)
         {
-            obj.Error("type", $"unknown check type '{type}': use http, https, tcp or dns{NameHints.DidYouMean(type, Types)}");
+            obj.Error("type", $"unknown check type '{type}': use http, https, tcp, dns or prometheus{NameHints.DidYouMean(type, Types)}");
             type = null;
         }
 
@@ -52,6 +52,21 @@ internal static class HealthCheckReader
         var address = ReadAddress(obj);
         var host = ReadHost(obj);
 
+        // A prometheus check asks its server, not the endpoint: a port would be ignored.
+        RefuseUnless(obj, type is not "prometheus", type, "port");
+        RefuseUnless(obj, type is "prometheus" or null, type, "url", "query");
+        Uri? url = null;
+        string? query = null;
+        if (type == "prometheus")
+        {
+            url = ReadUrl(obj);
+            query = obj.Text("query", required: true);
+            if (query is not null && (query.Trim().Length == 0 || query.Any(char.IsControl)))
+            {
+                obj.Error("query", "query must be a non-empty PromQL expression on one line");
+            }
+        }
+
         int? defaultPort = type switch
         {
             "http" => 80,
@@ -59,7 +74,7 @@ internal static class HealthCheckReader
             "dns" => 53,
             _ => null,
         };
-        var port = (int?)obj.Integer("port", 1, 65535, required: type == "tcp") ?? defaultPort ?? 0;
+        var port = type == "prometheus" ? 0 : (int?)obj.Integer("port", 1, 65535, required: type == "tcp") ?? defaultPort ?? 0;
 
         string? probePath = null;
         var expectStatus = 0;
@@ -105,7 +120,7 @@ internal static class HealthCheckReader
         var successes = (int)(obj.Integer("successThreshold", 1, 100) ?? DefaultSuccessThreshold);
         return type is null
             ? null
-            : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes) { Address = address, Host = host };
+            : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes) { Address = address, Host = host, Url = url, Query = query };
     }
 
     /// <summary>
@@ -133,6 +148,11 @@ internal static class HealthCheckReader
             obj.Error("host", $"'host' does not apply to {serviceCheck.Type} checks");
         }
 
+        if (serviceCheck is { Type: "prometheus" } && obj.Has("port"))
+        {
+            obj.Error("port", "'port' does not apply to prometheus checks");
+        }
+
         var address = ReadAddress(obj);
         var port = (int?)obj.Integer("port", 1, 65535);
         var host = ReadHost(obj);
@@ -148,6 +168,23 @@ internal static class HealthCheckReader
         }
 
         return new EndpointCheck(address, port, host);
+    }
+
+    /// <summary>The Prometheus server: an absolute http(s) URL, without query or fragment (the check appends <c>/api/v1/query</c>).</summary>
+    private static Uri? ReadUrl(ConfigObject obj)
+    {
+        if (obj.Text("url", required: true) is not { } text)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.Query.Length > 0 || url.Fragment.Length > 0 || url.UserInfo.Length > 0)
+        {
+            obj.Error("url", $"url '{text}' must be an absolute http or https URL of a Prometheus server, without user, query or fragment, e.g. http://127.0.0.1:9090");
+            return null;
+        }
+
+        return url;
     }
 
     private static System.Net.IPAddress? ReadAddress(ConfigObject obj)
