@@ -47,9 +47,10 @@ if ! command -v systemd-analyze >/dev/null 2>&1 || ! command -v setpriv >/dev/nu
   apt-get install -y -qq --no-install-recommends systemd util-linux >/dev/null
 fi
 
-# deploy/observability's alert rules are checked with promtool (Debian prometheus); nothing starts the daemon.
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "install-deps: installing prometheus (promtool)" >&2
+# Debian prometheus: promtool checks deploy/observability's alert rules, and the prometheus check type is tested
+# against a real Prometheus (started by the tests on loopback; the package's own daemon is not used).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "install-deps: installing prometheus" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null

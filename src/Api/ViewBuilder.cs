@@ -105,7 +105,16 @@ internal static class ViewBuilder
             RttByRegion(snapshot, endpoint.DataCenter),
             Entry(operatorState, new StateKey(StateKind.Weight, endpoint.Id), now, endpoint.Weight),
             Entry(operatorState, new StateKey(StateKind.Drain, endpoint.Id), now),
-            Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now));
+            Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now))
+        {
+            CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint) : null,
+        };
+    }
+
+    private static CheckTargetView CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint)
+    {
+        var target = GslbDns.Gslb.CheckTarget.Of(service, check, endpoint);
+        return new CheckTargetView(target.Address.ToString(), target.Port, target.Host, GslbDns.Gslb.CheckTarget.IsSet(check, endpoint));
     }
 
     public static DataCenterView DataCenter(DataCenter dc, ServerSnapshot snapshot, OperatorState operatorState, HealthView health, DateTimeOffset now)

@@ -56,7 +56,14 @@ public sealed record EndpointView(
     IReadOnlyDictionary<string, double> RttMsByRegion,
     EntryView? WeightOverride,
     EntryView? Drain,
-    EntryView? Override);
+    EntryView? Override)
+{
+    /// <summary>Where the probers check this endpoint (<c>check.address</c>/<c>port</c>/<c>host</c>, docs/gslb-config.md); null when the service has no check.</summary>
+    public CheckTargetView? CheckTarget { get; init; }
+}
+
+/// <summary>An endpoint's check target: the address and port probed, the HTTP Host / TLS SNI sent, and whether config set it apart from the answer.</summary>
+public sealed record CheckTargetView(string Address, int Port, string Host, bool ApartFromAnswer);
 
 public sealed record DataCenterView(
     string Name,

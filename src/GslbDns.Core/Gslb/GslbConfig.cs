@@ -13,6 +13,40 @@ public sealed record DataCenter(string Name, double Latitude, double Longitude, 
 public sealed record Endpoint(string Id, string DataCenter, IPAddress Address, int Weight, int Priority)
 {
     public bool IsIPv6 => Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+
+    /// <summary>The endpoint's own <c>check</c> object: where its probe goes instead of the service check's target. Null: the service's.</summary>
+    public EndpointCheck? Check { get; init; }
+}
+
+/// <summary>An endpoint's <c>check</c>: each part given replaces the service check's (or the answer's) for this endpoint's probe.</summary>
+public sealed record EndpointCheck(IPAddress? Address, int? Port, string? Host);
+
+/// <summary>Where one endpoint's probe goes and whom it names: the check target, which may differ from the answered address.</summary>
+/// <param name="Host">HTTP Host header and TLS SNI, without the trailing dot.</param>
+public sealed record CheckTarget(IPAddress Address, int Port, string Host)
+{
+    /// <summary>The target for <paramref name="endpoint"/> of <paramref name="service"/>: the endpoint's <c>check</c>, then the service check's, then the answer (address) and the service name (host).</summary>
+    public static CheckTarget Of(ServiceConfig service, HealthCheck check, Endpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(check);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var own = endpoint.Check;
+        return new CheckTarget(
+            own?.Address ?? check.Address ?? endpoint.Address,
+            own?.Port ?? check.Port,
+            own?.Host ?? check.Host ?? service.Name.ToString().TrimEnd('.'));
+    }
+
+    /// <summary>True when config sets any part of the target apart from the answer (<c>check.address</c>/<c>host</c>, or the endpoint's own <c>check</c>): worth showing in explain.</summary>
+    public static bool IsSet(HealthCheck check, Endpoint endpoint) =>
+        endpoint.Check is not null || check.Address is not null || check.Host is not null;
+
+    public override string ToString()
+    {
+        var address = Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{Address}]" : Address.ToString();
+        return $"{address}:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)} host {Host}";
+    }
 }
 
 /// <summary>How probers check an endpoint (the prober issue runs these).</summary>
@@ -26,7 +60,20 @@ public sealed record HealthCheck(
     TimeSpan Interval,
     TimeSpan Timeout,
     int FailureThreshold,
-    int SuccessThreshold);
+    int SuccessThreshold)
+{
+    /// <summary><c>check.address</c>: every endpoint's probe goes here instead of the endpoint's address (a sidecar, a monitor). Null: the endpoint's.</summary>
+    public IPAddress? Address { get; init; }
+
+    /// <summary><c>check.host</c>: HTTP Host header and TLS SNI instead of the service name, without the trailing dot. http and https only.</summary>
+    public string? Host { get; init; }
+
+    /// <summary><c>check.url</c> of a <c>prometheus</c> check: the Prometheus server whose <c>/api/v1/query</c> is asked.</summary>
+    public Uri? Url { get; init; }
+
+    /// <summary><c>check.query</c> of a <c>prometheus</c> check: the PromQL expression, with <c>$address</c> and <c>$endpoint</c> not yet replaced.</summary>
+    public string? Query { get; init; }
+}
 
 /// <summary>What a service answers when no endpoint is healthy. Never SERVFAIL.</summary>
 public enum AllUnhealthyBehavior

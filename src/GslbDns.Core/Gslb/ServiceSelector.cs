@@ -131,7 +131,12 @@ public static class ServiceSelector
         useFallback = false;
         var trace = context.Trace;
         var kept = healthy.Apply(buffer, count, context);
-        context.TakeNote();
+
+        // The step's own note (where the endpoints were probed, when apart from the answer) joins the selector's.
+        if (context.TakeNote() is { } stepNote)
+        {
+            note = note is null ? stepNote : note + "; " + stepNote;
+        }
         if (kept > 0)
         {
             trace?.Record(healthy.Name, buffer[..kept], context.Service, note);

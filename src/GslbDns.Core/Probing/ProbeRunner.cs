@@ -32,19 +32,21 @@ public sealed class ProbeRunner : IDisposable
         _owned = owned;
     }
 
-    /// <summary>The real checks: HTTP(S), TCP and DNS.</summary>
+    /// <summary>The real checks: HTTP(S), TCP, DNS and Prometheus queries.</summary>
     /// <param name="allowInsecureTls">Skip certificate validation for https checks (tests, lab endpoints).</param>
     public static ProbeRunner CreateDefault(bool allowInsecureTls = false, TimeProvider? timeProvider = null)
     {
         var http = new HttpCheck(allowInsecureTls);
+        var prometheus = new PrometheusCheck();
         var checks = new Dictionary<string, IEndpointCheck>(StringComparer.OrdinalIgnoreCase)
         {
             ["http"] = http,
             ["https"] = http,
             ["tcp"] = new TcpCheck(),
             ["dns"] = new DnsCheck(),
+            ["prometheus"] = prometheus,
         };
-        return new ProbeRunner(checks, timeProvider, [http]);
+        return new ProbeRunner(checks, timeProvider, [http, prometheus]);
     }
 
     /// <summary>Probes <paramref name="target"/> once. Throws only when <paramref name="cancellationToken"/> is cancelled.</summary>

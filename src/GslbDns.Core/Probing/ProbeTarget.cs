@@ -8,8 +8,9 @@ namespace GslbDns.Probing;
 /// Value equality: a config reload that leaves all of this unchanged keeps the endpoint's probe loop as it is.
 /// </summary>
 /// <param name="EndpointId">The endpoint's id (<c>service/data-center/address</c>): the key in <see cref="Reports.ProberReport"/>.</param>
-/// <param name="HostName">The service name without the trailing dot: HTTP Host header and TLS SNI.</param>
-/// <param name="Address">Where to connect; the prober never resolves the service name, it checks this one address.</param>
+/// <param name="HostName">HTTP Host header and TLS SNI: <c>check.host</c>, else the service name without the trailing dot.</param>
+/// <param name="Address">Where to connect: the check target (<see cref="Gslb.CheckTarget"/>), which may differ from the answered address; the prober never resolves a name.</param>
+/// <param name="Check">The service's check, with the endpoint's own port when it sets one.</param>
 public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress Address, HealthCheck Check)
 {
     /// <summary>The endpoint's data center (a bounded label for the prober's RTT series).</summary>
@@ -27,10 +28,10 @@ public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress A
                 continue;
             }
 
-            var host = service.Name.ToString().TrimEnd('.');
             foreach (var endpoint in service.Endpoints)
             {
-                targets.Add(new ProbeTarget(endpoint.Id, host, endpoint.Address, check) { DataCenter = endpoint.DataCenter });
+                var target = CheckTarget.Of(service, check, endpoint);
+                targets.Add(new ProbeTarget(endpoint.Id, target.Host, target.Address, target.Port == check.Port ? check : check with { Port = target.Port }) { DataCenter = endpoint.DataCenter });
             }
         }
 

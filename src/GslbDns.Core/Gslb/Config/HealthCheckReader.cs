@@ -17,10 +17,13 @@ internal static class HealthCheckReader
     public const int DefaultFailureThreshold = 3;
     public const int DefaultSuccessThreshold = 2;
 
-    private static readonly string[] Types = ["http", "https", "tcp", "dns"];
+    private static readonly string[] Types = ["http", "https", "tcp", "dns", "prometheus"];
 
     private static readonly string[] Known =
-        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold"];
+        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold", "address", "host", "url", "query"];
+
+    /// <summary>What an endpoint's own <c>check</c> may set: only where the probe goes, never how it is judged (that is the service's).</summary>
+    private static readonly string[] EndpointKnown = ["address", "port", "host"];
 
     /// <summary>Null when the check is invalid (errors reported) or absent.</summary>
     public static HealthCheck? Read(ConfigSource source, JsonElement element, string path)
@@ -34,7 +37,7 @@ internal static class HealthCheckReader
         var type = obj.Text("type", required: true);
         if (type is not null && Array.IndexOf(Types, type) < 0)
         {
-            obj.Error("type", $"unknown check type '{type}': use http, https, tcp or dns{NameHints.DidYouMean(type, Types)}");
+            obj.Error("type", $"unknown check type '{type}': use http, https, tcp, dns or prometheus{NameHints.DidYouMean(type, Types)}");
             type = null;
         }
 
@@ -44,6 +47,26 @@ internal static class HealthCheckReader
         RefuseUnless(obj, isHttp || type is null, type, "path", "expectStatus", "expectBody");
         RefuseUnless(obj, type is "dns" or null, type, "queryName");
 
+        // Host header and SNI exist only in HTTP(S); a host on a tcp or dns check would be silently meaningless.
+        RefuseUnless(obj, isHttp || type is null, type, "host");
+        var address = ReadAddress(obj);
+        var host = ReadHost(obj);
+
+        // A prometheus check asks its server, not the endpoint: a port would be ignored.
+        RefuseUnless(obj, type is not "prometheus", type, "port");
+        RefuseUnless(obj, type is "prometheus" or null, type, "url", "query");
+        Uri? url = null;
+        string? query = null;
+        if (type == "prometheus")
+        {
+            url = ReadUrl(obj);
+            query = obj.Text("query", required: true);
+            if (query is not null && (query.Trim().Length == 0 || query.Any(char.IsControl)))
+            {
+                obj.Error("query", "query must be a non-empty PromQL expression on one line");
+            }
+        }
+
         int? defaultPort = type switch
         {
             "http" => 80,
@@ -51,7 +74,7 @@ internal static class HealthCheckReader
             "dns" => 53,
             _ => null,
         };
-        var port = (int?)obj.Integer("port", 1, 65535, required: type == "tcp") ?? defaultPort ?? 0;
+        var port = type == "prometheus" ? 0 : (int?)obj.Integer("port", 1, 65535, required: type == "tcp") ?? defaultPort ?? 0;
 
         string? probePath = null;
         var expectStatus = 0;
@@ -95,7 +118,119 @@ internal static class HealthCheckReader
 
         var failures = (int)(obj.Integer("failureThreshold", 1, 100) ?? DefaultFailureThreshold);
         var successes = (int)(obj.Integer("successThreshold", 1, 100) ?? DefaultSuccessThreshold);
-        return type is null ? null : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes);
+        return type is null
+            ? null
+            : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes) { Address = address, Host = host, Url = url, Query = query };
+    }
+
+    /// <summary>
+    /// An endpoint's <c>check</c> (<c>address</c>, <c>port</c>, <c>host</c>); null when invalid (errors reported). <paramref name="serviceCheck"/>
+    /// is the service's check as read (null when it is missing or invalid), <paramref name="serviceHasCheck"/> whether the service wrote one.
+    /// </summary>
+    public static EndpointCheck? ReadEndpoint(ConfigSource source, JsonElement element, string path, HealthCheck? serviceCheck, bool serviceHasCheck)
+    {
+        var obj = ConfigObject.Open(source, element, path, EndpointKnown);
+        if (obj is null)
+        {
+            return null;
+        }
+
+        var errors = source.Errors.Count;
+        if (!serviceHasCheck)
+        {
+            // Without a service check nothing is probed: a target here would be ignored, so it is refused.
+            source.Error(path, "an endpoint's 'check' only says where the service's check probes it; the service has no 'check'");
+            return null;
+        }
+
+        if (serviceCheck is { Type: not ("http" or "https") } && obj.Has("host"))
+        {
+            obj.Error("host", $"'host' does not apply to {serviceCheck.Type} checks");
+        }
+
+        if (serviceCheck is { Type: "prometheus" } && obj.Has("port"))
+        {
+            obj.Error("port", "'port' does not apply to prometheus checks");
+        }
+
+        var address = ReadAddress(obj);
+        var port = (int?)obj.Integer("port", 1, 65535);
+        var host = ReadHost(obj);
+        if (source.Errors.Count != errors)
+        {
+            return null;
+        }
+
+        if (address is null && port is null && host is null)
+        {
+            source.Error(path, "an endpoint's 'check' needs at least one of 'address', 'port', 'host'; leave it out otherwise");
+            return null;
+        }
+
+        return new EndpointCheck(address, port, host);
+    }
+
+    /// <summary>The Prometheus server: an absolute http(s) URL, without query or fragment (the check appends <c>/api/v1/query</c>).</summary>
+    private static Uri? ReadUrl(ConfigObject obj)
+    {
+        if (obj.Text("url", required: true) is not { } text)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.Query.Length > 0 || url.Fragment.Length > 0 || url.UserInfo.Length > 0)
+        {
+            obj.Error("url", $"url '{text}' must be an absolute http or https URL of a Prometheus server, without user, query or fragment, e.g. http://127.0.0.1:9090");
+            return null;
+        }
+
+        return url;
+    }
+
+    private static System.Net.IPAddress? ReadAddress(ConfigObject obj)
+    {
+        if (obj.Text("address") is not { } text)
+        {
+            return null;
+        }
+
+        if (!AddressText.TryParse(text, out var address, out var error))
+        {
+            obj.Error("address", error);
+            return null;
+        }
+
+        return address;
+    }
+
+    /// <summary>A host name as sent in Host and SNI: a domain name, absolute or not, stored without the trailing dot.</summary>
+    private static string? ReadHost(ConfigObject obj)
+    {
+        if (obj.Text("host") is not { } text)
+        {
+            return null;
+        }
+
+        if (text.Length == 0 || text == "." || text.Contains('*', StringComparison.Ordinal))
+        {
+            obj.Error("host", $"host '{text}' is not a host name, e.g. health.example.com");
+            return null;
+        }
+
+        if (!DnsName.TryParse(text, DnsName.Root, out var name, out var error))
+        {
+            obj.Error("host", $"host '{text}': {error}");
+            return null;
+        }
+
+        var host = name.ToString().TrimEnd('.');
+        if (host.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')))
+        {
+            obj.Error("host", $"host '{text}' may hold only letters, digits, '-', '_' and '.' (it goes into the Host header and TLS SNI)");
+            return null;
+        }
+
+        return host;
     }
 
     public static TimeSpan DefaultTimeout(TimeSpan interval)

@@ -13,7 +13,7 @@ internal sealed class ServiceReader
     public const int MaxPriority = 100;
 
     private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints"];
-    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority"];
+    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check"];
     private static readonly string[] Behaviors = ["fail-open", "fallback"];
 
     private readonly IReadOnlyCollection<DnsName> _servedZones;
@@ -127,8 +127,11 @@ internal sealed class ServiceReader
         }
 
         var ttl = ReadTtl(obj);
-        var endpoints = ReadEndpoints(obj, serviceId);
-        var check = obj.TryGet("check", out var checkElement) ? HealthCheckReader.Read(source, checkElement, obj.PathOf("check")) : null;
+
+        // The check first: an endpoint's own check target is read against it (a host needs an HTTP check).
+        var hasCheck = obj.TryGet("check", out var checkElement);
+        var check = hasCheck ? HealthCheckReader.Read(source, checkElement, obj.PathOf("check")) : null;
+        var endpoints = ReadEndpoints(obj, serviceId, check, hasCheck);
         var policies = ReadPolicies(obj);
         var behavior = AllUnhealthyBehavior.FailOpen;
         if (obj.Text("whenAllUnhealthy") is { } behaviorText)
@@ -177,7 +180,7 @@ internal sealed class ServiceReader
         return (uint)ttl;
     }
 
-    private List<Endpoint> ReadEndpoints(ConfigObject obj, string serviceId)
+    private List<Endpoint> ReadEndpoints(ConfigObject obj, string serviceId, HealthCheck? check, bool hasCheck)
     {
         var endpoints = new List<Endpoint>();
         if (!obj.TryGet("endpoints", out var array))
@@ -215,6 +218,9 @@ internal sealed class ServiceReader
                 var address = ReadAddress(endpoint, "address");
                 var weight = (int)(endpoint.Integer("weight", 0, MaxWeight) ?? DefaultWeight);
                 var priority = (int)(endpoint.Integer("priority", 0, MaxPriority) ?? 0);
+                var checkTarget = endpoint.TryGet("check", out var checkElement)
+                    ? HealthCheckReader.ReadEndpoint(obj.Source, checkElement, endpoint.PathOf("check"), check, hasCheck)
+                    : null;
                 if (dataCenter is not null && address is not null)
                 {
                     if (seen.TryGetValue((dataCenter, address), out var firstIndex))
@@ -224,7 +230,7 @@ internal sealed class ServiceReader
                     else
                     {
                         seen[(dataCenter, address)] = index;
-                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{address}", dataCenter, address, weight, priority));
+                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{address}", dataCenter, address, weight, priority) { Check = checkTarget });
                     }
                 }
             }

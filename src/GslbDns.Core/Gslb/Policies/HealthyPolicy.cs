@@ -27,6 +27,12 @@ public sealed class HealthyPolicy : ISelectionPolicy
         var endpoints = context.Service.Endpoints;
         var state = context.State;
         var now = context.Now;
+        // Before filtering: the loop below overwrites the candidates it drops.
+        if (context.Trace is not null && context.Service.Check is { } check)
+        {
+            NoteCheckTargets(context, check, candidates[..count]);
+        }
+
         var kept = 0;
         for (var i = 0; i < count; i++)
         {
@@ -38,5 +44,25 @@ public sealed class HealthyPolicy : ISelectionPolicy
         }
 
         return kept;
+    }
+
+    /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
+    private static void NoteCheckTargets(SelectionContext context, HealthCheck check, ReadOnlySpan<int> considered)
+    {
+        var service = context.Service;
+        var parts = new List<string>();
+        foreach (var index in considered)
+        {
+            var endpoint = service.Endpoints[index];
+            if (CheckTarget.IsSet(check, endpoint))
+            {
+                parts.Add($"{endpoint.Id} probed at {CheckTarget.Of(service, check, endpoint)}");
+            }
+        }
+
+        if (parts.Count > 0)
+        {
+            context.Note("check targets: " + string.Join(", ", parts));
+        }
     }
 }

@@ -54,6 +54,19 @@ internal static class ConfigTestSupport
 
     public static IReadOnlyList<ConfigError> Errors(string json, string file = FileName) => Errors((file, json));
 
+    /// <summary>One broken thing in <see cref="Valid"/>: the error must name the file, the marked line and <paramref name="path"/>.</summary>
+    public static void AssertRule(string find, string replace, string path, string reason)
+    {
+        var text = Edit(Valid, find, replace);
+
+        var error = Single(Errors(text), path);
+
+        Assert.Equal(FileName, error.File);
+        Assert.Equal(MarkedLine(text), error.Line);
+        Assert.Contains(reason, error.Reason, StringComparison.Ordinal);
+        Assert.StartsWith($"{FileName}:{error.Line}: {path}: ", error.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Applies <c>find</c> -> <c>replace</c> pairs (separated by <c>|</c>); each find must occur exactly once.</summary>
     public static string Edit(string text, string find, string replace)
     {

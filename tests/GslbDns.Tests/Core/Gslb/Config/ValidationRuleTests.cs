@@ -113,16 +113,7 @@ public sealed class ValidationRuleTests
     [Theory]
     [MemberData(nameof(Rules))]
     public void Each_rule_names_file_line_and_path(string find, string replace, string path, string reason)
-    {
-        var text = Edit(Valid, find, replace);
-
-        var error = Single(Errors(text), path);
-
-        Assert.Equal(FileName, error.File);
-        Assert.Equal(MarkedLine(text), error.Line);
-        Assert.Contains(reason, error.Reason, StringComparison.Ordinal);
-        Assert.StartsWith($"{FileName}:{error.Line}: {path}: ", error.ToString(), StringComparison.Ordinal);
-    }
+        => AssertRule(find, replace, path, reason);
 
     [Fact]
     public void The_valid_text_is_valid()
