@@ -62,6 +62,7 @@ internal static class Program
                 null);
             await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", embedded.Host.Urls)} (embedded mode, state in {embedded.Store.Path})");
             await Console.Out.FlushAsync();
+            context.NotifyReady($"listening on {string.Join(", ", embedded.Host.Urls)} (embedded mode)");
             await context.Signals.Stopping;
             return 0;
         }
@@ -91,6 +92,7 @@ internal static class Program
             .Add(GslbDns.Observability.ReadinessChecks.SyncedOnce("consul_watch", "the prober reports from Consul", () => reports.FirstRead.IsCompleted));
         await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate, Readiness = readiness }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
+        context.NotifyReady($"listening on {string.Join(", ", host.Urls)} (Consul mode)");
         await Console.Out.FlushAsync();
         await context.Signals.Stopping;
         return 0;

@@ -63,8 +63,15 @@ internal static class Program
             Console.WriteLine($"  dotnet {Environment.GetCommandLineArgs()[0]} explain --zones {parsed.Options.ZonesFolder} --name {name} --client 81.2.69.0/24");
         }
         Console.Out.Flush();
+        context.NotifyReady($"answering on {string.Join(", ", server.UdpListeners.Select(u => u.LocalEndPoint))}, {server.Snapshots.Current.Zones.Count} zones");
 
+        // The watchdog's liveness is an answer to our own SOA query through the first UDP listener: a process that
+        // is alive but whose serving threads wedged stops pinging, and systemd restarts it.
+        using var stop = new CancellationTokenSource();
+        var watchdog = context.RunWatchdogAsync(token => SelfQuery.AskAsync(first, zone, token), stop.Token);
         await context.Signals.Stopping;
+        await stop.CancelAsync();
+        await watchdog;
         return 0;
     }
 

@@ -73,6 +73,7 @@ internal static partial class Program
             scheduler.Start();
             watcher = new ConfigWatcher(options.ZonesFolder, scheduler, options.WatchZones, context.Signals, logger);
             LogStarted(logger, options.Id, options.Region, sink.Key, string.Join(", ", options.ConsulAddresses), options.MetricsEndPoint?.ToString() ?? "off");
+            context.NotifyReady($"probing as {options.Id} in {options.Region}");
             await context.Signals.Stopping;
             LogStopping(logger, options.Id);
             return 0;

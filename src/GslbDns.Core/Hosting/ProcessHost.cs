@@ -5,11 +5,21 @@ using Serilog.Extensions.Logging;
 namespace GslbDns.Hosting;
 
 /// <summary>What a program's body gets from <see cref="ProcessHost"/>: logging and signals, set up the same way in every process.</summary>
-public sealed class ProcessContext(ILoggerFactory loggerFactory, ProcessSignals signals)
+public sealed class ProcessContext(ILoggerFactory loggerFactory, ProcessSignals signals, SystemdNotifier? systemd = null)
 {
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
     public ProcessSignals Signals { get; } = signals;
+
+    /// <summary>Tells systemd (<c>Type=notify</c>) the process is serving; call once its listeners answer. Nothing outside systemd.</summary>
+    public void NotifyReady(string status) => systemd?.Ready(status);
+
+    /// <summary>
+    /// Pings the systemd watchdog while <paramref name="alive"/> returns null (the process does its job) until the
+    /// process stops; <paramref name="alive"/> returns the reason when it does not. Nothing without <c>WatchdogSec=</c>.
+    /// </summary>
+    public Task RunWatchdogAsync(Func<CancellationToken, Task<string?>> alive, CancellationToken stop) =>
+        systemd?.RunWatchdogAsync(alive, stop) ?? Task.CompletedTask;
 }
 
 /// <summary>
@@ -51,7 +61,9 @@ public static class ProcessHost
         {
             using var loggerFactory = new SerilogLoggerFactory(Log.Logger, dispose: false);
             using var signals = new ProcessSignals();
-            return await run(options, new ProcessContext(loggerFactory, signals));
+            using var systemd = SystemdNotifier.FromEnvironment(loggerFactory.CreateLogger("GslbDns.Hosting.Systemd"));
+            _ = signals.Stopping.ContinueWith(_ => systemd?.Stopping(), TaskScheduler.Default);
+            return await run(options, new ProcessContext(loggerFactory, signals, systemd));
         }
         catch (StartupException ex)
         {

@@ -113,8 +113,13 @@ public sealed partial class SystemdUnitTests
         Assert.True(rejected.ExitCode == 2 && rejected.StandardError.Contains("--no-such-option", StringComparison.Ordinal), rejected.ToString());
     }
 
+    /// <summary>
+    /// The unit's command line as systemd runs it (<c>Type=notify</c>, <c>WatchdogSec=</c>): READY=1 only once the
+    /// server answers (one dig right after it, no polling), watchdog pings while its own query is answered, and
+    /// STOPPING=1 then exit 0 on SIGTERM within TimeoutStopSec.
+    /// </summary>
     [Fact]
-    public async Task Dns_server_unit_command_line_serves_the_zones_and_stops_on_sigterm()
+    public async Task Dns_server_unit_command_line_says_ready_when_it_answers_pings_the_watchdog_and_stops_on_sigterm()
     {
         using var root = await UnitInstallRoot.CreateAsync();
         var dnsPort = PortFinder.Take();
@@ -126,31 +131,31 @@ public sealed partial class SystemdUnitTests
             "GSLBDNS_NSID=deploy-test",
         ]);
         var argv = root.CommandLine("gslbdns");
+        var unit = root.Unit("gslbdns");
+        Assert.Equal("notify", unit.Last("Service", "Type"));
+        Assert.Equal("main", unit.Last("Service", "NotifyAccess"));
+        Assert.NotNull(unit.Last("Service", "WatchdogSec"));
 
-        using var server = ChildProcess.Start(argv[0], argv.Skip(1));
-        var soa = await Deadline.PollAsync("SOA from the server started as the unit starts it", TimeSpan.FromSeconds(30), async () =>
+        using var systemd = new NotifySocket();
+        // A short watchdog so the test sees several pings: the server pings every half period.
+        var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.Name, ["WATCHDOG_USEC"] = "400000" };
+        using var server = ChildProcess.Start(argv[0], argv.Skip(1), environment: environment);
+        var ready = await systemd.WaitForAsync("READY=1", TimeSpan.FromSeconds(60));
+        var dig = await ChildProcess.RunAsync("dig", ["+short", "+time=2", "+tries=1", "-p", dnsPort.ToString(CultureInfo.InvariantCulture), "@127.0.0.1", "example.com", "SOA"], ToolTimeout);
+        Assert.True(dig.ExitCode == 0, dig.ToString());
+        Assert.StartsWith("ns1.example.com.", dig.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"MAINPID={server.Pid}", ready, StringComparison.Ordinal);
+        Assert.Contains("STATUS=answering on 127.0.0.1:" + dnsPort.ToString(CultureInfo.InvariantCulture), ready, StringComparison.Ordinal);
+        for (var i = 0; i < 3; i++)
         {
-            if (server.HasExited)
-            {
-                throw new PollAbortedException($"server exited\n{server.Describe()}");
-            }
-
-            // The server prints its greeting on stdout once it is started (just before it takes SIGTERM over);
-            // only from then on is SIGTERM a graceful stop.
-            if (!server.StandardOutput.Contains("is answering on", StringComparison.Ordinal))
-            {
-                return (false, "", "no greeting on stdout yet");
-            }
-
-            var dig = await ChildProcess.RunAsync("dig", ["+short", "+time=1", "+tries=1", "-p", dnsPort.ToString(CultureInfo.InvariantCulture), "@127.0.0.1", "example.com", "SOA"], ToolTimeout);
-            return (dig.ExitCode == 0 && dig.StandardOutput.Contains("example.com.", StringComparison.Ordinal), dig.StandardOutput, dig.ToString());
-        });
+            await systemd.WaitForAsync("WATCHDOG=1", TimeSpan.FromSeconds(10));
+        }
 
         server.Signal(ChildProcess.SigTerm);
-        var stopSeconds = int.Parse(root.Unit("gslbdns").Last("Service", "TimeoutStopSec")!.TrimEnd('s'), CultureInfo.InvariantCulture);
+        await systemd.WaitForAsync("STOPPING=1", TimeSpan.FromSeconds(10));
+        var stopSeconds = int.Parse(unit.Last("Service", "TimeoutStopSec")!.TrimEnd('s'), CultureInfo.InvariantCulture);
         Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(stopSeconds)), $"not stopped within TimeoutStopSec\n{server.Describe()}");
         Assert.True(server.ExitCode == 0, server.Describe());
-        Assert.StartsWith("ns1.example.com.", soa, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -168,8 +173,12 @@ public sealed partial class SystemdUnitTests
             $"GSLBDNS_METRICS=127.0.0.1:{metricsPort}",
         ]);
         var argv = root.CommandLine("gslbdns-prober");
+        Assert.Equal("notify", root.Unit("gslbdns-prober").Last("Service", "Type"));
 
-        using var prober = ChildProcess.Start(argv[0], argv.Skip(1));
+        // systemd's abstract-namespace notify socket ("@..."); the prober says READY=1 once it probes.
+        using var systemd = new NotifySocket(abstractName: true);
+        using var prober = ChildProcess.Start(argv[0], argv.Skip(1), environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.Name });
+        Assert.Contains("STATUS=probing as deploy-test-1 in eu", await systemd.WaitForAsync("READY=1", TimeSpan.FromSeconds(60)), StringComparison.Ordinal);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Deadline.UntilAsync("prober /metrics", TimeSpan.FromSeconds(30), async () =>
         {
