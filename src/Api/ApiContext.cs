@@ -36,8 +36,17 @@ internal sealed class ApiContext : IDisposable
 
     public void Dispose() => _guardLock.Dispose();
 
-    /// <summary>Serialises guarded writes in this process when the store cannot check all their conditions.</summary>
-    public async Task<IDisposable> LockForGuardAsync(bool needed, CancellationToken ct)
+    /// <summary>How long a guarded write waits for another API process's guarded write (one read and one write) to finish.</summary>
+    public static readonly TimeSpan GuardLockWait = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Serialises guarded writes whose conditions the store cannot check in the write itself (a drill's overlap
+    /// check against drills with ids nobody knows beforehand; a guardrail with more entries than a Consul
+    /// transaction holds): first in this process, then across every API process of the fleet through the store
+    /// (<see cref="IOperatorStateStore.LockAsync"/>; Consul: a session lock), so two API processes behind one load
+    /// balancer cannot both pass the check.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockForGuardAsync(bool needed, CancellationToken ct)
     {
         if (!needed)
         {
@@ -45,15 +54,38 @@ internal sealed class ApiContext : IDisposable
         }
 
         await _guardLock.WaitAsync(ct);
-        return new Releaser(_guardLock);
+        var local = new Releaser(_guardLock);
+        try
+        {
+            return new Held(await Store.LockAsync("guard", GuardLockWait, ct), local);
+        }
+        catch
+        {
+            local.Dispose();
+            throw;
+        }
     }
 
-    private sealed class NoLock : IDisposable
+    private sealed class NoLock : IAsyncDisposable
     {
         public static readonly NoLock Instance = new();
 
-        public void Dispose()
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>The fleet's lock, released before this process's.</summary>
+    private sealed class Held(IAsyncDisposable fleet, Releaser local) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
         {
+            try
+            {
+                await fleet.DisposeAsync();
+            }
+            finally
+            {
+                local.Dispose();
+            }
         }
     }
 

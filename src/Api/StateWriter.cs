@@ -99,7 +99,7 @@ internal sealed partial class StateWriter
             var at = _api.Time.GetUtcNow();
             var audit = AuditEntry.Create(at, change.Actor, change.Setting is null ? "delete" : "set", change.Key, current?.Setting, change.Setting, change.Reason, forced);
             StateWriteResult result;
-            using (await _api.LockForGuardAsync(conditions is null && change.Key.Kind is not StateKind.Weight, ct))
+            await using (await _api.LockForGuardAsync(conditions is null && change.Key.Kind is not StateKind.Weight, ct))
             {
                 result = change.Setting is null
                     ? await _api.Store.DeleteAsync(change.Key, currentVersion, audit, conditions, ct)
@@ -223,7 +223,7 @@ internal sealed partial class StateWriter
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key} written at version {Version} but not yet seen by this process's watcher")]
     private static partial void LogNotYetApplied(ILogger logger, string key, ulong version);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The guardrail for {Key} depends on {Count} entries, more than one Consul transaction holds; serialising in this process only")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The guardrail for {Key} depends on {Count} entries, more than one Consul transaction holds; serialising through the fleet-wide guard lock")]
     private static partial void LogTooManyConditions(ILogger logger, string key, int count);
 }
 

@@ -79,8 +79,8 @@ internal static partial class DrillRoutes
             throw new InvalidFieldException("dataCenters", $"no service has an endpoint in {string.Join(", ", dataCenters)}: nothing to drill");
         }
 
-        // One creation at a time in this process, so two requests cannot both pass the overlap check.
-        using (await api.LockForGuardAsync(true, ct))
+        // One creation at a time across every API process of the fleet, so two requests cannot both pass the overlap check.
+        await using (await api.LockForGuardAsync(true, ct))
         {
             var state = await api.Store.ReadAsync(ct);
             var violations = DrillPlanner.Violations(snapshot, state, drill, options, now);

@@ -148,7 +148,7 @@ internal sealed partial class DrillRunner : IHostedService, IAsyncDisposable
             var drill = DrillPlanner.NewDrill(id, snapshot.Gslb, targets, null, now, schedule.Duration, _options.DefaultCapacityFloor, null, null, reason, "drill-practice", now);
             try
             {
-                using (await _api.LockForGuardAsync(true, ct))
+                await using (await _api.LockForGuardAsync(true, ct))
                 {
                     var violations = targets.Count < schedule.DataCenters.Count
                         ? [$"unknown data center in the schedule {schedule.Text}"]

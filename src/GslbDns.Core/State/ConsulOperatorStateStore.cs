@@ -210,6 +210,14 @@ public sealed partial class ConsulOperatorStateStore : IOperatorStateStore
         return new StateWriteResult(WriteStatus.ConditionFailed, currentVersion, currentSetting);
     }
 
+    /// <summary>A <see cref="ConsulLock"/> on <c>{prefix}locks/NAME</c>, shared by every API process of the fleet.</summary>
+    public async Task<IAsyncDisposable> LockAsync(string name, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var holder = $"{Environment.MachineName} pid {Environment.ProcessId}";
+        return await ConsulLock.AcquireAsync(_client, _prefix + "locks/" + name, holder, wait, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);

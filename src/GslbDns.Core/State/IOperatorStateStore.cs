@@ -110,6 +110,15 @@ public interface IOperatorStateStore : IAsyncDisposable
         IReadOnlyDictionary<StateKey, ulong>? conditions = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Holds <paramref name="name"/> exclusively across every process that shares this store until the result is
+    /// disposed: for a decision whose conditions one conditional write cannot express (a new drill must not overlap
+    /// one another process is creating under an id nobody can know beforehand). Waits at most
+    /// <paramref name="wait"/>, then throws <see cref="TimeoutException"/>. A holder that dies loses the lock on its
+    /// own (Consul: with its session's TTL). Callers also serialise within their process: this is the fleet's half.
+    /// </summary>
+    Task<IAsyncDisposable> LockAsync(string name, TimeSpan wait, CancellationToken cancellationToken = default);
+
     /// <summary>An audit entry that goes with no state change (e.g. a refused forced change is not written; this is for other events).</summary>
     Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default);
 

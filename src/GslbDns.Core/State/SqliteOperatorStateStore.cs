@@ -243,6 +243,13 @@ public sealed class SqliteOperatorStateStore : IOperatorStateStore
         }
     }
 
+    /// <summary>
+    /// Nothing to take: the embedded store's file belongs to one process (the embedded server), whose callers
+    /// serialise among themselves.
+    /// </summary>
+    public Task<IAsyncDisposable> LockAsync(string name, TimeSpan wait, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IAsyncDisposable>(NoLock.Instance);
+
     public async Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken);
@@ -427,5 +434,12 @@ public sealed class SqliteOperatorStateStore : IOperatorStateStore
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -47,7 +47,7 @@ variable "common" {
 }
 
 variable "consul_token_parameter" {
-  description = "SSM SecureString with the API's Consul ACL token (write on gslbdns/state/ and gslbdns/audit/)."
+  description = "SSM SecureString with the API's Consul ACL token (write on gslbdns/state/, gslbdns/audit/ and gslbdns/locks/; session write)."
   type        = string
 }
 
