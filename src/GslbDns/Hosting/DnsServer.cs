@@ -65,7 +65,11 @@ internal sealed partial class DnsServer : IAsyncDisposable
         }
 
         // Listening must not wait for the geo trees (seconds): until they are built, clients are located per query.
-        Builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, GeoIp, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time) { GeoTreesInBackground = true };
+        Builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, GeoIp, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time)
+        {
+            GeoTreesInBackground = true,
+            DnssecKeys = LoadDnssecKeys(options),
+        };
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
         if (options.Dnstap is { } dnstap)
         {
@@ -78,6 +82,31 @@ internal sealed partial class DnsServer : IAsyncDisposable
                 throw new GslbDns.Hosting.StartupException($"--dnstap: cannot create '{dnstap.Target.Path}': {ex.Message}");
             }
         }
+    }
+
+    /// <summary>Reads (or on first start generates) the keys of every zone to sign; a key that cannot be read stops the start.</summary>
+    internal static Dictionary<GslbDns.Dns.DnsName, GslbDns.Dnssec.ZoneKeys> LoadDnssecKeys(ServerOptions options)
+    {
+        var keys = new Dictionary<GslbDns.Dns.DnsName, GslbDns.Dnssec.ZoneKeys>();
+        if (options.DnssecZones.Count == 0)
+        {
+            return keys;
+        }
+
+        var store = new GslbDns.Dnssec.ZoneKeyStore(options.DnssecKeysFolder);
+        foreach (var zone in options.DnssecZones)
+        {
+            try
+            {
+                keys[zone] = store.LoadOrCreate(zone);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                throw new GslbDns.Hosting.StartupException($"--dnssec-zone {zone}: keys in {store.ZoneFolder(zone)}: {ex.Message}");
+            }
+        }
+
+        return keys;
     }
 
     /// <summary>/readyz: zones loaded, snapshot fresh, and with Consul the first reads of the fleet's reports and the operator state.</summary>
