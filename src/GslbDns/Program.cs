@@ -89,7 +89,9 @@ internal static class Program
             return 2;
         }
 
-        foreach (var keys in DnsServer.LoadDnssecKeys(options).Values)
+        var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
+        using var consulHttp = options.ConsulAddresses.Count > 0 ? TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1)) : null;
+        foreach (var keys in DnsServer.LoadDnssecKeys(options, consulHttp, token).Values)
         {
             Console.WriteLine(keys.DsText());
         }

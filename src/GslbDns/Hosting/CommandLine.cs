@@ -103,6 +103,9 @@ internal static class CommandLine
     public static readonly CommandOption<string?> DnssecKeys = Option.Value<string?>(
         "--dnssec-keys", "DIR", "DNSSEC key folder (one folder per zone: ksk.pem, zsk.pem, mode 0600)", v => v, null, "STATE/dnssec");
 
+    public static readonly CommandOption<string?> DnssecKeyEncryptionFile = Option.Value<string?>(
+        "--dnssec-key-encryption-file", "FILE", "with --consul: the zones' keys are shared in Consul KV, encrypted (AES-256-GCM) with the 64 hex digits in FILE", OptionValues.ExistingFile, null, "none; required with --consul and --dnssec-zone");
+
     public static readonly CommandOption<bool> NoProber = Option.Flag("--no-prober", "embedded mode without the in-process prober (every endpoint counts as healthy)");
 
     public static readonly CommandOption<string> ProberRegion = Option.Text("--prober-region", "NAME", "the embedded prober's region", "local", "local");
@@ -116,7 +119,7 @@ internal static class CommandLine
         NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, DnstapOutput, DnstapSample, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
-        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys,
+        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile,
     ],
     TlsOptions.Api,
     TlsOptions.Consul);
@@ -188,6 +191,7 @@ internal static class CommandLine
             ApiTokensFile = cl.Get(ApiTokensFile),
             DnssecZones = cl.All(DnssecZone),
             DnssecKeysFolder = cl.Get(DnssecKeys) ?? Path.Combine(cl.Get(State), "dnssec"),
+            DnssecKeyEncryptionFile = cl.Get(DnssecKeyEncryptionFile),
             EmbeddedProberInfo = new Reports.ProberInfo("embedded", cl.Get(ProberRegion), 0, 0, DateTimeOffset.UtcNow),
         };
         var explain = command == "explain"

@@ -85,6 +85,9 @@ internal sealed record ServerOptions
     /// <summary>Where each signed zone's keys live (<c>ZONE/ksk.pem</c>, <c>ZONE/zsk.pem</c>).</summary>
     public string DnssecKeysFolder { get; init; } = Path.Combine("state", "dnssec");
 
+    /// <summary>Consul mode: the file with the key that encrypts the zones' keys in Consul KV.</summary>
+    public string? DnssecKeyEncryptionFile { get; init; }
+
     /// <summary>Watch the zone folder and reload on change (SIGHUP always reloads).</summary>
     public bool WatchZones { get; init; } = true;
 }

@@ -20,7 +20,10 @@ public sealed class SignedZoneFixture : IAsyncLifetime
     private DnsServer? _child;
     private ChildProcess? _unbound;
 
+    /// <summary>Port 53 of a random 127/8 address: Zonemaster only speaks to port 53, and ns1.sec.test names it.</summary>
     internal IPEndPoint Server => _parent!.UdpListeners[0].LocalEndPoint;
+
+    internal string KeysFolder => Path.Combine(_folder!.Path, "state", "dnssec");
 
     internal IPEndPoint Resolver { get; private set; } = new(IPAddress.Loopback, 0);
 
@@ -38,7 +41,7 @@ public sealed class SignedZoneFixture : IAsyncLifetime
         IPAddress? glue = null;
         for (var attempt = 0; attempt < 20 && _child is null; attempt++)
         {
-            var candidate = new IPAddress([127, (byte)Random.Shared.Next(100, 250), (byte)Random.Shared.Next(1, 255), (byte)Random.Shared.Next(1, 255)]);
+            var candidate = RandomLoopback();
             if (!PortFinder.IsFree(candidate, 53))
             {
                 continue;
@@ -62,60 +65,43 @@ public sealed class SignedZoneFixture : IAsyncLifetime
             }
         }
 
-        File.WriteAllText(Path.Combine(parentZones, "sec.test.zone"), ZoneText(glue ?? throw new InvalidOperationException("no 127/8 address with port 53 free")));
+        _ = glue ?? throw new InvalidOperationException("no 127/8 address with port 53 free for the child");
         File.WriteAllText(Path.Combine(parentZones, "sec.test.gslb.json"), GslbText);
-        var options = InProcessServer.Options(parentZones, new IPEndPoint(IPAddress.Loopback, 0)) with
+        for (var attempt = 0; attempt < 20 && _parent is null; attempt++)
         {
-            DnssecZones = [GslbDns.Dns.DnsName.Parse(Zone + ".")],
-            DnssecKeysFolder = Path.Combine(_folder.Path, "state", "dnssec"),
-            EmbeddedProber = false,
-            ApiEndPoint = null,
-            StateFolder = Path.Combine(_folder.Path, "state"),
-        };
-        _parent = await InProcessServer.StartAsync(options);
+            var candidate = RandomLoopback();
+            if (candidate.Equals(glue) || !PortFinder.IsFree(candidate, 53))
+            {
+                continue;
+            }
+
+            File.WriteAllText(Path.Combine(parentZones, "sec.test.zone"), ZoneText(candidate, glue));
+            var options = InProcessServer.Options(parentZones, new IPEndPoint(candidate, 53)) with
+            {
+                DnssecZones = [GslbDns.Dns.DnsName.Parse(Zone + ".")],
+                DnssecKeysFolder = KeysFolder,
+                EmbeddedProber = false,
+                ApiEndPoint = null,
+                StateFolder = Path.Combine(_folder.Path, "state"),
+            };
+            try
+            {
+                _parent = await InProcessServer.StartAsync(options);
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        _ = _parent ?? throw new InvalidOperationException("no 127/8 address with port 53 free for the parent");
 
         var dnskey = await RawDnsClient.UdpQueryAsync(Server, Zone, 48, new EdnsSpec());
         var ksk = dnskey.Answers.Single(r => r.Type == 48 && r.RData[1] == 1 && r.RData[0] == 1);
         Ksk = Convert.ToBase64String(ksk.RData[4..]);
         AnchorFile = _folder.File("anchor.conf");
         File.WriteAllText(AnchorFile, $"trust-anchors {{\n \"{Zone}.\" static-key 257 3 13 \"{Ksk}\";\n}};\n");
-        await StartUnboundAsync();
-    }
-
-    private async Task StartUnboundAsync()
-    {
-        var failures = new List<string>();
-        for (var attempt = 1; attempt <= 3; attempt++)
-        {
-            var port = PortFinder.Take();
-            var config = _folder!.File("unbound.conf");
-            File.WriteAllText(config, UnboundConfig(_folder.Path, port));
-            var unbound = ChildProcess.Start("unbound", ["-d", "-c", config], _folder.Path);
-            var resolver = new IPEndPoint(IPAddress.Loopback, port);
-            try
-            {
-                await Deadline.UntilAsync("unbound answering", TimeSpan.FromSeconds(15), async () =>
-                {
-                    if (unbound.HasExited)
-                    {
-                        throw new PollAbortedException("unbound exited");
-                    }
-
-                    var reply = await RawDnsClient.UdpAsync(resolver, DnsWire.Query(Zone, DnsWire.TypeSOA, 4243, recursionDesired: true), 4243, TimeSpan.FromMilliseconds(500));
-                    return (reply is not null && RawReply.Parse(reply).Rcode == 0, reply is null ? "no reply" : RawReply.Parse(reply).ToString());
-                }, TimeSpan.FromMilliseconds(50));
-                _unbound = unbound;
-                Resolver = resolver;
-                return;
-            }
-            catch (Exception ex) when (ex is PollAbortedException or TimeoutException)
-            {
-                failures.Add($"attempt {attempt} on port {port}: {ex.Message}\n{unbound.Describe()}");
-                unbound.Dispose();
-            }
-        }
-
-        throw new InvalidOperationException($"unbound did not start:\n{string.Join("\n", failures)}");
+        var folder = _folder;
+        (_unbound, Resolver) = await UnboundProcess.StartAsync(folder, port => UnboundConfig(folder.Path, port), Zone);
     }
 
     internal string UnboundLog => _unbound?.Describe() ?? "";
@@ -155,7 +141,9 @@ public sealed class SignedZoneFixture : IAsyncLifetime
 
         """;
 
-    private static string ZoneText(IPAddress glue)
+    private static IPAddress RandomLoopback() => new([127, (byte)Random.Shared.Next(100, 250), (byte)Random.Shared.Next(1, 255), (byte)Random.Shared.Next(1, 255)]);
+
+    private static string ZoneText(IPAddress self, IPAddress glue)
     {
         // 5 x 215 octets: about 1190 bytes unsigned, so under a 1232-byte buffer only without its RRSIG.
         var big = string.Join("\n", Enumerable.Range(0, BigTxtRecords).Select(i => $"bigtxt IN TXT \"{new string((char)('m' + i), 215)}\""));
@@ -165,7 +153,7 @@ public sealed class SignedZoneFixture : IAsyncLifetime
             @ IN SOA ns1 hostmaster 1 3600 600 86400 60
               IN NS ns1
               IN MX 10 mail
-            ns1 IN A 127.0.0.1
+            ns1 IN A {self}
             mail IN A 192.0.2.25
             www IN A 192.0.2.1
                 IN A 192.0.2.2
@@ -280,7 +268,13 @@ public sealed class DnssecResolverTests(SignedZoneFixture fixture) : IClassFixtu
         var tcp = await RawDnsClient.TcpQueryAsync(fixture.Server, "bigtxt.sec.test", DnsWire.TypeTXT, new EdnsSpec(DnssecOk: true));
         Assert.Equal(SignedZoneFixture.BigTxtRecords, tcp.Answers.Count(r => r.Type == DnsWire.TypeTXT));
         Assert.Single(tcp.Answers, r => r.Type == 46);
-        var viaUnbound = await Validated("bigtxt.sec.test", DnsWire.TypeTXT);
+
+        // Unbound fetched it from us over TCP and validated it; too big for its own UDP reply too, it is asked over TCP.
+        using var connection = await TcpDnsConnection.ConnectAsync(fixture.Resolver);
+        var id = DnsWire.NewId();
+        await connection.SendAsync(DnsWire.Query("bigtxt.sec.test", DnsWire.TypeTXT, id, new EdnsSpec(DnssecOk: true), recursionDesired: true));
+        var viaUnbound = RawReply.Parse(await connection.ReceiveAsync() ?? throw new IOException("unbound closed the connection"));
+        Assert.True((viaUnbound.Flags & AuthenticData) != 0, viaUnbound.ToString());
         Assert.Equal(SignedZoneFixture.BigTxtRecords, viaUnbound.Answers.Count(r => r.Type == DnsWire.TypeTXT));
     }
 
@@ -296,6 +290,25 @@ public sealed class DnssecResolverTests(SignedZoneFixture fixture) : IClassFixtu
         Assert.Equal(0, signedNx.Rcode);
         var nsec = Assert.Single(signedNx.Authority, r => r.Type == 47);
         Assert.Equal("nope.sec.test.", nsec.Name);
+    }
+
+    [Fact]
+    public async Task Zonemaster_reports_no_DNSSEC_problem_and_dnssec_ds_prints_the_DS_the_zone_publishes()
+    {
+        var cds = await RawDnsClient.UdpQueryAsync(fixture.Server, SignedZoneFixture.Zone, 59, new EdnsSpec());
+        var record = Assert.Single(cds.Answers, r => r.Type == 59).RData.ToArray();
+        var tag = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(record);
+        var digest = Convert.ToHexString(record.AsSpan(4));
+
+        var printed = await ChildProcess.RunAsync(RepoLayout.DotnetHost, [RepoLayout.ServerDll, "dnssec-ds", "--dnssec-zone", SignedZoneFixture.Zone, "--dnssec-keys", fixture.KeysFolder], TimeSpan.FromSeconds(30));
+        Assert.True(printed.ExitCode == 0, printed.ToString());
+        Assert.Equal($"sec.test. 3600 IN DS {tag} 13 2 {digest}", printed.StandardOutput.Trim());
+
+        // Undelegated test of the DNSSEC test cases (DNSSEC01-18): the name server and the DS given, no network needed.
+        var result = await ChildProcess.RunAsync("zonemaster-cli", ["--no-ipv6", "--ns", $"ns1.sec.test/{fixture.Server.Address}", "--ds", $"{tag},13,2,{digest}", "--test", "DNSSEC", "--show-testcase", "--level", "INFO", SignedZoneFixture.Zone], TimeSpan.FromSeconds(120));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("DNSSEC10", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"\b(WARNING|ERROR|CRITICAL)\b", result.StandardOutput);
     }
 
     [Theory]
