@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in dig kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium afl-fuzz dnstap-read fstrm_capture; do
+for tool in dig delv kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium afl-fuzz dnstap-read fstrm_capture; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 
@@ -54,6 +54,15 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+# DNSSEC tests: delv (bind9-dnsutils, above) validates our signed answers; Zonemaster's DNSSEC test cases run
+# against the signed test zone (undelegated, --ns name/address: no network needed).
+if ! command -v zonemaster-cli >/dev/null 2>&1; then
+  echo "install-deps: installing zonemaster-cli" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends zonemaster-cli >/dev/null
 fi
 
 # bench/fuzz instruments assemblies with the sharpfuzz dotnet tool (SharpFuzz.CommandLine, the tool manifest).

@@ -23,6 +23,11 @@ internal static class Program
             return CheckZones(parsed.Options, loggerFactory);
         }
 
+        if (parsed.Command == "dnssec-ds")
+        {
+            return PrintDs(parsed.Options);
+        }
+
         if (parsed.Command == "explain")
         {
             return await ExplainCommand.RunAsync(parsed.Options, parsed.Explain!, loggerFactory);
@@ -72,6 +77,25 @@ internal static class Program
         await context.Signals.Stopping;
         await stop.CancelAsync();
         await watchdog;
+        return 0;
+    }
+
+    /// <summary>The DS (SHA-256) of each signed zone's KSK, one line per zone in presentation format, for the registrar.</summary>
+    private static int PrintDs(ServerOptions options)
+    {
+        if (options.DnssecZones.Count == 0)
+        {
+            Console.Error.WriteLine("dnssec-ds: give the zone with --dnssec-zone ZONE");
+            return 2;
+        }
+
+        var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
+        using var consulHttp = options.ConsulAddresses.Count > 0 ? TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1)) : null;
+        foreach (var keys in DnsServer.LoadDnssecKeys(options, consulHttp, token).Values)
+        {
+            Console.WriteLine(keys.DsText());
+        }
+
         return 0;
     }
 

@@ -24,6 +24,11 @@ public static class RecordType
     public const ushort NSEC = 47;
     public const ushort DNSKEY = 48;
     public const ushort NSEC3 = 50;
+    public const ushort CDS = 59;
+    public const ushort CDNSKEY = 60;
+
+    /// <summary>RFC 9824 compact denial: in an NSEC type bitmap, "this name does not exist" (a meta type, never queried).</summary>
+    public const ushort NXNAME = 128;
     public const ushort SVCB = 64;
     public const ushort HTTPS = 65;
     public const ushort IXFR = 251;
@@ -37,7 +42,7 @@ public static class RecordType
     {
         ["A"] = A, ["NS"] = NS, ["CNAME"] = CNAME, ["SOA"] = SOA, ["PTR"] = PTR, ["HINFO"] = HINFO,
         ["MX"] = MX, ["TXT"] = TXT, ["AAAA"] = AAAA, ["SRV"] = SRV, ["NAPTR"] = NAPTR, ["DNAME"] = DNAME,
-        ["OPT"] = OPT, ["DS"] = DS, ["RRSIG"] = RRSIG, ["NSEC"] = NSEC, ["DNSKEY"] = DNSKEY, ["NSEC3"] = NSEC3,
+        ["OPT"] = OPT, ["DS"] = DS, ["RRSIG"] = RRSIG, ["NSEC"] = NSEC, ["DNSKEY"] = DNSKEY, ["NSEC3"] = NSEC3, ["CDS"] = CDS, ["CDNSKEY"] = CDNSKEY,
         ["SVCB"] = SVCB, ["HTTPS"] = HTTPS, ["IXFR"] = IXFR, ["AXFR"] = AXFR, ["ANY"] = ANY, ["CAA"] = CAA,
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 

@@ -68,6 +68,9 @@ public sealed class CompiledRRset
     public DnsName[] Targets { get; }
 
     public ReadOnlySpan<byte> Record(int index) => Wire.AsSpan(Offsets[index], Offsets[index + 1] - Offsets[index]);
+
+    /// <summary>This RRset's signature in a signed zone, made on first use and replaced when stale (<see cref="Dnssec.ZoneSigner.Static"/>).</summary>
+    internal Dnssec.SignedSet? SignatureSlot;
 }
 
 /// <summary>A name in a zone: its RRsets (few, so a linear scan beats a dictionary) and what kind of node it is.</summary>
@@ -78,6 +81,7 @@ public sealed class ZoneNode
         Name = name;
         RRsets = rrsets;
         IsDelegation = isDelegation;
+        Types = [.. rrsets.Select(s => s.Type)];
         foreach (var set in rrsets)
         {
             if (set.Type == RecordType.CNAME)
@@ -95,6 +99,9 @@ public sealed class ZoneNode
     public bool IsDelegation { get; }
 
     public CompiledRRset? Cname { get; }
+
+    /// <summary>The types of the static RRsets, for the NSEC type bitmap of a NODATA proof.</summary>
+    public ushort[] Types { get; }
 
     /// <summary>Set for load-balanced names: the GSLB decision produces its A/AAAA answers per query.</summary>
     public IDynamicAnswerSource? Dynamic { get; init; }
@@ -121,8 +128,9 @@ public sealed class CompiledZone
 {
     private readonly Dictionary<byte[], ZoneNode>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
-    private CompiledZone(ParsedZone source, Dictionary<byte[], ZoneNode> nodes, CompiledRRset soa, CompiledRRset ns, uint negativeTtl)
+    private CompiledZone(ParsedZone source, Dictionary<byte[], ZoneNode> nodes, CompiledRRset soa, CompiledRRset ns, uint negativeTtl, Dnssec.ZoneSigner? signer)
     {
+        Signer = signer;
         Source = source;
         _lookup = nodes.GetAlternateLookup<ReadOnlySpan<byte>>();
         Soa = soa;
@@ -133,6 +141,12 @@ public sealed class CompiledZone
     }
 
     public ParsedZone Source { get; }
+
+    /// <summary>Set when the zone is signed: DNSSEC-OK queries get signatures and compact denial (RFC 9824).</summary>
+    public Dnssec.ZoneSigner? Signer { get; }
+
+    /// <summary>The signature of <see cref="NegativeSoaWire"/> (its TTL is the negative TTL, so it is signed apart from the apex SOA).</summary>
+    internal Dnssec.SignedSet? NegativeSoaSignature;
 
     /// <summary>This zone's slot in the per-thread DNS counters (stable for the process, across reloads).</summary>
     public int MetricSlot { get; }
@@ -153,11 +167,24 @@ public sealed class CompiledZone
 
     public ZoneNode? Find(DnsName name) => Find(name.Wire);
 
-    /// <summary>Builds the lookup structure; <paramref name="dynamicNodes"/> marks load-balanced names (they may have no static records).</summary>
-    public static CompiledZone Build(ParsedZone zone, IReadOnlyDictionary<DnsName, IDynamicAnswerSource>? dynamicNodes = null)
+    /// <summary>
+    /// Builds the lookup structure; <paramref name="dynamicNodes"/> marks load-balanced names (they may have no static records).
+    /// With a <paramref name="signer"/> the apex also publishes its DNSKEY, CDS and CDNSKEY records.
+    /// </summary>
+    public static CompiledZone Build(ParsedZone zone, IReadOnlyDictionary<DnsName, IDynamicAnswerSource>? dynamicNodes = null, Dnssec.ZoneSigner? signer = null)
     {
         var byOwner = new Dictionary<DnsName, List<ZoneRecord>>();
-        foreach (var record in zone.Records)
+        var source = zone.Records.AsEnumerable();
+        if (signer is not null)
+        {
+            var soaTtl = zone.Records.FirstOrDefault(r => r.Type == RecordType.SOA && r.Owner == zone.Origin)?.Ttl ?? 3600;
+            var at = new SourceLocation(zone.File, 0);
+            source = source
+                .Where(r => !(r.Owner == zone.Origin && r.Type is RecordType.DNSKEY or RecordType.CDS or RecordType.CDNSKEY))
+                .Concat(signer.ApexRecords().Select(a => new ZoneRecord(zone.Origin, a.Type, RecordClass.IN, soaTtl, a.RData, null, at)));
+        }
+
+        foreach (var record in source)
         {
             if (!byOwner.TryGetValue(record.Owner, out var list))
             {
@@ -206,7 +233,7 @@ public sealed class CompiledZone
         var ns = apex.Find(RecordType.NS) ?? throw new ZoneLoadException(new SourceLocation(zone.File, 0), "zone has no NS at its origin");
         var soaRdata = soa.Records[0].RData;
         var minimum = BinaryPrimitives.ReadUInt32BigEndian(soaRdata.AsSpan(soaRdata.Length - 4));
-        return new CompiledZone(zone, nodes, soa, ns, Math.Min(soa.Ttl, minimum));
+        return new CompiledZone(zone, nodes, soa, ns, Math.Min(soa.Ttl, minimum), signer);
     }
 
     private static byte[] BuildNegativeSoa(CompiledRRset soa, uint ttl)

@@ -63,6 +63,11 @@ public sealed class QueryContext
     /// <summary>ECS scope the answer depended on (RFC 7871 7.2.1); set by dynamic answers.</summary>
     public byte EcsScope { get; set; }
 
+    /// <summary>Buffers of the signing stage, made on the first signed answer this context gives.</summary>
+    internal Dnssec.SigningScratch Signing => _signing ??= new();
+
+    private Dnssec.SigningScratch? _signing;
+
     /// <summary>What the query's COOKIE option proved; a valid server cookie exempts the reply from rate limiting.</summary>
     public CookieVerdict Cookie { get; set; }
 

@@ -11,7 +11,7 @@ namespace GslbDns.Query;
 /// Follows RFC 1034 4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards, RFC 6891 EDNS,
 /// RFC 7871 client subnet and RFC 8482 ANY. No locks, no I/O, no allocation in steady state.
 /// </summary>
-public sealed class QueryEngine
+public sealed partial class QueryEngine
 {
     private const int MaxCnameHops = 8;
     private static readonly byte[] WildcardLabel = [1, (byte)'*'];
@@ -155,9 +155,12 @@ public sealed class QueryEngine
         var isQName = true;
         var rcode = ResponseCode.NoError;
         CompiledZone? negativeZone = null;
+        ZoneNode? negativeNode = null;
 
         for (var hop = 0; ; hop++)
         {
+            // The signing stage runs for DNSSEC-OK queries in signed zones only; each hop of a CNAME chain asks its own zone.
+            var signer = query.DnssecOk ? zone.Signer : null;
             var lookup = Walk(zone, name, labelOffsets, labelCount, qtype);
             if (lookup.Kind == LookupKind.Delegation)
             {
@@ -167,7 +170,7 @@ public sealed class QueryEngine
                     break;
                 }
 
-                return Referral(context, zones, lookup.Node!);
+                return Referral(context, zones, lookup.Node!, signer);
             }
 
             if (lookup.Kind == LookupKind.NxDomain)
@@ -178,11 +181,12 @@ public sealed class QueryEngine
             }
 
             var node = lookup.Node!;
+            var synthesized = lookup.Kind == LookupKind.Wildcard;
 
             // RFC 1034 3.7.1 and 4.3.2 step 3a: QTYPE ANY matches the CNAME itself, so it is answered, not followed (as BIND and Knot do).
             if (node.Cname is { } cname && qtype is not (RecordType.CNAME or RecordType.ANY))
             {
-                if (!WriteRRset(builder, cname, name, isQName))
+                if (!WriteRRset(builder, cname, name, isQName) || (signer is not null && !SignStatic(context, signer, cname, node.Name, name, isQName, synthesized)))
                 {
                     return Truncate(context);
                 }
@@ -209,7 +213,7 @@ public sealed class QueryEngine
                 continue;
             }
 
-            var wrote = WriteAnswerData(context, node, name, isQName, qtype);
+            var wrote = WriteAnswerData(context, node, name, isQName, qtype, signer, synthesized);
             if (wrote < 0)
             {
                 return Truncate(context);
@@ -218,6 +222,7 @@ public sealed class QueryEngine
             if (wrote == 0)
             {
                 negativeZone = zone;
+                negativeNode = node;
             }
             else
             {
@@ -234,13 +239,24 @@ public sealed class QueryEngine
             {
                 return Truncate(context);
             }
+
+            if (query.DnssecOk && negativeZone.Signer is { } denier)
+            {
+                // RFC 9824: the name's own NSEC proves the denial; a name that does not exist is answered NOERROR (NXNAME in the bitmap).
+                if (!Deny(context, denier, negativeZone, negativeNode, name, isQName))
+                {
+                    return Truncate(context);
+                }
+
+                rcode = ResponseCode.NoError;
+            }
         }
 
         return Finish(context, authoritative: true, truncated: false, rcode, true);
     }
 
     /// <summary>Writes the node's data for qtype; returns records written, 0 for NODATA, -1 when it did not fit.</summary>
-    private static int WriteAnswerData(QueryContext context, ZoneNode node, ReadOnlySpan<byte> name, bool isQName, ushort qtype)
+    private static int WriteAnswerData(QueryContext context, ZoneNode node, ReadOnlySpan<byte> name, bool isQName, ushort qtype, Dnssec.ZoneSigner? signer, bool synthesized)
     {
         var builder = context.Response;
         var before = builder.AnswerCount;
@@ -250,7 +266,7 @@ public sealed class QueryEngine
             // RFC 8482: over UDP one RRset is a complete answer; over TCP, where size is no lever for amplification, give all.
             if (dynamic is not null && dynamic.Serves(RecordType.A))
             {
-                if (!dynamic.WriteAnswers(RecordType.A, name, isQName, context))
+                if (!WriteDynamic(context, dynamic, RecordType.A, name, isQName, signer))
                 {
                     return -1;
                 }
@@ -260,7 +276,7 @@ public sealed class QueryEngine
                     return builder.AnswerCount - before;
                 }
 
-                if (dynamic.Serves(RecordType.AAAA) && !dynamic.WriteAnswers(RecordType.AAAA, name, isQName, context))
+                if (dynamic.Serves(RecordType.AAAA) && !WriteDynamic(context, dynamic, RecordType.AAAA, name, isQName, signer))
                 {
                     return -1;
                 }
@@ -273,7 +289,7 @@ public sealed class QueryEngine
                     continue;
                 }
 
-                if (!WriteRRset(builder, set, name, isQName))
+                if (!WriteRRset(builder, set, name, isQName) || (signer is not null && !SignStatic(context, signer, set, node.Name, name, isQName, synthesized)))
                 {
                     return -1;
                 }
@@ -289,7 +305,7 @@ public sealed class QueryEngine
 
         if (dynamic is not null && dynamic.Serves(qtype))
         {
-            return dynamic.WriteAnswers(qtype, name, isQName, context) ? builder.AnswerCount - before : -1;
+            return WriteDynamic(context, dynamic, qtype, name, isQName, signer) ? builder.AnswerCount - before : -1;
         }
 
         var rrset = node.Find(qtype);
@@ -298,7 +314,12 @@ public sealed class QueryEngine
             return 0;
         }
 
-        return WriteRRset(builder, rrset, name, isQName) ? rrset.Count : -1;
+        if (!WriteRRset(builder, rrset, name, isQName) || (signer is not null && !SignStatic(context, signer, rrset, node.Name, name, isQName, synthesized)))
+        {
+            return -1;
+        }
+
+        return builder.AnswerCount - before;
     }
 
     private static bool WriteRRset(ResponseBuilder builder, CompiledRRset set, ReadOnlySpan<byte> owner, bool ownerIsQName)
@@ -316,7 +337,7 @@ public sealed class QueryEngine
     }
 
     /// <summary>RFC 1034 4.3.2 step 3b: NS in authority, glue in additional, AA clear.</summary>
-    private int Referral(QueryContext context, ZoneSet zones, ZoneNode cut)
+    private int Referral(QueryContext context, ZoneSet zones, ZoneNode cut, Dnssec.ZoneSigner? signer)
     {
         var builder = context.Response;
         builder.StartSection(ResponseBuilder.Section.Authority);
@@ -326,8 +347,14 @@ public sealed class QueryEngine
             return Truncate(context, authoritative: false);
         }
 
+        // RFC 4035 3.1.4: the DS RRset and its signature, or the proof there is none; NS and glue stay unsigned (the child's).
+        if (signer is not null && !SignReferral(context, signer, cut))
+        {
+            return Truncate(context, authoritative: false);
+        }
+
         builder.StartSection(ResponseBuilder.Section.Additional);
-        if (!AddAddresses(builder, zones, ns.Targets, requiredBelow: cut.Name))
+        if (!AddAddresses(context, zones, ns.Targets, signed: false, requiredBelow: cut.Name))
         {
             // RFC 9471: glue of name servers inside the delegated zone is not optional; without all of it, send the resolver to TCP.
             return Truncate(context, authoritative: false);
@@ -351,15 +378,16 @@ public sealed class QueryEngine
         }
 
         context.Response.StartSection(ResponseBuilder.Section.Additional);
-        AddAddresses(context.Response, zones, set.Targets);
+        AddAddresses(context, zones, set.Targets, signed: context.Query.DnssecOk);
     }
 
     /// <summary>
     /// Adds the A/AAAA RRsets of <paramref name="targets"/> that fit, each whole or not at all (RFC 2181 9). Returns false
     /// when one that had to fit did not: an address of a name at or below <paramref name="requiredBelow"/> (in-domain glue).
     /// </summary>
-    private static bool AddAddresses(ResponseBuilder builder, ZoneSet zones, DnsName[] targets, DnsName? requiredBelow = null)
+    private static bool AddAddresses(QueryContext context, ZoneSet zones, DnsName[] targets, bool signed, DnsName? requiredBelow = null)
     {
+        var builder = context.Response;
         Span<int> offsets = stackalloc int[DnsQuery.MaxLabels];
         for (var t = 0; t < targets.Length; t++)
         {
@@ -390,7 +418,8 @@ public sealed class QueryEngine
                 }
 
                 var mark = builder.Save();
-                if (!WriteRRset(builder, set, target.Wire, false))
+                var signer = signed ? zone!.Signer : null;
+                if (!WriteRRset(builder, set, target.Wire, false) || (signer is not null && !SignStatic(context, signer, set, node.Name, target.Wire, false, synthesized: false)))
                 {
                     builder.Restore(mark);
                     if (requiredBelow is not null && target.IsAtOrBelow(requiredBelow))

@@ -81,6 +81,9 @@ public sealed partial class SnapshotBuilder
     /// </summary>
     public bool GeoTreesInBackground { get; init; }
 
+    /// <summary>The keys of each zone to sign (DNSSEC); a zone without keys is served unsigned.</summary>
+    public IReadOnlyDictionary<DnsName, Dnssec.ZoneKeys> DnssecKeys { get; init; } = new Dictionary<DnsName, Dnssec.ZoneKeys>();
+
     /// <summary>The background tree build under way, if any (tests wait for it).</summary>
     public Task GeoTreesBuilt
     {
@@ -437,7 +440,9 @@ public sealed partial class SnapshotBuilder
         try
         {
             ZoneCompilations++;
-            var compiled = CompiledZone.Build(zone, dynamic);
+            // A signer per compiled zone: its signature slots and cache live exactly as long as this snapshot's zone.
+            var signer = DnssecKeys.TryGetValue(zone.Origin, out var keys) ? new Dnssec.ZoneSigner(keys) : null;
+            var compiled = CompiledZone.Build(zone, dynamic, signer);
             if (loaded.Compiled is null)
             {
                 LogZoneLoaded(_logger, zone.Origin.ToString(), zone.File, zone.Records.Count);

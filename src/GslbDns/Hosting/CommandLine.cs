@@ -96,6 +96,16 @@ internal static class CommandLine
     public static readonly CommandOption<string?> ApiTokensFile = Option.Value<string?>(
         "--api-tokens-file", "FILE", "API tokens, one \"operator TOKEN\" or \"read TOKEN\" per line", OptionValues.ExistingFile, null, "generated in --state");
 
+    public static readonly CommandOption<GslbDns.Dns.DnsName> DnssecZone = Option.Repeatable(
+        "--dnssec-zone", "ZONE", "sign this served zone online (DNSSEC, ECDSA P-256, compact denial); repeat for more\nkeys are generated on first start in --dnssec-keys",
+        v => GslbDns.Dns.DnsName.TryParse(v, GslbDns.Dns.DnsName.Root, out var name, out var error) ? name : throw new FormatException(error));
+
+    public static readonly CommandOption<string?> DnssecKeys = Option.Value<string?>(
+        "--dnssec-keys", "DIR", "DNSSEC key folder (one folder per zone: ksk.pem, zsk.pem, mode 0600)", v => v, null, "STATE/dnssec");
+
+    public static readonly CommandOption<string?> DnssecKeyEncryptionFile = Option.Value<string?>(
+        "--dnssec-key-encryption-file", "FILE", "with --consul: the zones' keys are shared in Consul KV, encrypted (AES-256-GCM) with the 64 hex digits in FILE", OptionValues.ExistingFile, null, "none; required with --consul and --dnssec-zone");
+
     public static readonly CommandOption<bool> NoProber = Option.Flag("--no-prober", "embedded mode without the in-process prober (every endpoint counts as healthy)");
 
     public static readonly CommandOption<string> ProberRegion = Option.Text("--prober-region", "NAME", "the embedded prober's region", "local", "local");
@@ -109,7 +119,7 @@ internal static class CommandLine
         NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, DnstapOutput, DnstapSample, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
-        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch,
+        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile,
     ],
     TlsOptions.Api,
     TlsOptions.Consul);
@@ -125,6 +135,7 @@ internal static class CommandLine
         "gslbdns ctl status|endpoints|datacenters|drain|undrain|weight|override|explain|audit|drills|drill ...: the operator REST API from a shell (gslbdns ctl --help).",
         new CommandDefinition("serve", "serve [options]", "run the authoritative DNS server", ServeOptions),
         new CommandDefinition("check", "check [options]", "load every zone and the GSLB config, print problems, exit 1 if any", ServeOptions),
+        new CommandDefinition("dnssec-ds", "dnssec-ds --dnssec-zone ZONE [--state DIR | --dnssec-keys DIR]", "print the DS records to give the parent zone (registrar) for each --dnssec-zone, creating its keys if there are none yet", ServeOptions),
         new CommandDefinition("explain", "explain --name NAME [--type A|AAAA] --client ADDR[/PREFIX] [options]", "the answer a client would get, and why (location, each policy step)", ServeOptions.With(ExplainName, ExplainType, ExplainClient)));
 
     public sealed record Parsed(string Command, ServerOptions Options, ExplainRequest? Explain);
@@ -178,6 +189,9 @@ internal static class CommandLine
             ApiEndPoint = cl.Get(Api),
             StateFolder = cl.Get(State),
             ApiTokensFile = cl.Get(ApiTokensFile),
+            DnssecZones = cl.All(DnssecZone),
+            DnssecKeysFolder = cl.Get(DnssecKeys) ?? Path.Combine(cl.Get(State), "dnssec"),
+            DnssecKeyEncryptionFile = cl.Get(DnssecKeyEncryptionFile),
             EmbeddedProberInfo = new Reports.ProberInfo("embedded", cl.Get(ProberRegion), 0, 0, DateTimeOffset.UtcNow),
         };
         var explain = command == "explain"

@@ -79,6 +79,15 @@ internal sealed record ServerOptions
     /// <summary>A prober report older than this no longer votes.</summary>
     public TimeSpan ReportStaleAfter { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Zones signed online (DNSSEC); empty: none.</summary>
+    public IReadOnlyList<GslbDns.Dns.DnsName> DnssecZones { get; init; } = [];
+
+    /// <summary>Where each signed zone's keys live (<c>ZONE/ksk.pem</c>, <c>ZONE/zsk.pem</c>).</summary>
+    public string DnssecKeysFolder { get; init; } = Path.Combine("state", "dnssec");
+
+    /// <summary>Consul mode: the file with the key that encrypts the zones' keys in Consul KV.</summary>
+    public string? DnssecKeyEncryptionFile { get; init; }
+
     /// <summary>Watch the zone folder and reload on change (SIGHUP always reloads).</summary>
     public bool WatchZones { get; init; } = true;
 }

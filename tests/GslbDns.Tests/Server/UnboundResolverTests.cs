@@ -27,39 +27,8 @@ public sealed class UnboundFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _servers = await ZoneServers.StartAsync("unbound");
-        _folder = new TempFolder("unbound");
-        var failures = new List<string>();
-        for (var attempt = 1; attempt <= 3; attempt++)
-        {
-            var port = PortFinder.Take();
-            var config = _folder.File("unbound.conf");
-            File.WriteAllText(config, Config(_folder.Path, port, Servers.V4));
-            var unbound = ChildProcess.Start("unbound", ["-d", "-c", config], _folder.Path);
-            var resolver = new IPEndPoint(IPAddress.Loopback, port);
-            try
-            {
-                await Deadline.UntilAsync("unbound answering", TimeSpan.FromSeconds(15), async () =>
-                {
-                    if (unbound.HasExited)
-                    {
-                        throw new PollAbortedException("unbound exited");
-                    }
-
-                    var reply = await RawDnsClient.UdpAsync(resolver, DnsWire.Query("example.test", DnsWire.TypeSOA, 4242, recursionDesired: true), 4242, TimeSpan.FromMilliseconds(500));
-                    return (reply is not null && RawReply.Parse(reply).Rcode == 0, reply is null ? "no reply" : RawReply.Parse(reply).ToString());
-                }, TimeSpan.FromMilliseconds(50));
-                _unbound = unbound;
-                Resolver = resolver;
-                return;
-            }
-            catch (Exception ex) when (ex is PollAbortedException or TimeoutException)
-            {
-                failures.Add($"attempt {attempt} on port {port}: {ex.Message}\n{unbound.Describe()}");
-                unbound.Dispose();
-            }
-        }
-
-        throw new InvalidOperationException($"unbound did not start:\n{string.Join("\n", failures)}");
+        var folder = _folder = new TempFolder("unbound");
+        (_unbound, Resolver) = await UnboundProcess.StartAsync(folder, port => Config(folder.Path, port, Servers.V4), "example.test");
     }
 
     private static string Config(string directory, int port, IPEndPoint server)

@@ -18,7 +18,7 @@ namespace GslbDns.Tests.Core.Query;
 /// </summary>
 public sealed class EngineAllocationTests
 {
-    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null, ClientLocator? locator = null)
+    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null, ClientLocator? locator = null, bool signed = false)
     {
         var zone = ZoneFileReader.ReadText("""
             $TTL 300
@@ -54,7 +54,8 @@ public sealed class EngineAllocationTests
         // As the snapshot builders do: geo decisions precompiled for this config and locator.
         var geo = new GeoDecisionCompiler().Compile(gslb, locator);
         var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value, geo?.GetValueOrDefault(s.Key)));
-        var zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]);
+        var signer = signed ? new GslbDns.Dnssec.ZoneSigner(new GslbDns.Dnssec.ZoneKeys(zone.Origin, GslbDns.Dnssec.DnssecKey.Generate(GslbDns.Dnssec.DnssecKey.KeySigningFlags), GslbDns.Dnssec.DnssecKey.Generate(GslbDns.Dnssec.DnssecKey.ZoneKeyFlags))) : null;
+        var zones = new ZoneSet([CompiledZone.Build(zone, dynamic, signer)]);
         var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty, Evacuated = (evacuated ?? new Dictionary<string, EvacuationWindow>()).ToFrozenDictionary() };
         var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state, Locator = locator });
 
@@ -70,6 +71,18 @@ public sealed class EngineAllocationTests
     [InlineData("nope.alloc.test.", RecordType.A)]
     [InlineData("lb.alloc.test.", RecordType.A)]
     public void Answering_allocates_nothing_in_steady_state(string name, ushort type) => AssertNoAllocation(Build(), name, type);
+
+    /// <summary>DNSSEC-OK queries to a signed zone: once the signatures are made (the warm-up), answering copies them.</summary>
+    [Theory]
+    [InlineData("www.alloc.test.", RecordType.A)]
+    [InlineData("alias.alloc.test.", RecordType.A)]
+    [InlineData("x.wild.alloc.test.", RecordType.TXT)]
+    [InlineData("nope.alloc.test.", RecordType.A)]
+    [InlineData("www.alloc.test.", RecordType.TXT)]
+    [InlineData("lb.alloc.test.", RecordType.A)]
+    [InlineData("lb.alloc.test.", RecordType.AAAA)]
+    [InlineData("alloc.test.", RecordType.DNSKEY)]
+    public void Answering_signed_allocates_nothing_once_the_signatures_are_cached(string name, ushort type) => AssertNoAllocation(Build(signed: true), name, type, dnssecOk: true);
 
     [Fact]
     public void Answering_a_service_whose_answers_are_changing_allocates_nothing()
@@ -88,13 +101,26 @@ public sealed class EngineAllocationTests
         AssertNoAllocation(Build(evacuated: new Dictionary<string, EvacuationWindow> { ["eu"] = new(now.AddMinutes(-1), now.AddHours(1), "drill-alloc") }), "lb.alloc.test.", RecordType.A);
     }
 
-    private static void AssertNoAllocation((QueryEngine Engine, QueryContext Context) built, string name, ushort type)
+    private static void AssertNoAllocation((QueryEngine Engine, QueryContext Context) built, string name, ushort type, bool dnssecOk = false)
     {
         var (engine, context) = built;
         var request = Explainer.BuildQuery(DnsName.Parse(name), type, IPAddress.Parse("81.2.69.0"), 24);
+        if (dnssecOk)
+        {
+            // The OPT follows the question: root owner, TYPE, CLASS, then TTL = extended RCODE, version, DO bit.
+            request[12 + DnsName.Parse(name).WireLength + 4 + 7] |= 0x80;
+        }
+
         for (var i = 0; i < 1_000; i++)
         {
             Assert.True(engine.Process(request, context) > 0);
+        }
+
+        if (dnssecOk)
+        {
+            var reply = context.Response.Buffer.AsSpan(0, engine.Process(request, context));
+            Assert.True(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(reply[6..]) + System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(reply[8..]) >= 2, "a signed reply has a record and its RRSIG");
+            Assert.True(context.Snapshot.Zones.Zones.Single().Signer!.Signatures > 0);
         }
 
         var before = GC.GetAllocatedBytesForCurrentThread();
@@ -107,7 +133,7 @@ public sealed class EngineAllocationTests
         Assert.Equal(0, allocated);
 
         // The zero is with counting: every query of both loops is in the block, under the zone it was asked in.
-        Assert.Equal(11_000, context.Stats!.RequestsFor(context.Snapshot.Zones.FindExact(DnsName.Parse("alloc.test.").Wire)!.MetricSlot));
+        Assert.Equal(dnssecOk ? 11_001 : 11_000, context.Stats!.RequestsFor(context.Snapshot.Zones.FindExact(DnsName.Parse("alloc.test.").Wire)!.MetricSlot));
     }
 
     /// <summary>A query with EDNS and a COOKIE option (client cookie, then a server cookie when given), built byte by byte.</summary>

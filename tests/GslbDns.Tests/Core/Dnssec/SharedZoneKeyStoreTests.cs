@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using GslbDns.Dns;
+using GslbDns.Dnssec;
+using GslbDns.Tests.Core.Consul;
+using GslbDns.Tests.TestSupport;
+
+namespace GslbDns.Tests.Core.Dnssec;
+
+/// <summary>The fleet's zone keys in a real Consul (dev agent): created once, read by every server, encrypted at rest.</summary>
+public sealed class SharedZoneKeyStoreTests(ConsulDevAgent agent) : IClassFixture<ConsulDevAgent>
+{
+    private static DnsName NewZone() => DnsName.Parse($"z{Guid.NewGuid():N}.test.");
+
+    [Fact]
+    public async Task Every_server_of_the_fleet_gets_the_keys_the_first_one_created()
+    {
+        var encryption = RandomNumberGenerator.GetBytes(32);
+        var zone = NewZone();
+        var stores = Enumerable.Range(0, 3).Select(_ => new SharedZoneKeyStore(agent.CreateClient(), "dnssec-test/", encryption)).ToArray();
+
+        // Three servers starting at once: one create wins (check-and-set index 0), all read the same keys.
+        var keys = await Task.WhenAll(stores.Select(s => s.LoadOrCreateAsync(zone)));
+        Assert.All(keys, k => Assert.Equal(keys[0].Ksk.DnskeyRData, k.Ksk.DnskeyRData));
+        Assert.All(keys, k => Assert.Equal(keys[0].Zsk.DnskeyRData, k.Zsk.DnskeyRData));
+        var again = await new SharedZoneKeyStore(agent.CreateClient(), "dnssec-test/", encryption).LoadOrCreateAsync(zone);
+        Assert.Equal(keys[0].DsText(), again.DsText());
+    }
+
+    [Fact]
+    public async Task The_stored_value_holds_no_usable_key_and_another_encryption_key_cannot_read_it()
+    {
+        var zone = NewZone();
+        var store = new SharedZoneKeyStore(agent.CreateClient(), "dnssec-test/", RandomNumberGenerator.GetBytes(32));
+        var keys = await store.LoadOrCreateAsync(zone);
+        var stored = await agent.CreateClient().KvGetAsync(store.KeyOf(zone));
+        Assert.NotNull(stored);
+        var text = System.Text.Encoding.Latin1.GetString(stored.Value);
+        Assert.DoesNotContain("PRIVATE KEY", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToBase64String(keys.Ksk.ExportPkcs8()), text, StringComparison.Ordinal);
+        Assert.Equal(-1, stored.Value.AsSpan().IndexOf(keys.Ksk.ExportPkcs8()));
+
+        var wrong = new SharedZoneKeyStore(agent.CreateClient(), "dnssec-test/", RandomNumberGenerator.GetBytes(32));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => wrong.LoadOrCreateAsync(zone));
+        Assert.Contains("cannot decrypt", error.Message, StringComparison.Ordinal);
+        Assert.Contains(store.KeyOf(zone), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_encryption_key_file_holds_64_hex_digits()
+    {
+        using var folder = new TempFolder("kek");
+        var good = folder.File("good");
+        File.WriteAllText(good, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)) + "\n");
+        Assert.Equal(32, SharedZoneKeyStore.ReadEncryptionKey(good).Length);
+        var bad = folder.File("bad");
+        File.WriteAllText(bad, "secret");
+        var error = Assert.Throws<InvalidDataException>(() => SharedZoneKeyStore.ReadEncryptionKey(bad));
+        Assert.Contains(bad, error.Message, StringComparison.Ordinal);
+    }
+}
