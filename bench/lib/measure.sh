@@ -134,16 +134,28 @@ choose_ports() { # VAR1 BASE1 VAR2 BASE2: each VAR as set, else the first free p
 }
 
 # ------------------------------------------------------------ CPU and RSS --
-cpu_ticks() { # utime+stime (fields 14, 15 of /proc/PID/stat) of the whole process; comm may hold spaces
-  local s
-  s=$(<"/proc/$1/stat") || return 1
-  s=${s##*) }
-  awk '{print $12 + $13}' <<<"$s"
+tree_pids() { # the pid and every live descendant (NSD serves from forked children)
+  local p
+  echo "$1"
+  for p in $(pgrep -P "$1" 2>/dev/null); do tree_pids "$p"; done
+}
+cpu_ticks() { # utime+stime (fields 14, 15 of /proc/PID/stat) of the process and its children; comm may hold spaces
+  local s p t=0
+  [[ -r /proc/$1/stat ]] || return 1
+  for p in $(tree_pids "$1"); do
+    { s=$(<"/proc/$p/stat"); } 2>/dev/null || continue
+    s=${s##*) }
+    t=$(( t + $(awk '{print $12 + $13}' <<<"$s") ))
+  done
+  echo "$t"
 }
 core_times() { # "busy total" jiffies of one core from /proc/stat
   awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+rss_kib() { # VmRSS of the process and its children
+  local p
+  for p in $(tree_pids "$1"); do cat "/proc/$p/status" 2>/dev/null; done | awk '/^VmRSS:/ {k += $2} END {print k + 0}'
+}
 thread_stats() { # one line per thread: tid cpu-ticks last-core name (fields 14+15 and 39 of task stat)
   local t s comm
   for t in /proc/"$1"/task/*; do

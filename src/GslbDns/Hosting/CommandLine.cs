@@ -21,6 +21,9 @@ internal static class CommandLine
     public static readonly CommandOption<int> UdpThreads = Option.Value(
         "--udp-threads", "N", "receive threads per UDP address", OptionValues.Int(1, 64), Environment.ProcessorCount, "number of cores");
 
+    public static readonly CommandOption<int> UdpBatch = Option.Value(
+        "--udp-batch", "N", "datagrams per recvmmsg/sendmmsg call on Linux; 0 = portable one-datagram sockets", OptionValues.Int(0, 1024), UdpListener.DefaultBatch, "32");
+
     public static readonly CommandOption<int> TcpMaxConnections = Option.Value(
         "--tcp-max-connections", "N", "concurrent DNS-over-TCP connections", OptionValues.Int(1, 65536), 256, "256");
 
@@ -114,7 +117,7 @@ internal static class CommandLine
     public static readonly OptionTable ServeOptions = new(
     [
         CommonOptions.Zones,
-        Dns, UdpThreads, TcpMaxConnections, TcpIdleTimeout, TcpMaxPerClient, TcpReadTimeout,
+        Dns, UdpThreads, UdpBatch, TcpMaxConnections, TcpIdleTimeout, TcpMaxPerClient, TcpReadTimeout,
         RrlResponses, RrlNxDomains, RrlErrors, RrlSlip, RrlWindow, RrlIPv4Prefix, RrlIPv6Prefix, RrlTableSize, RrlExempt,
         NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, DnstapOutput, DnstapSample, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
@@ -158,6 +161,7 @@ internal static class CommandLine
             ZonesFolder = cl.Get(CommonOptions.Zones),
             DnsEndPoints = cl.All(Dns),
             UdpThreads = cl.Get(UdpThreads),
+            UdpBatch = cl.Get(UdpBatch),
             Tcp = new TcpLimits(cl.Get(TcpMaxConnections), TimeSpan.FromSeconds(cl.Get(TcpIdleTimeout)), TimeSpan.FromSeconds(cl.Get(TcpReadTimeout))) { MaxPerClient = cl.Get(TcpMaxPerClient) },
             RateLimit = new Guards.RateLimitOptions
             {

@@ -266,7 +266,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger, Dnstap);
+            var udp = new UdpListener(endPoint, _options.UdpThreads, Engine, _logger, Dnstap, _options.UdpBatch);
             try
             {
                 return (udp, new TcpListener(udp.LocalEndPoint, Engine, _options.Tcp, _logger, Dnstap));

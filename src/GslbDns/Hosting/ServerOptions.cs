@@ -18,6 +18,9 @@ internal sealed record ServerOptions
     /// <summary>Receive threads (one SO_REUSEPORT socket each) per UDP address; defaults to the core count.</summary>
     public int UdpThreads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>Datagrams per recvmmsg/sendmmsg on Linux; 0 uses the portable synchronous sockets (also the only path elsewhere).</summary>
+    public int UdpBatch { get; init; } = UdpListener.DefaultBatch;
+
     public TcpLimits Tcp { get; init; } = new(MaxConnections: 256, IdleTimeout: TimeSpan.FromSeconds(10), ReadTimeout: TimeSpan.FromSeconds(5));
 
     /// <summary>Where /metrics is served; null turns it off.</summary>

@@ -7,10 +7,19 @@ namespace GslbDns.Server.Listeners;
 /// <summary>Reads the client address straight out of a native sockaddr, so the UDP loop needs no IPEndPoint per packet.</summary>
 internal static class SocketAddressReader
 {
+    /// <summary>sizeof(struct sockaddr_in): the shortest address a UDP datagram's sender has.</summary>
+    public const int MinimumLength = 16;
+
     public static void Read(SocketAddress address, out UInt128 value, out bool isIPv6)
+        => Read(address.Buffer.Span, address.Family == AddressFamily.InterNetworkV6, out value, out isIPv6);
+
+    /// <summary>A raw sockaddr as recvmmsg wrote it: sa_family in host byte order first (AF_INET6 = 10 on Linux).</summary>
+    public static void Read(ReadOnlySpan<byte> sockaddr, out UInt128 value, out bool isIPv6)
+        => Read(sockaddr, BitConverter.ToUInt16(sockaddr) == LinuxUdp.AfInet6, out value, out isIPv6);
+
+    private static void Read(ReadOnlySpan<byte> buffer, bool family6, out UInt128 value, out bool isIPv6)
     {
-        var buffer = address.Buffer.Span;
-        if (address.Family == AddressFamily.InterNetworkV6)
+        if (family6)
         {
             // sockaddr_in6: family(2) port(2) flowinfo(4) addr(16) scope(4)
             value = BinaryPrimitives.ReadUInt128BigEndian(buffer.Slice(8, 16));
@@ -32,7 +41,9 @@ internal static class SocketAddressReader
     }
 
     /// <summary>The port of a native sockaddr_in or sockaddr_in6 (both keep it in bytes 2-3, network order).</summary>
-    public static int Port(SocketAddress address) => BinaryPrimitives.ReadUInt16BigEndian(address.Buffer.Span.Slice(2, 2));
+    public static int Port(SocketAddress address) => Port(address.Buffer.Span);
+
+    public static int Port(ReadOnlySpan<byte> sockaddr) => BinaryPrimitives.ReadUInt16BigEndian(sockaddr.Slice(2, 2));
 
     public static void Read(EndPoint? endPoint, out UInt128 value, out bool isIPv6)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using GslbDns.Query;
 using GslbDns.Server.Dnstap;
 using Microsoft.Extensions.Logging;
@@ -94,7 +95,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
     /// <summary>One accepted connection, as the accept loop sees it when it must choose one to close.</summary>
-    private sealed class Connection(int id, Socket socket, UInt128 address, bool isIPv6)
+    private sealed class Connection(int id, Socket socket, UInt128 address, bool isIPv6) : IDisposable
     {
         public int Id { get; } = id;
 
@@ -108,6 +109,40 @@ internal sealed partial class TcpListener : IAsyncDisposable
         public bool Evicted;
 
         public Task? Task;
+
+        /// <summary>The current wait's deadline (idle, read or write), re-armed per wait.</summary>
+        public CancellationTokenSource Deadline = new();
+
+        /// <summary>True while waiting for the first byte of the next query: only then does the stop end the wait.</summary>
+        public bool Idle;
+
+        /// <summary>The stop cancelled <see cref="Deadline"/> while idle (not the idle timeout).</summary>
+        public volatile bool StoppedWhileIdle;
+
+        public void StopWhileIdle()
+        {
+            if (Volatile.Read(ref Idle))
+            {
+                StoppedWhileIdle = true;
+                try
+                {
+                    Deadline.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The connection ended meanwhile.
+                }
+            }
+        }
+
+        public void ReplaceDeadline(TimeSpan timeout)
+        {
+            var old = Deadline;
+            Deadline = new CancellationTokenSource(timeout);
+            old.Dispose();
+        }
+
+        public void Dispose() => Deadline.Dispose();
     }
 
     private async Task AcceptLoopAsync()
@@ -217,34 +252,40 @@ internal sealed partial class TcpListener : IAsyncDisposable
         (context.SourceAddress, context.SourceIsIPv6) = connection.Client;
         var request = new byte[ushort.MaxValue];
         var reply = new byte[ushort.MaxValue + 2];
+
+        // One deadline per connection, re-armed for each wait (CancelAfter reuses its timer), so a query costs no
+        // allocation; the stop cancels it only while the connection waits for the first byte of its next query.
+        using var onStop = _shutdown.Token.UnsafeRegister(static state => ((Connection)state!).StopWhileIdle(), connection);
         try
         {
             while (true)
             {
-                // Waiting for the next query is "idle"; a shutdown also ends the wait, unless a query is already queued.
+                // Waiting for the next query is "idle"; a stop also ends the wait, unless a query is already queued.
                 Volatile.Write(ref connection.WaitingSince, Stopwatch.GetTimestamp());
-                using (var idle = new CancellationTokenSource(_limits.IdleTimeout))
+                Volatile.Write(ref connection.Idle, true);
+                if (_shutdown.IsCancellationRequested && client.Available == 0)
                 {
-                    if (!await ReadExactlyAsync(client, request.AsMemory(0, 1), idle, allowShutdown: true))
-                    {
-                        break;
-                    }
+                    break;
+                }
+
+                connection.Deadline.CancelAfter(_limits.IdleTimeout);
+                if (!await ReadFirstByteAsync(connection, request))
+                {
+                    break;
                 }
 
                 // From its first byte the whole query must arrive within the read timeout, however it is dribbled in.
-                int length;
-                using (var deadline = new CancellationTokenSource(_limits.ReadTimeout))
+                Volatile.Write(ref connection.Idle, false);
+                if (!Rearm(connection, _limits.ReadTimeout)
+                    || !await ReadExactlyAsync(client, request.AsMemory(1, 1), connection.Deadline.Token))
                 {
-                    if (!await ReadExactlyAsync(client, request.AsMemory(1, 1), deadline, allowShutdown: false))
-                    {
-                        break;
-                    }
+                    break;
+                }
 
-                    length = BinaryPrimitives.ReadUInt16BigEndian(request);
-                    if (length == 0 || !await ReadExactlyAsync(client, request.AsMemory(0, length), deadline, allowShutdown: false))
-                    {
-                        break;
-                    }
+                var length = BinaryPrimitives.ReadUInt16BigEndian(request);
+                if (length == 0 || !await ReadExactlyAsync(client, request.AsMemory(0, length), connection.Deadline.Token))
+                {
+                    break;
                 }
 
                 Volatile.Write(ref connection.WaitingSince, 0);
@@ -269,8 +310,12 @@ internal sealed partial class TcpListener : IAsyncDisposable
 
                 BinaryPrimitives.WriteUInt16BigEndian(reply, (ushort)answer);
                 context.Response.Buffer.AsSpan(0, answer).CopyTo(reply.AsSpan(2));
-                using var writeTimeout = new CancellationTokenSource(_limits.ReadTimeout);
-                await client.SendAsync(reply.AsMemory(0, answer + 2), SocketFlags.None, writeTimeout.Token);
+                if (!Rearm(connection, _limits.ReadTimeout))
+                {
+                    break;
+                }
+
+                await client.SendAsync(reply.AsMemory(0, answer + 2), SocketFlags.None, connection.Deadline.Token);
             }
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
@@ -289,6 +334,7 @@ internal sealed partial class TcpListener : IAsyncDisposable
             }
 
             client.Dispose();
+            connection.Dispose();
             Interlocked.Decrement(ref _active);
             lock (_connectionsLock)
             {
@@ -311,34 +357,60 @@ internal sealed partial class TcpListener : IAsyncDisposable
         }
     }
 
-    private async Task<bool> ReadExactlyAsync(Socket client, Memory<byte> buffer, CancellationTokenSource timer, bool allowShutdown)
+    /// <summary>
+    /// Waits for the first byte of the next query. False when the client closed, the idle timeout passed, or the stop
+    /// ended the wait with nothing queued; a query whose bytes were already in the socket when the stop came was
+    /// received before it, so it is read and answered.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadFirstByteAsync(Connection connection, byte[] request)
     {
-        var read = 0;
-        var shutdownEndsWait = allowShutdown && !(client.Available >= buffer.Length);
-        using var linked = shutdownEndsWait
-            ? CancellationTokenSource.CreateLinkedTokenSource(timer.Token, _shutdown.Token)
-            : CancellationTokenSource.CreateLinkedTokenSource(timer.Token);
-        var token = linked.Token;
-        while (read < buffer.Length)
+        while (true)
         {
-            int n;
             try
             {
-                n = await client.ReceiveAsync(buffer[read..], SocketFlags.None, token);
+                return await connection.Socket.ReceiveAsync(request.AsMemory(0, 1), SocketFlags.None, connection.Deadline.Token) > 0;
             }
-            catch (OperationCanceledException) when (shutdownEndsWait && !timer.IsCancellationRequested && client.Available > 0)
+            catch (OperationCanceledException) when (connection.StoppedWhileIdle && connection.Socket.Available > 0)
             {
-                // Shutdown cancelled the wait although the next query had already arrived (its bytes sit in the
-                // socket, not yet read): it was received before the stop, so finish reading it and answer it.
-                shutdownEndsWait = false;
-                token = timer.Token;
-                continue;
+                // The stop cancelled the wait, not the idle timeout: read on under a fresh deadline.
+                connection.StoppedWhileIdle = false;
+                connection.ReplaceDeadline(_limits.ReadTimeout);
             }
             catch (OperationCanceledException)
             {
                 return false;
             }
+        }
+    }
 
+    /// <summary>Re-arms the connection's deadline; when a stop cancelled it meanwhile (racing the first byte), a fresh one.</summary>
+    private bool Rearm(Connection connection, TimeSpan timeout)
+    {
+        if (connection.Deadline.TryReset())
+        {
+            connection.Deadline.CancelAfter(timeout);
+            return true;
+        }
+
+        if (!_shutdown.IsCancellationRequested)
+        {
+            // Timed out: the client took too long.
+            return false;
+        }
+
+        connection.ReplaceDeadline(timeout);
+        return true;
+    }
+
+    /// <summary>Reads exactly the buffer; false when the client closed first. Pooled, so a steady stream of queries allocates nothing.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> ReadExactlyAsync(Socket client, Memory<byte> buffer, CancellationToken token)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await client.ReceiveAsync(buffer[read..], SocketFlags.None, token);
             if (n == 0)
             {
                 return false;
