@@ -249,6 +249,7 @@ public sealed partial class QueryEngine
                 }
 
                 rcode = ResponseCode.NoError;
+                return Finish(context, authoritative: true, truncated: false, rcode, true, rateClass: ResponseClass.NxDomain);
             }
         }
 
@@ -617,7 +618,11 @@ public sealed partial class QueryEngine
         return reply.Length;
     }
 
-    private int Finish(QueryContext context, bool authoritative, bool truncated, int rcode, bool withOpt)
+    /// <param name="rateClass">
+    /// How rate limiting counts the reply when its RCODE does not say: a compact denial (RFC 9824) is NOERROR on the
+    /// wire but denies a name, so a random-subdomain flood with DO set is still held to the NXDOMAIN rate.
+    /// </param>
+    private int Finish(QueryContext context, bool authoritative, bool truncated, int rcode, bool withOpt, ResponseClass? rateClass = null)
     {
         var query = context.Query;
         var builder = context.Response;
@@ -626,7 +631,7 @@ public sealed partial class QueryEngine
         // cannot be spoofed, and a valid server cookie proves the source address, so neither is limited.
         if (_limiter is not null && !context.OverTcp && context.Cookie != CookieVerdict.Valid)
         {
-            switch (_limiter.Check(context.SourceAddress, context.SourceIsIPv6, ResponseRateLimiter.Classify(rcode), query.QName, query.QType))
+            switch (_limiter.Check(context.SourceAddress, context.SourceIsIPv6, rateClass ?? ResponseRateLimiter.Classify(rcode), query.QName, query.QType))
             {
                 case RateLimitVerdict.Drop:
                     context.Counters.RateLimited++;

@@ -84,6 +84,38 @@ public sealed class EngineAllocationTests
     [InlineData("alloc.test.", RecordType.DNSKEY)]
     public void Answering_signed_allocates_nothing_once_the_signatures_are_cached(string name, ushort type) => AssertNoAllocation(Build(signed: true), name, type, dnssecOk: true);
 
+    /// <summary>
+    /// A compact denial (RFC 9824) is NOERROR on the wire, but rate limiting still counts it as the NXDOMAIN it
+    /// replaces: DO set or not, a prefix asking for names that do not exist gets the NXDOMAIN rate, not the answer rate.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Denied_names_are_held_to_the_nxdomain_rate_with_or_without_dnssec_ok(bool dnssecOk)
+    {
+        var limiter = new ResponseRateLimiter(new RateLimitOptions { ResponsesPerSecond = 1000, NxDomainsPerSecond = 3, Slip = 0 }, new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        var (engine, context) = Build(limiter: limiter, signed: true);
+        context.SourceAddress = 0xC000_0201; // 192.0.2.1
+        var request = Explainer.BuildQuery(DnsName.Parse("nope.alloc.test."), RecordType.A, IPAddress.Parse("81.2.69.0"), 24);
+        if (dnssecOk)
+        {
+            request[12 + DnsName.Parse("nope.alloc.test.").WireLength + 4 + 7] |= 0x80;
+        }
+
+        var answered = new List<int>();
+        for (var i = 0; i < 20; i++)
+        {
+            var length = engine.Process(request, context);
+            if (length > 0)
+            {
+                answered.Add(context.Response.Buffer[3] & 0x0F);
+            }
+        }
+
+        Assert.Equal(3, answered.Count);
+        Assert.All(answered, rcode => Assert.Equal(dnssecOk ? 0 : 3, rcode)); // compact denial: NOERROR; else NXDOMAIN
+    }
+
     [Fact]
     public void Answering_a_service_whose_answers_are_changing_allocates_nothing()
     {
