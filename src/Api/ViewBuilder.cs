@@ -93,11 +93,11 @@ internal static class ViewBuilder
             endpoint.Id,
             ServiceName(service),
             endpoint.DataCenter,
-            endpoint.Address.ToString(),
+            AnswerText(endpoint),
             endpoint.Priority,
             endpoint.Weight,
             state.WeightOf(endpoint),
-            state.IsUsable(endpoint, now),
+            IsUsable(service, endpoint, state, now),
             drainedBy is not null,
             drainedBy,
             forced,
@@ -108,7 +108,35 @@ internal static class ViewBuilder
             Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now))
         {
             CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint) : null,
+            ChildService = endpoint.Child is { } nested ? new ChildServiceView(ServiceName(nested), ServiceHealth(nested, state, now)) : null,
+            DataCenterHealth = service.DataCenterHealth is { } rule ? DataCenterHealth(service, rule, endpoint.DataCenter, state, now) : null,
         };
+    }
+
+    /// <summary>Usable as answers see it: the endpoint's own verdict and calculated health (child services, data-center rules).</summary>
+    private static bool IsUsable(ServiceConfig service, Endpoint endpoint, GslbState state, DateTimeOffset now)
+    {
+        for (var i = 0; i < service.Endpoints.Count; i++)
+        {
+            if (ReferenceEquals(service.Endpoints[i], endpoint))
+            {
+                return CalculatedHealth.IsUsable(service, i, state, now);
+            }
+        }
+
+        return state.IsUsable(endpoint, now);
+    }
+
+    private static RuleOutcomeView ServiceHealth(ServiceConfig service, GslbState state, DateTimeOffset now)
+    {
+        var holds = CalculatedHealth.IsHealthy(service, state, now, out var usable);
+        return new RuleOutcomeView(service.ServiceHealth.ToString(), holds, usable, service.Endpoints.Count);
+    }
+
+    private static RuleOutcomeView DataCenterHealth(ServiceConfig service, HealthRule rule, string dataCenter, GslbState state, DateTimeOffset now)
+    {
+        var holds = CalculatedHealth.DataCenterHolds(service, rule, dataCenter, state, now, out var usable, out var total);
+        return new RuleOutcomeView(rule.ToString(), holds, usable, total);
     }
 
     private static CheckTargetView CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint)
@@ -158,7 +186,10 @@ internal static class ViewBuilder
             service.FallbackAddresses.Select(a => a.ToString()).ToList(),
             service.Check?.Type,
             endpoints.Count(e => e.Usable),
-            endpoints);
+            endpoints)
+        {
+            Health = new ServiceHealthView(service.DataCenterHealth?.ToString(), ServiceHealth(service, snapshot.State, now)),
+        };
     }
 
     /// <summary>A policy step's type and its simple public settings (count, sticky ...).</summary>
@@ -224,14 +255,13 @@ internal static class ViewBuilder
         return result;
     }
 
-    /// <summary>The endpoint with this id (<c>service/data-center/address</c>), address compared by value, service name case-insensitively.</summary>
+    /// <summary>
+    /// The endpoint with this id (<c>service/data-center/answer</c>), service name case-insensitively; an address compared by
+    /// value, a child service's name (nested services) case-insensitively.
+    /// </summary>
     public static (ServiceConfig Service, Endpoint Endpoint)? FindEndpoint(GslbConfig config, string service, string dataCenter, string address)
     {
-        if (!IPAddress.TryParse(address, out var ip))
-        {
-            return null;
-        }
-
+        var isAddress = IPAddress.TryParse(address, out var ip);
         var name = service.TrimEnd('.');
         foreach (var candidate in config.Services.Values)
         {
@@ -242,7 +272,10 @@ internal static class ViewBuilder
 
             foreach (var endpoint in candidate.Endpoints)
             {
-                if (endpoint.DataCenter == dataCenter && endpoint.Address.Equals(ip))
+                var matches = isAddress
+                    ? endpoint.Child is null && endpoint.Address.Equals(ip)
+                    : string.Equals(AnswerText(endpoint), address.TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
+                if (endpoint.DataCenter == dataCenter && matches)
                 {
                     return (candidate, endpoint);
                 }
@@ -251,6 +284,9 @@ internal static class ViewBuilder
 
         return null;
     }
+
+    /// <summary>What the endpoint answers, as its id ends: the address, or the child service's name (nested services).</summary>
+    public static string AnswerText(Endpoint endpoint) => endpoint.Child is { } child ? ServiceName(child) : endpoint.Address.ToString();
 
     public static ServiceConfig? FindService(GslbConfig config, string name)
     {

@@ -22,14 +22,21 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
 
     private readonly ServiceGeoDecisions? _geo;
 
+    /// <summary>Per endpoint: the answer of the child service it stands for (nested services), else null.</summary>
+    private readonly ServiceAnswer?[] _children;
+
     /// <param name="geo">The service's precompiled geo decisions for this snapshot (<see cref="GeoDecisionCompiler"/>), or null to locate each client through the snapshot's locator.</param>
-    public ServiceAnswer(ServiceConfig service, ServiceGeoDecisions? geo = null)
+    /// <param name="allGeo">Every service's precompiled geo decisions, for the child services this one nests; null: children locate through the locator.</param>
+    public ServiceAnswer(ServiceConfig service, ServiceGeoDecisions? geo = null, IReadOnlyDictionary<DnsName, ServiceGeoDecisions>? allGeo = null)
     {
         Service = service;
         _geo = geo;
         _addressBytes = service.Endpoints.Select(e => e.Address.GetAddressBytes()).ToArray();
-        _hasV4 = service.Endpoints.Any(e => !e.IsIPv6);
-        _hasV6 = service.Endpoints.Any(e => e.IsIPv6);
+        _hasV4 = service.Endpoints.Any(e => CalculatedHealth.MayServe(e, ipv6: false));
+        _hasV6 = service.Endpoints.Any(e => CalculatedHealth.MayServe(e, ipv6: true));
+
+        // Built with the parent (the loader bounds the depth and rejects cycles), so a query never looks a child up.
+        _children = service.Endpoints.Select(e => e.Child is { } child ? new ServiceAnswer(child, allGeo?.GetValueOrDefault(child.Name), allGeo) : null).ToArray();
         _fallbackV4 = service.FallbackAddresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).Select(a => a.GetAddressBytes()).ToArray();
         _serviceSlot = Observability.MetricSlots.Services.SlotOf(Observability.MetricSlots.ServiceLabel(service));
         _dataCenterSlots = service.Endpoints.Select(e => Observability.MetricSlots.DataCenters.SlotOf(e.DataCenter)).ToArray();
@@ -55,6 +62,15 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
         if (selection.ScopePrefix > context.EcsScope)
         {
             context.EcsScope = selection.ScopePrefix;
+        }
+
+        // Nested services: the first-ranked child answers, under this name, with its own chain, TTL and health
+        // (flattened: one response, no CNAME for the resolver to chase). Its steps follow this one's in explain.
+        if (!useFallback && count > 0 && _children[candidates[0]] is { } child)
+        {
+            context.Stats?.RecordAnswer(_serviceSlot, _dataCenterSlots[candidates[0]]);
+            selection.Trace?.Record("nested", candidates[..1], Service, $"answered by child service {child.Service.Name} (its steps follow)");
+            return child.WriteAnswers(qtype, ownerWire, ownerIsQName, context);
         }
 
         // Short while the service's answers are changing, so resolvers follow the change (AnswerChanges).

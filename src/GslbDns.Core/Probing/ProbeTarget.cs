@@ -30,6 +30,12 @@ public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress A
 
             foreach (var endpoint in service.Endpoints)
             {
+                if (endpoint.Child is not null)
+                {
+                    // A child service's endpoints are probed as its own; this endpoint's health is calculated from them.
+                    continue;
+                }
+
                 var target = CheckTarget.Of(service, check, endpoint);
                 targets.Add(new ProbeTarget(endpoint.Id, target.Host, target.Address, target.Port == check.Port ? check : check with { Port = target.Port }) { DataCenter = endpoint.DataCenter });
             }

@@ -178,6 +178,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public IReadOnlyList<UdpListener> UdpListeners => _udp;
 
+    /// <summary>The embedded REST API's base address once started (embedded mode with an API end point); null otherwise.</summary>
+    public Uri? ApiBaseAddress => _embeddedApi?.Host.BaseAddress;
+
     public IReadOnlyList<TcpListener> TcpListeners => _tcp;
 
     /// <param name="signals">The process's signals: SIGHUP reloads the zones. Null when something else owns the process.</param>

@@ -125,6 +125,8 @@ public static class GslbConfigLoader
             services.Read(root);
         }
 
+        // Once every file's services are known: child-service references (nested services) resolve across files.
+        services.Link();
         if (errors.Count > 0)
         {
             throw new GslbConfigException(Arrange(errors, files));

@@ -1,8 +1,9 @@
 namespace GslbDns.Gslb.Policies;
 
 /// <summary>
-/// <c>healthy</c>: keeps the endpoints <see cref="GslbState.IsUsable"/> says may take traffic (probed
-/// healthy by quorum, not drained, or forced healthy by an unexpired override). The only step that
+/// <c>healthy</c>: keeps the endpoints <see cref="CalculatedHealth.IsUsable"/> says may take traffic (probed
+/// healthy by quorum, not drained, or forced healthy by an unexpired override; and for a child service
+/// or a data center with a <c>health</c> rule, as that rule calculates). The only step that
 /// may return 0; the selector then applies the service's all-unhealthy behaviour.
 /// </summary>
 /// <remarks>
@@ -24,20 +25,21 @@ public sealed class HealthyPolicy : ISelectionPolicy
 
     public int Apply(Span<int> candidates, int count, SelectionContext context)
     {
-        var endpoints = context.Service.Endpoints;
+        var service = context.Service;
         var state = context.State;
         var now = context.Now;
+
         // Before filtering: the loop below overwrites the candidates it drops.
-        if (context.Trace is not null && context.Service.Check is { } check)
+        if (context.Trace is not null)
         {
-            NoteCheckTargets(context, check, candidates[..count]);
+            Explain(context, candidates[..count]);
         }
 
         var kept = 0;
         for (var i = 0; i < count; i++)
         {
             var index = candidates[i];
-            if (state.IsUsable(endpoints[index], now))
+            if (CalculatedHealth.IsUsable(service, index, state, now))
             {
                 candidates[kept++] = index;
             }
@@ -46,10 +48,57 @@ public sealed class HealthyPolicy : ISelectionPolicy
         return kept;
     }
 
-    /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
-    private static void NoteCheckTargets(SelectionContext context, HealthCheck check, ReadOnlySpan<int> considered)
+    /// <summary>Explain only: where the probes went (check targets) and what calculated health decided (child services, data-center rules).</summary>
+    private static void Explain(SelectionContext context, ReadOnlySpan<int> considered)
+    {
+        var parts = new List<string>();
+        if (context.Service.Check is { } check)
+        {
+            NoteCheckTargets(context.Service, check, considered, parts);
+        }
+
+        NoteCalculated(context, considered, parts);
+        if (parts.Count > 0)
+        {
+            context.Note(string.Join("; ", parts));
+        }
+    }
+
+    private static void NoteCalculated(SelectionContext context, ReadOnlySpan<int> considered, List<string> parts)
     {
         var service = context.Service;
+        var children = new List<string>();
+        var dataCenters = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var index in considered)
+        {
+            var endpoint = service.Endpoints[index];
+            if (endpoint.Child is { } child)
+            {
+                var healthy = CalculatedHealth.IsHealthy(child, context.State, context.Now, out var usable);
+                children.Add($"{child.Name} {(healthy ? "healthy" : "unhealthy")} ({usable} of {child.Endpoints.Count} usable, needs {child.ServiceHealth})");
+            }
+
+            if (service.DataCenterHealth is { } rule && !dataCenters.ContainsKey(endpoint.DataCenter))
+            {
+                var holds = CalculatedHealth.DataCenterHolds(service, rule, endpoint.DataCenter, context.State, context.Now, out var usable, out var total);
+                dataCenters[endpoint.DataCenter] = $"{endpoint.DataCenter} {(holds ? "healthy" : "unhealthy")} ({usable} of {total} usable, needs {rule})";
+            }
+        }
+
+        if (children.Count > 0)
+        {
+            parts.Add("child services: " + string.Join(", ", children));
+        }
+
+        if (dataCenters.Count > 0)
+        {
+            parts.Add("data centers: " + string.Join(", ", dataCenters.Values));
+        }
+    }
+
+    /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
+    private static void NoteCheckTargets(ServiceConfig service, HealthCheck check, ReadOnlySpan<int> considered, List<string> notes)
+    {
         var parts = new List<string>();
         foreach (var index in considered)
         {
@@ -62,7 +111,7 @@ public sealed class HealthyPolicy : ISelectionPolicy
 
         if (parts.Count > 0)
         {
-            context.Note("check targets: " + string.Join(", ", parts));
+            notes.Add("check targets: " + string.Join(", ", parts));
         }
     }
 }
