@@ -97,7 +97,7 @@ internal static class ViewBuilder
             endpoint.Priority,
             endpoint.Weight,
             state.WeightOf(endpoint),
-            IsUsable(service, endpoint, state, now),
+            IsUsable(service, endpoint, snapshot, now),
             drainedBy is not null,
             drainedBy,
             forced,
@@ -107,42 +107,70 @@ internal static class ViewBuilder
             Entry(operatorState, new StateKey(StateKind.Drain, endpoint.Id), now),
             Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now))
         {
-            CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint) : null,
-            ChildService = endpoint.Child is { } nested ? new ChildServiceView(ServiceName(nested), ServiceHealth(nested, state, now)) : null,
-            DataCenterHealth = service.DataCenterHealth is { } rule ? DataCenterHealth(service, rule, endpoint.DataCenter, state, now) : null,
+            CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint, snapshot.Hosts) : null,
+            Host = endpoint.Host is { } host ? HostView(service, host, snapshot.Hosts, now) : null,
+            ChildService = endpoint.Child is { } nested ? new ChildServiceView(ServiceName(nested), ServiceHealth(nested, snapshot, now)) : null,
+            DataCenterHealth = service.DataCenterHealth is { } rule ? DataCenterHealth(service, rule, endpoint.DataCenter, snapshot, now) : null,
         };
     }
 
     /// <summary>Usable as answers see it: the endpoint's own verdict and calculated health (child services, data-center rules).</summary>
-    private static bool IsUsable(ServiceConfig service, Endpoint endpoint, GslbState state, DateTimeOffset now)
+    private static bool IsUsable(ServiceConfig service, Endpoint endpoint, ServerSnapshot snapshot, DateTimeOffset now)
     {
         for (var i = 0; i < service.Endpoints.Count; i++)
         {
             if (ReferenceEquals(service.Endpoints[i], endpoint))
             {
-                return CalculatedHealth.IsUsable(service, i, state, now);
+                return CalculatedHealth.IsUsable(service, i, snapshot.State, now, snapshot.Hosts);
             }
         }
 
-        return state.IsUsable(endpoint, now);
+        return snapshot.State.IsUsable(endpoint, now);
     }
 
-    private static RuleOutcomeView ServiceHealth(ServiceConfig service, GslbState state, DateTimeOffset now)
+    private static HostEndpointView HostView(ServiceConfig service, GslbDns.Dns.DnsName host, ResolvedHosts hosts, DateTimeOffset now)
     {
-        var holds = CalculatedHealth.IsHealthy(service, state, now, out var usable);
+        var answer = service.HostAnswer == HostAnswerMode.Cname ? "cname" : "flatten";
+        if (hosts.Find(host) is not { } found)
+        {
+            return new HostEndpointView(host.ToString(), answer, [], 0, null, null, false, null, null, 0, 0);
+        }
+
+        return new HostEndpointView(
+            host.ToString(),
+            answer,
+            [.. found.V4.Concat(found.V6).Select(a => a.ToString())],
+            found.Ttl,
+            found.ResolvedAt == DateTimeOffset.MinValue ? null : found.ResolvedAt,
+            found.UsableUntil == DateTimeOffset.MinValue ? null : found.UsableUntil,
+            found.IsUsable(now),
+            found.LastError,
+            found.LastFailureAt,
+            found.Successes,
+            found.Failures);
+    }
+
+    private static RuleOutcomeView ServiceHealth(ServiceConfig service, ServerSnapshot snapshot, DateTimeOffset now)
+    {
+        var holds = CalculatedHealth.IsHealthy(service, snapshot.State, now, out var usable, snapshot.Hosts);
         return new RuleOutcomeView(service.ServiceHealth.ToString(), holds, usable, service.Endpoints.Count);
     }
 
-    private static RuleOutcomeView DataCenterHealth(ServiceConfig service, HealthRule rule, string dataCenter, GslbState state, DateTimeOffset now)
+    private static RuleOutcomeView DataCenterHealth(ServiceConfig service, HealthRule rule, string dataCenter, ServerSnapshot snapshot, DateTimeOffset now)
     {
-        var holds = CalculatedHealth.DataCenterHolds(service, rule, dataCenter, state, now, out var usable, out var total);
+        var holds = CalculatedHealth.DataCenterHolds(service, rule, dataCenter, snapshot.State, now, out var usable, out var total, snapshot.Hosts);
         return new RuleOutcomeView(rule.ToString(), holds, usable, total);
     }
 
-    private static CheckTargetView CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint)
+    private static CheckTargetView? CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint, ResolvedHosts hosts)
     {
-        var target = GslbDns.Gslb.CheckTarget.Of(service, check, endpoint);
-        return new CheckTargetView(target.Address.ToString(), target.Port, target.Host, GslbDns.Gslb.CheckTarget.IsSet(check, endpoint));
+        // A hostname endpoint not resolved yet has no target: nothing is probed until it resolves.
+        if (HostTargets.Of(service, check, endpoint, hosts) is not { } target)
+        {
+            return null;
+        }
+
+        return new CheckTargetView(target.Address.ToString(), target.Port, target.Host, GslbDns.Gslb.CheckTarget.IsSet(check, endpoint) || endpoint.Host is not null);
     }
 
     public static DataCenterView DataCenter(DataCenter dc, ServerSnapshot snapshot, OperatorState operatorState, HealthView health, DateTimeOffset now)
@@ -188,7 +216,7 @@ internal static class ViewBuilder
             endpoints.Count(e => e.Usable),
             endpoints)
         {
-            Health = new ServiceHealthView(service.DataCenterHealth?.ToString(), ServiceHealth(service, snapshot.State, now)),
+            Health = new ServiceHealthView(service.DataCenterHealth?.ToString(), ServiceHealth(service, snapshot, now)),
         };
     }
 
@@ -273,7 +301,7 @@ internal static class ViewBuilder
             foreach (var endpoint in candidate.Endpoints)
             {
                 var matches = isAddress
-                    ? endpoint.Child is null && endpoint.Address.Equals(ip)
+                    ? endpoint.Child is null && endpoint.Host is null && endpoint.Address.Equals(ip)
                     : string.Equals(AnswerText(endpoint), address.TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
                 if (endpoint.DataCenter == dataCenter && matches)
                 {
@@ -286,7 +314,8 @@ internal static class ViewBuilder
     }
 
     /// <summary>What the endpoint answers, as its id ends: the address, or the child service's name (nested services).</summary>
-    public static string AnswerText(Endpoint endpoint) => endpoint.Child is { } child ? ServiceName(child) : endpoint.Address.ToString();
+    public static string AnswerText(Endpoint endpoint) =>
+        endpoint.Child is { } child ? ServiceName(child) : endpoint.Host is { } host ? host.ToString().TrimEnd('.') : endpoint.Address.ToString();
 
     public static ServiceConfig? FindService(GslbConfig config, string name)
     {

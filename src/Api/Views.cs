@@ -66,6 +66,9 @@ public sealed record EndpointView(
 
     /// <summary>The service's <c>health.dataCenter</c> rule over this endpoint's data center; null when the service has none.</summary>
     public RuleOutcomeView? DataCenterHealth { get; init; }
+
+    /// <summary>A hostname endpoint's name, how it answers, and what it resolved to; null for others.</summary>
+    public HostEndpointView? Host { get; init; }
 }
 
 /// <summary>An endpoint's check target: the address and port probed, the HTTP Host / TLS SNI sent, and whether config set it apart from the answer.</summary>
@@ -142,3 +145,20 @@ public sealed record ChildServiceView(string Service, RuleOutcomeView Health);
 
 /// <summary>A service's <c>health</c>: the data-center rule (null: none) and the rule that makes it healthy as a child, with its outcome now.</summary>
 public sealed record ServiceHealthView(string? DataCenter, RuleOutcomeView Service);
+
+/// <summary>
+/// A hostname endpoint as the background resolver sees it: its addresses (kept after a failure until <paramref name="UsableUntil"/>),
+/// the record TTL, and the last failure. <paramref name="Answer"/> is <c>flatten</c> or <c>cname</c>.
+/// </summary>
+public sealed record HostEndpointView(
+    string Name,
+    string Answer,
+    IReadOnlyList<string> Addresses,
+    uint Ttl,
+    DateTimeOffset? ResolvedAt,
+    DateTimeOffset? UsableUntil,
+    bool Usable,
+    string? LastError,
+    DateTimeOffset? LastFailureAt,
+    long Successes,
+    long Failures);

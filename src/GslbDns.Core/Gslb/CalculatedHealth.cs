@@ -52,36 +52,48 @@ public static class CalculatedHealth
     public const int MaxNesting = 4;
 
     /// <summary>Endpoint <paramref name="index"/> of <paramref name="service"/> may take traffic at <paramref name="now"/>.</summary>
-    public static bool IsUsable(ServiceConfig service, int index, GslbState state, DateTimeOffset now)
+    /// <param name="hosts">Hostname endpoints' addresses: a flattened one without usable addresses is unusable. Null: none resolved.</param>
+    public static bool IsUsable(ServiceConfig service, int index, GslbState state, DateTimeOffset now, ResolvedHosts? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(state);
+        hosts ??= ResolvedHosts.Empty;
         var endpoints = service.Endpoints;
-        if (!OwnVerdict(endpoints[index], state, now))
+        if (!OwnVerdict(service, endpoints[index], state, now, hosts))
         {
             return false;
         }
 
-        return service.DataCenterHealth is not { } rule || DataCenterHolds(service, rule, endpoints[index].DataCenter, state, now, out _, out _);
+        return service.DataCenterHealth is not { } rule || DataCenterHolds(service, rule, endpoints[index].DataCenter, state, now, out _, out _, hosts);
     }
 
-    /// <summary>The endpoint's verdict before its data center's rule: its own state, and for a child service the child's calculated health.</summary>
-    public static bool OwnVerdict(Endpoint endpoint, GslbState state, DateTimeOffset now)
+    /// <summary>
+    /// The endpoint's verdict before its data center's rule: its own state; for a child service the child's calculated health;
+    /// for a flattened hostname endpoint, addresses still within their bound (a CNAME leaves resolving to the client's resolver).
+    /// </summary>
+    public static bool OwnVerdict(ServiceConfig service, Endpoint endpoint, GslbState state, DateTimeOffset now, ResolvedHosts hosts)
     {
+        ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(state);
-        return state.IsUsable(endpoint, now) && (endpoint.Child is not { } child || IsHealthy(child, state, now, out _));
+        ArgumentNullException.ThrowIfNull(hosts);
+        if (endpoint.Host is { } host && service.HostAnswer == HostAnswerMode.Flatten && hosts.Find(host)?.IsUsable(now) != true)
+        {
+            return false;
+        }
+
+        return state.IsUsable(endpoint, now) && (endpoint.Child is not { } child || IsHealthy(child, state, now, out _, hosts));
     }
 
     /// <summary>The service counts healthy (as a child): <see cref="ServiceConfig.ServiceHealth"/> over its usable endpoints.</summary>
-    public static bool IsHealthy(ServiceConfig service, GslbState state, DateTimeOffset now, out int usable)
+    public static bool IsHealthy(ServiceConfig service, GslbState state, DateTimeOffset now, out int usable, ResolvedHosts? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         usable = 0;
         var count = service.Endpoints.Count;
         for (var i = 0; i < count; i++)
         {
-            if (IsUsable(service, i, state, now))
+            if (IsUsable(service, i, state, now, hosts))
             {
                 usable++;
             }
@@ -91,8 +103,9 @@ public static class CalculatedHealth
     }
 
     /// <summary>The rule over the service's endpoints in <paramref name="dataCenter"/>, counting each one's own verdict.</summary>
-    public static bool DataCenterHolds(ServiceConfig service, HealthRule rule, string dataCenter, GslbState state, DateTimeOffset now, out int usable, out int total)
+    public static bool DataCenterHolds(ServiceConfig service, HealthRule rule, string dataCenter, GslbState state, DateTimeOffset now, out int usable, out int total, ResolvedHosts? hosts = null)
     {
+        hosts ??= ResolvedHosts.Empty;
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(rule);
         usable = 0;
@@ -107,7 +120,7 @@ public static class CalculatedHealth
             }
 
             total++;
-            if (OwnVerdict(endpoint, state, now))
+            if (OwnVerdict(service, endpoint, state, now, hosts))
             {
                 usable++;
             }
@@ -120,19 +133,43 @@ public static class CalculatedHealth
     public static bool MayServe(Endpoint endpoint, bool ipv6)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint.Host is not null)
+        {
+            return true; // decided per query by what the host resolves to (Serves)
+        }
+
         if (endpoint.Child is not { } child)
         {
             return endpoint.IsIPv6 == ipv6;
         }
 
-        foreach (var inner in child.Endpoints)
+        // An index loop: foreach over the list interface would box an enumerator on every query.
+        var endpoints = child.Endpoints;
+        for (var i = 0; i < endpoints.Count; i++)
         {
-            if (MayServe(inner, ipv6))
+            if (MayServe(endpoints[i], ipv6))
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Whether the endpoint answers this family now: a flattened hostname endpoint when it resolved to addresses of it, a
+    /// CNAME one always (the client's resolver asks the target), others as <see cref="MayServe"/>.
+    /// </summary>
+    public static bool Serves(ServiceConfig service, Endpoint endpoint, bool ipv6, ResolvedHosts hosts)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(hosts);
+        if (endpoint.Host is not { } host)
+        {
+            return MayServe(endpoint, ipv6);
+        }
+
+        return service.HostAnswer == HostAnswerMode.Cname || hosts.Find(host)?.Wire(ipv6).Length > 0;
     }
 }

@@ -22,6 +22,12 @@ public sealed record Endpoint(string Id, string DataCenter, IPAddress Address, i
     /// loader once every service is read. Null for an address endpoint; <see cref="Address"/> is then a placeholder never answered.
     /// </summary>
     public ServiceConfig? Child { get; init; }
+
+    /// <summary>
+    /// <c>host</c>: a hostname endpoint (a cloud load balancer's name), answered as a CNAME or flattened into the addresses the
+    /// background resolver found for it (<see cref="ResolvedHosts"/>). Null for an address endpoint; <see cref="Address"/> is then a placeholder.
+    /// </summary>
+    public DnsName? Host { get; init; }
 }
 
 /// <summary>An endpoint's <c>check</c>: each part given replaces the service check's (or the answer's) for this endpoint's probe.</summary>
@@ -106,6 +112,9 @@ public sealed record ServiceConfig(
 
     /// <summary><c>health.service</c>: when this service counts healthy as the child of another service (default: any usable endpoint).</summary>
     public HealthRule ServiceHealth { get; init; } = HealthRule.Any;
+
+    /// <summary><c>hostAnswer</c>: how hostname endpoints answer (flattened by default).</summary>
+    public HostAnswerMode HostAnswer { get; init; }
 }
 
 /// <summary>A prober region: its location, so the latency policy can pick the region nearest the client.</summary>
@@ -157,6 +166,9 @@ public sealed record GslbConfig(
     TtlLimits Ttl,
     GeoLocation DefaultLocation)
 {
+    /// <summary><c>resolvers</c>: where hostname endpoints are resolved, and how long their addresses are trusted.</summary>
+    public HostResolution Resolution { get; init; } = HostResolution.Default;
+
     public static readonly GslbConfig Empty = new(
         new Dictionary<string, DataCenter>(),
         new Dictionary<DnsName, ServiceConfig>(),

@@ -44,7 +44,7 @@ public sealed class GslbStateExporter
                     current.Add(labels);
                     var drained = state.Drained.Contains(endpoint.Id) || state.Drained.Contains(endpoint.DataCenter)
                         || (state.Evacuated.TryGetValue(endpoint.DataCenter, out var window) && window.Covers(now));
-                    _health.WithLabels(name, endpoint.DataCenter, endpoint.Id).Set(drained ? 2 : CalculatedHealth.IsUsable(service, index, state, now) ? 1 : 0);
+                    _health.WithLabels(name, endpoint.DataCenter, endpoint.Id).Set(drained ? 2 : CalculatedHealth.IsUsable(service, index, state, now, snapshot.Hosts) ? 1 : 0);
                     if (view.Verdicts.TryGetValue(endpoint.Id, out var verdict))
                     {
                         _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "up").Set(verdict.Voters - verdict.Down);

@@ -12,8 +12,8 @@ internal sealed class ServiceReader
     public const int DefaultWeight = 100;
     public const int MaxPriority = 100;
 
-    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints", "health"];
-    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check", "service"];
+    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints", "health", "hostAnswer"];
+    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check", "service", "host"];
     private static readonly string[] Behaviors = ["fail-open", "fallback"];
 
     private readonly IReadOnlyCollection<DnsName> _servedZones;
@@ -160,6 +160,7 @@ internal sealed class ServiceReader
         }
 
         var (dataCenterHealth, serviceHealth) = CalculatedHealthReader.Read(obj, endpoints);
+        var hostAnswer = ReadHostAnswer(obj, HostCount);
         var fallback = ReadFallback(obj);
         if (behavior == AllUnhealthyBehavior.Fallback && fallback.Count == 0 && !obj.Has("fallback"))
         {
@@ -176,6 +177,7 @@ internal sealed class ServiceReader
         {
             DataCenterHealth = dataCenterHealth,
             ServiceHealth = serviceHealth,
+            HostAnswer = hostAnswer,
         };
     }
 
@@ -216,8 +218,10 @@ internal sealed class ServiceReader
             return endpoints;
         }
 
+        HostCount = 0;
         var seen = new Dictionary<(string, string), int>();
         var children = 0;
+        var hosts = 0;
         var index = 0;
         foreach (var element in array.EnumerateArray())
         {
@@ -232,14 +236,21 @@ internal sealed class ServiceReader
                 }
 
                 var childName = ReadChildName(endpoint, obj.Source.Origin);
-                var address = childName is null ? ReadAddress(endpoint, "address") : IPAddress.Any;
+                var host = endpoint.Has("host") && HealthCheckReader.ReadHost(endpoint) is { } hostText ? DnsName.Parse(hostText + ".") : null;
+                var address = childName is null && host is null && !endpoint.Has("host") ? ReadAddress(endpoint, "address") : IPAddress.Any;
                 if (childName is not null)
                 {
                     children++;
-                    if (endpoint.Has("address"))
-                    {
-                        endpoint.Error("address", "an endpoint is an address or a service, not both");
-                    }
+                }
+
+                if ((endpoint.Has("service") ? 1 : 0) + (endpoint.Has("host") ? 1 : 0) + (endpoint.Has("address") ? 1 : 0) > 1)
+                {
+                    endpoint.Error(endpoint.Has("address") ? "address" : "host", "an endpoint is one of 'address', 'host' or 'service'");
+                }
+
+                if (host is not null)
+                {
+                    hosts++;
                 }
 
                 var weight = (int)(endpoint.Integer("weight", 0, MaxWeight) ?? DefaultWeight);
@@ -247,7 +258,7 @@ internal sealed class ServiceReader
                 var checkTarget = endpoint.TryGet("check", out var checkElement)
                     ? HealthCheckReader.ReadEndpoint(obj.Source, checkElement, endpoint.PathOf("check"), check, hasCheck)
                     : null;
-                var answer = childName?.ToString()[..^1] ?? address?.ToString();
+                var answer = childName?.ToString()[..^1] ?? host?.ToString()[..^1] ?? address?.ToString();
                 if (dataCenter is not null && address is not null && answer is not null)
                 {
                     if (seen.TryGetValue((dataCenter, answer), out var firstIndex))
@@ -262,7 +273,7 @@ internal sealed class ServiceReader
                             _nested.Refer(serviceId, endpoints.Count, childName, obj.Source, endpoint.PathOf("service"));
                         }
 
-                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{answer}", dataCenter, address, weight, priority) { Check = checkTarget });
+                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{answer}", dataCenter, address, weight, priority) { Check = checkTarget, Host = host });
                     }
                 }
             }
@@ -270,6 +281,7 @@ internal sealed class ServiceReader
             index++;
         }
 
+        HostCount = hosts;
         if (children > 0 && children < index)
         {
             obj.Error("endpoints", "a service's endpoints are all services or none: mixing child services with addresses would answer either kind for one name");
@@ -281,6 +293,33 @@ internal sealed class ServiceReader
         }
 
         return endpoints;
+    }
+
+    /// <summary>Hostname endpoints in the service last read (<c>hostAnswer</c> applies only to services with some).</summary>
+    private int HostCount { get; set; }
+
+    private static HostAnswerMode ReadHostAnswer(ConfigObject obj, int hosts)
+    {
+        if (obj.Text("hostAnswer") is not { } text)
+        {
+            return HostAnswerMode.Flatten;
+        }
+
+        if (hosts == 0)
+        {
+            obj.Error("hostAnswer", "'hostAnswer' applies to services with 'host' endpoints; this one has none");
+        }
+
+        switch (text)
+        {
+            case "flatten":
+                return HostAnswerMode.Flatten;
+            case "cname":
+                return HostAnswerMode.Cname;
+            default:
+                obj.Error("hostAnswer", $"hostAnswer must be 'flatten' or 'cname', not '{text}'{NameHints.DidYouMean(text, ["flatten", "cname"])}");
+                return HostAnswerMode.Flatten;
+        }
     }
 
     /// <summary>An endpoint's <c>service</c>: absolute, or relative to the zone the file is named after; null when absent or invalid (reported).</summary>
@@ -371,16 +410,8 @@ internal sealed class ServiceReader
             return addresses;
         }
 
-        var index = 0;
-        foreach (var element in array.EnumerateArray())
+        foreach (var (text, elementPath) in ConfigObject.StringItems(obj.Source, array, path))
         {
-            var elementPath = JsonPathText.Index(path, index++);
-            if (!ConfigObject.IsKind(obj.Source, element, elementPath, JsonValueKind.String))
-            {
-                continue;
-            }
-
-            var text = element.GetString() ?? string.Empty;
             if (!AddressText.TryParse(text, out var address, out var error))
             {
                 obj.Source.Error(elementPath, error);

@@ -39,7 +39,7 @@ public sealed class HealthyPolicy : ISelectionPolicy
         for (var i = 0; i < count; i++)
         {
             var index = candidates[i];
-            if (CalculatedHealth.IsUsable(service, index, state, now))
+            if (CalculatedHealth.IsUsable(service, index, state, now, context.Hosts))
             {
                 candidates[kept++] = index;
             }
@@ -54,13 +54,48 @@ public sealed class HealthyPolicy : ISelectionPolicy
         var parts = new List<string>();
         if (context.Service.Check is { } check)
         {
-            NoteCheckTargets(context.Service, check, considered, parts);
+            NoteCheckTargets(context.Service, check, considered, context.Hosts, parts);
         }
 
         NoteCalculated(context, considered, parts);
+        NoteHosts(context, considered, parts);
         if (parts.Count > 0)
         {
             context.Note(string.Join("; ", parts));
+        }
+    }
+
+    /// <summary>Explain only: what each hostname endpoint resolved to, and whether its addresses still serve.</summary>
+    private static void NoteHosts(SelectionContext context, ReadOnlySpan<int> considered, List<string> parts)
+    {
+        var service = context.Service;
+        var hosts = new List<string>();
+        foreach (var index in considered)
+        {
+            if (service.Endpoints[index].Host is not { } host)
+            {
+                continue;
+            }
+
+            if (service.HostAnswer == HostAnswerMode.Cname)
+            {
+                hosts.Add($"{host} answered as a CNAME");
+                continue;
+            }
+
+            var found = context.Hosts.Find(host);
+            var stamp = System.Globalization.CultureInfo.InvariantCulture;
+            hosts.Add(found switch
+            {
+                null => $"{host} not resolved yet",
+                { V4.Length: 0, V6.Length: 0 } => $"{host} unresolved: {found.LastError}",
+                _ => $"{host} -> {string.Join(", ", found.V4.Concat(found.V6))} (ttl {found.Ttl}, {(found.IsUsable(context.Now) ? "usable" : "expired")} until {found.UsableUntil.ToString("O", stamp)}{(found.LastError is null ? string.Empty : "; last good kept after: " + found.LastError)})",
+            });
+        }
+
+        if (hosts.Count > 0)
+        {
+            parts.Add("hosts: " + string.Join(", ", hosts));
         }
     }
 
@@ -74,13 +109,13 @@ public sealed class HealthyPolicy : ISelectionPolicy
             var endpoint = service.Endpoints[index];
             if (endpoint.Child is { } child)
             {
-                var healthy = CalculatedHealth.IsHealthy(child, context.State, context.Now, out var usable);
+                var healthy = CalculatedHealth.IsHealthy(child, context.State, context.Now, out var usable, context.Hosts);
                 children.Add($"{child.Name} {(healthy ? "healthy" : "unhealthy")} ({usable} of {child.Endpoints.Count} usable, needs {child.ServiceHealth})");
             }
 
             if (service.DataCenterHealth is { } rule && !dataCenters.ContainsKey(endpoint.DataCenter))
             {
-                var holds = CalculatedHealth.DataCenterHolds(service, rule, endpoint.DataCenter, context.State, context.Now, out var usable, out var total);
+                var holds = CalculatedHealth.DataCenterHolds(service, rule, endpoint.DataCenter, context.State, context.Now, out var usable, out var total, context.Hosts);
                 dataCenters[endpoint.DataCenter] = $"{endpoint.DataCenter} {(holds ? "healthy" : "unhealthy")} ({usable} of {total} usable, needs {rule})";
             }
         }
@@ -97,7 +132,7 @@ public sealed class HealthyPolicy : ISelectionPolicy
     }
 
     /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
-    private static void NoteCheckTargets(ServiceConfig service, HealthCheck check, ReadOnlySpan<int> considered, List<string> notes)
+    private static void NoteCheckTargets(ServiceConfig service, HealthCheck check, ReadOnlySpan<int> considered, ResolvedHosts hosts, List<string> notes)
     {
         var parts = new List<string>();
         foreach (var index in considered)
@@ -105,7 +140,7 @@ public sealed class HealthyPolicy : ISelectionPolicy
             var endpoint = service.Endpoints[index];
             if (CheckTarget.IsSet(check, endpoint))
             {
-                parts.Add($"{endpoint.Id} probed at {CheckTarget.Of(service, check, endpoint)}");
+                parts.Add($"{endpoint.Id} probed at {(HostTargets.Of(service, check, endpoint, hosts)?.ToString() ?? "(not resolved yet)")}");
             }
         }
 

@@ -63,15 +63,7 @@ public sealed class NestedServiceDnsTests
               }
             }
             """);
-        var tokens = ApiProcess.WriteTokensFile(folder.File("tokens"));
-        var options = InProcessServer.Options(zones) with
-        {
-            EmbeddedProber = true,
-            ApiEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-            ApiTokensFile = tokens,
-            StateFolder = folder.Folder("state"),
-        };
-        await using var server = await InProcessServer.StartAsync(options);
+        await using var server = await InProcessServer.StartEmbeddedAsync(folder, zones);
         var dns = server.UdpListeners[0].LocalEndPoint;
         using var http = new HttpClient { BaseAddress = server.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(5) };
 
