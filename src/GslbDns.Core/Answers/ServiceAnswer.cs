@@ -91,6 +91,7 @@ public sealed class ServiceAnswer : IDynamicAnswerSource
             }
 
             cname.CopyTo(target);
+            context.DynamicType = RecordType.CNAME;
             return true;
         }
 

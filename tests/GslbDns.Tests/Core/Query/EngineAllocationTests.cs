@@ -102,6 +102,23 @@ public sealed class EngineAllocationTests
     [InlineData("alloc.test.", RecordType.DNSKEY)]
     public void Answering_signed_allocates_nothing_once_the_signatures_are_cached(string name, ushort type) => AssertNoAllocation(Build(signed: true), name, type, dnssecOk: true);
 
+    /// <summary>Signed: the RRSIG of a load-balanced answer covers the set written, a CNAME for a hostname service in CNAME mode.</summary>
+    [Theory]
+    [InlineData("cn.alloc.test.", RecordType.A, "CName")]
+    [InlineData("flat.alloc.test.", RecordType.A, "A")]
+    [InlineData("nested.alloc.test.", RecordType.A, "A")]
+    public void Signed_load_balanced_answers_are_signed_as_the_type_they_wrote(string name, ushort type, string covered)
+    {
+        var (engine, context) = Build(signed: true);
+        var request = Explainer.BuildQuery(DnsName.Parse(name), type, IPAddress.Parse("81.2.69.0"), 24);
+        request[12 + DnsName.Parse(name).WireLength + 4 + 7] |= 0x80;
+        var length = engine.Process(request, context);
+        var message = ARSoft.Tools.Net.Dns.DnsMessage.Parse(context.Response.Buffer.AsSpan(0, length).ToArray());
+        var signature = Assert.Single(message.AnswerRecords.OfType<ARSoft.Tools.Net.Dns.RrSigRecord>());
+        Assert.Equal(covered, signature.TypeCovered.ToString());
+        AssertNoAllocation(Build(signed: true), name, type, dnssecOk: true);
+    }
+
     /// <summary>Two hostnames as the background resolver publishes them: they share 203.0.113.2, so the flattened answer de-duplicates.</summary>
     private static ResolvedHosts Resolved()
     {
