@@ -47,6 +47,13 @@ internal static class Program
             Log.Error("{Error}", error.ToString());
         }
 
+        // Hostname endpoints resolved here too, so the views and explain show and decide on their addresses as the server does.
+        await using var hosts = new GslbDns.Resolution.HostResolver(loggerFactory.CreateLogger("GslbDns.Resolution"));
+        hosts.Published += resolved => snapshots.Update(s => s with { Hosts = resolved });
+        hosts.UpdateConfig(snapshots.Current.Gslb);
+        builder.GslbChanged += hosts.UpdateConfig;
+        hosts.Start();
+
         ApiMetrics.GeoIpLoaded.Set(builder.GeoIpLoaded ? 1 : 0);
         var engine = new QueryEngine(snapshots, new QueryEngineOptions());
 

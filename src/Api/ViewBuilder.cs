@@ -93,11 +93,11 @@ internal static class ViewBuilder
             endpoint.Id,
             ServiceName(service),
             endpoint.DataCenter,
-            endpoint.Address.ToString(),
+            AnswerText(endpoint),
             endpoint.Priority,
             endpoint.Weight,
             state.WeightOf(endpoint),
-            state.IsUsable(endpoint, now),
+            IsUsable(service, endpoint, snapshot, now),
             drainedBy is not null,
             drainedBy,
             forced,
@@ -107,14 +107,70 @@ internal static class ViewBuilder
             Entry(operatorState, new StateKey(StateKind.Drain, endpoint.Id), now),
             Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now))
         {
-            CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint) : null,
+            CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint, snapshot.Hosts) : null,
+            Host = endpoint.Host is { } host ? HostView(service, host, snapshot.Hosts, now) : null,
+            ChildService = endpoint.Child is { } nested ? new ChildServiceView(ServiceName(nested), ServiceHealth(nested, snapshot, now)) : null,
+            DataCenterHealth = service.DataCenterHealth is { } rule ? DataCenterHealth(service, rule, endpoint.DataCenter, snapshot, now) : null,
         };
     }
 
-    private static CheckTargetView CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint)
+    /// <summary>Usable as answers see it: the endpoint's own verdict and calculated health (child services, data-center rules).</summary>
+    private static bool IsUsable(ServiceConfig service, Endpoint endpoint, ServerSnapshot snapshot, DateTimeOffset now)
     {
-        var target = GslbDns.Gslb.CheckTarget.Of(service, check, endpoint);
-        return new CheckTargetView(target.Address.ToString(), target.Port, target.Host, GslbDns.Gslb.CheckTarget.IsSet(check, endpoint));
+        for (var i = 0; i < service.Endpoints.Count; i++)
+        {
+            if (ReferenceEquals(service.Endpoints[i], endpoint))
+            {
+                return CalculatedHealth.IsUsable(service, i, snapshot.State, now, snapshot.Hosts);
+            }
+        }
+
+        return snapshot.State.IsUsable(endpoint, now);
+    }
+
+    private static HostEndpointView HostView(ServiceConfig service, GslbDns.Dns.DnsName host, ResolvedHosts hosts, DateTimeOffset now)
+    {
+        var answer = service.HostAnswer == HostAnswerMode.Cname ? "cname" : "flatten";
+        if (hosts.Find(host) is not { } found)
+        {
+            return new HostEndpointView(host.ToString(), answer, [], 0, null, null, false, null, null, 0, 0);
+        }
+
+        return new HostEndpointView(
+            host.ToString(),
+            answer,
+            [.. found.V4.Concat(found.V6).Select(a => a.ToString())],
+            found.Ttl,
+            found.ResolvedAt == DateTimeOffset.MinValue ? null : found.ResolvedAt,
+            found.UsableUntil == DateTimeOffset.MinValue ? null : found.UsableUntil,
+            found.IsUsable(now),
+            found.LastError,
+            found.LastFailureAt,
+            found.Successes,
+            found.Failures);
+    }
+
+    private static RuleOutcomeView ServiceHealth(ServiceConfig service, ServerSnapshot snapshot, DateTimeOffset now)
+    {
+        var holds = CalculatedHealth.IsHealthy(service, snapshot.State, now, out var usable, snapshot.Hosts);
+        return new RuleOutcomeView(service.ServiceHealth.ToString(), holds, usable, service.Endpoints.Count);
+    }
+
+    private static RuleOutcomeView DataCenterHealth(ServiceConfig service, HealthRule rule, string dataCenter, ServerSnapshot snapshot, DateTimeOffset now)
+    {
+        var holds = CalculatedHealth.DataCenterHolds(service, rule, dataCenter, snapshot.State, now, out var usable, out var total, snapshot.Hosts);
+        return new RuleOutcomeView(rule.ToString(), holds, usable, total);
+    }
+
+    private static CheckTargetView? CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint, ResolvedHosts hosts)
+    {
+        // A hostname endpoint not resolved yet has no target: nothing is probed until it resolves.
+        if (HostTargets.Of(service, check, endpoint, hosts) is not { } target)
+        {
+            return null;
+        }
+
+        return new CheckTargetView(target.Address.ToString(), target.Port, target.Host, GslbDns.Gslb.CheckTarget.IsSet(check, endpoint) || endpoint.Host is not null);
     }
 
     public static DataCenterView DataCenter(DataCenter dc, ServerSnapshot snapshot, OperatorState operatorState, HealthView health, DateTimeOffset now)
@@ -158,7 +214,10 @@ internal static class ViewBuilder
             service.FallbackAddresses.Select(a => a.ToString()).ToList(),
             service.Check?.Type,
             endpoints.Count(e => e.Usable),
-            endpoints);
+            endpoints)
+        {
+            Health = new ServiceHealthView(service.DataCenterHealth?.ToString(), ServiceHealth(service, snapshot, now)),
+        };
     }
 
     /// <summary>A policy step's type and its simple public settings (count, sticky ...).</summary>
@@ -224,14 +283,13 @@ internal static class ViewBuilder
         return result;
     }
 
-    /// <summary>The endpoint with this id (<c>service/data-center/address</c>), address compared by value, service name case-insensitively.</summary>
+    /// <summary>
+    /// The endpoint with this id (<c>service/data-center/answer</c>), service name case-insensitively; an address compared by
+    /// value, a child service's name (nested services) case-insensitively.
+    /// </summary>
     public static (ServiceConfig Service, Endpoint Endpoint)? FindEndpoint(GslbConfig config, string service, string dataCenter, string address)
     {
-        if (!IPAddress.TryParse(address, out var ip))
-        {
-            return null;
-        }
-
+        var isAddress = IPAddress.TryParse(address, out var ip);
         var name = service.TrimEnd('.');
         foreach (var candidate in config.Services.Values)
         {
@@ -242,7 +300,10 @@ internal static class ViewBuilder
 
             foreach (var endpoint in candidate.Endpoints)
             {
-                if (endpoint.DataCenter == dataCenter && endpoint.Address.Equals(ip))
+                var matches = isAddress
+                    ? endpoint.Child is null && endpoint.Host is null && endpoint.Address.Equals(ip)
+                    : string.Equals(AnswerText(endpoint), address.TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
+                if (endpoint.DataCenter == dataCenter && matches)
                 {
                     return (candidate, endpoint);
                 }
@@ -251,6 +312,10 @@ internal static class ViewBuilder
 
         return null;
     }
+
+    /// <summary>What the endpoint answers, as its id ends: the address, or the child service's name (nested services).</summary>
+    public static string AnswerText(Endpoint endpoint) =>
+        endpoint.Child is { } child ? ServiceName(child) : endpoint.Host is { } host ? host.ToString().TrimEnd('.') : endpoint.Address.ToString();
 
     public static ServiceConfig? FindService(GslbConfig config, string name)
     {

@@ -60,6 +60,15 @@ public sealed record EndpointView(
 {
     /// <summary>Where the probers check this endpoint (<c>check.address</c>/<c>port</c>/<c>host</c>, docs/gslb-config.md); null when the service has no check.</summary>
     public CheckTargetView? CheckTarget { get; init; }
+
+    /// <summary>The child service this endpoint stands for (nested services) and whether it counts healthy; null for an address endpoint.</summary>
+    public ChildServiceView? ChildService { get; init; }
+
+    /// <summary>The service's <c>health.dataCenter</c> rule over this endpoint's data center; null when the service has none.</summary>
+    public RuleOutcomeView? DataCenterHealth { get; init; }
+
+    /// <summary>A hostname endpoint's name, how it answers, and what it resolved to; null for others.</summary>
+    public HostEndpointView? Host { get; init; }
 }
 
 /// <summary>An endpoint's check target: the address and port probed, the HTTP Host / TLS SNI sent, and whether config set it apart from the answer.</summary>
@@ -90,7 +99,11 @@ public sealed record ServiceView(
     IReadOnlyList<string> Fallback,
     string? Check,
     int UsableEndpoints,
-    IReadOnlyList<EndpointView> Endpoints);
+    IReadOnlyList<EndpointView> Endpoints)
+{
+    /// <summary>The service's calculated health (<c>health</c>, docs/gslb-config.md): its rules, and whether it counts healthy as a child now.</summary>
+    public ServiceHealthView? Health { get; init; }
+}
 
 public sealed record AuditView(
     string Id,
@@ -123,3 +136,29 @@ public sealed record StatusView(
     DateTimeOffset HealthComputedAt);
 
 public sealed record ListView<T>(int Count, IReadOnlyList<T> Items);
+
+/// <summary>A calculated health rule and how it came out now: <paramref name="Usable"/> of <paramref name="Total"/> children usable.</summary>
+public sealed record RuleOutcomeView(string Rule, bool Holds, int Usable, int Total);
+
+/// <summary>A child service as its parent's endpoint sees it: healthy by its own <c>health.service</c> rule.</summary>
+public sealed record ChildServiceView(string Service, RuleOutcomeView Health);
+
+/// <summary>A service's <c>health</c>: the data-center rule (null: none) and the rule that makes it healthy as a child, with its outcome now.</summary>
+public sealed record ServiceHealthView(string? DataCenter, RuleOutcomeView Service);
+
+/// <summary>
+/// A hostname endpoint as the background resolver sees it: its addresses (kept after a failure until <paramref name="UsableUntil"/>),
+/// the record TTL, and the last failure. <paramref name="Answer"/> is <c>flatten</c> or <c>cname</c>.
+/// </summary>
+public sealed record HostEndpointView(
+    string Name,
+    string Answer,
+    IReadOnlyList<string> Addresses,
+    uint Ttl,
+    DateTimeOffset? ResolvedAt,
+    DateTimeOffset? UsableUntil,
+    bool Usable,
+    string? LastError,
+    DateTimeOffset? LastFailureAt,
+    long Successes,
+    long Failures);

@@ -12,6 +12,9 @@ namespace GslbDns.Prober;
 /// </summary>
 internal sealed partial class ConfigWatcher : IDisposable
 {
+    /// <summary>Raised after a reloaded config went to the scheduler (the hostname resolver follows it).</summary>
+    public event Action<GslbDns.Gslb.GslbConfig>? Applied;
+
     private readonly string _folder;
     private readonly ProbeScheduler _scheduler;
     private readonly ILogger _logger;
@@ -68,6 +71,7 @@ internal sealed partial class ConfigWatcher : IDisposable
                 }
 
                 _scheduler.UpdateConfig(config);
+                Applied?.Invoke(config);
                 LogReloaded(_logger, reason, config.Services.Count);
             }
             catch (ObjectDisposedException)

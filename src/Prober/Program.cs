@@ -56,6 +56,10 @@ internal static partial class Program
             loggerFactory.CreateLogger<ProbeScheduler>(),
             observer: metrics);
         ConfigWatcher? watcher = null;
+
+        // Hostname endpoints are probed at their first resolved address: the prober resolves them itself, as the server does.
+        await using var hosts = new GslbDns.Resolution.HostResolver(loggerFactory.CreateLogger("GslbDns.Resolution"));
+        hosts.Published += scheduler.UpdateHosts;
         try
         {
             try
@@ -69,9 +73,13 @@ internal static partial class Program
             }
 
             sink.Start();
+            hosts.UpdateConfig(config);
+            hosts.Start();
+            await hosts.FirstRoundAsync(config.Resolution.Timeout * 2 + TimeSpan.FromSeconds(1));
             scheduler.UpdateConfig(config);
             scheduler.Start();
             watcher = new ConfigWatcher(options.ZonesFolder, scheduler, options.WatchZones, context.Signals, logger);
+            watcher.Applied += hosts.UpdateConfig;
             LogStarted(logger, options.Id, options.Region, sink.Key, string.Join(", ", options.ConsulAddresses), options.MetricsEndPoint?.ToString() ?? "off");
             context.NotifyReady($"probing as {options.Id} in {options.Region}");
             await context.Signals.Stopping;

@@ -16,6 +16,18 @@ public sealed record Endpoint(string Id, string DataCenter, IPAddress Address, i
 
     /// <summary>The endpoint's own <c>check</c> object: where its probe goes instead of the service check's target. Null: the service's.</summary>
     public EndpointCheck? Check { get; init; }
+
+    /// <summary>
+    /// <c>service</c>: the child service this endpoint stands for (nested services; see <see cref="CalculatedHealth"/>), linked by the
+    /// loader once every service is read. Null for an address endpoint; <see cref="Address"/> is then a placeholder never answered.
+    /// </summary>
+    public ServiceConfig? Child { get; init; }
+
+    /// <summary>
+    /// <c>host</c>: a hostname endpoint (a cloud load balancer's name), answered as a CNAME or flattened into the addresses the
+    /// background resolver found for it (<see cref="ResolvedHosts"/>). Null for an address endpoint; <see cref="Address"/> is then a placeholder.
+    /// </summary>
+    public DnsName? Host { get; init; }
 }
 
 /// <summary>An endpoint's <c>check</c>: each part given replaces the service check's (or the answer's) for this endpoint's probe.</summary>
@@ -93,7 +105,17 @@ public sealed record ServiceConfig(
     HealthCheck? Check,
     IReadOnlyList<ISelectionPolicy> Policies,
     AllUnhealthyBehavior WhenAllUnhealthy,
-    IReadOnlyList<IPAddress> FallbackAddresses);
+    IReadOnlyList<IPAddress> FallbackAddresses)
+{
+    /// <summary><c>health.dataCenter</c>: a data center's endpoints of this service take traffic only while this rule holds over them. Null: each endpoint on its own.</summary>
+    public HealthRule? DataCenterHealth { get; init; }
+
+    /// <summary><c>health.service</c>: when this service counts healthy as the child of another service (default: any usable endpoint).</summary>
+    public HealthRule ServiceHealth { get; init; } = HealthRule.Any;
+
+    /// <summary><c>hostAnswer</c>: how hostname endpoints answer (flattened by default).</summary>
+    public HostAnswerMode HostAnswer { get; init; }
+}
 
 /// <summary>A prober region: its location, so the latency policy can pick the region nearest the client.</summary>
 public sealed record ProberRegion(string Name, double Latitude, double Longitude);
@@ -144,6 +166,9 @@ public sealed record GslbConfig(
     TtlLimits Ttl,
     GeoLocation DefaultLocation)
 {
+    /// <summary><c>resolvers</c>: where hostname endpoints are resolved, and how long their addresses are trusted.</summary>
+    public HostResolution Resolution { get; init; } = HostResolution.Default;
+
     public static readonly GslbConfig Empty = new(
         new Dictionary<string, DataCenter>(),
         new Dictionary<DnsName, ServiceConfig>(),

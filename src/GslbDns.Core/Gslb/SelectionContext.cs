@@ -20,6 +20,9 @@ public sealed class SelectionContext
 
     public IClientLocator? Locator { get; set; }
 
+    /// <summary>Hostname endpoints' addresses (the snapshot's); set by the caller with <see cref="Locator"/>, not cleared by <see cref="Reset"/>.</summary>
+    public ResolvedHosts Hosts { get; set; } = ResolvedHosts.Empty;
+
     public DateTimeOffset Now { get; private set; }
 
     /// <summary>Client address as 128 bits (IPv4 in the low 32 bits) and how many leading bits of it are known (ECS source prefix, or the full length).</summary>

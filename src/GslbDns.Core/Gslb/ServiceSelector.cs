@@ -64,7 +64,7 @@ public static class ServiceSelector
         var count = 0;
         for (var i = 0; i < endpoints.Count && count < buffer.Length; i++)
         {
-            if (endpoints[i].IsIPv6 == wantIPv6)
+            if (CalculatedHealth.Serves(service, endpoints[i], wantIPv6, context.Hosts))
             {
                 buffer[count++] = i;
             }

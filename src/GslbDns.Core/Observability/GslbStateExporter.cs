@@ -1,3 +1,4 @@
+using GslbDns.Gslb;
 using GslbDns.Health;
 using GslbDns.Query;
 using Prometheus;
@@ -36,13 +37,14 @@ public sealed class GslbStateExporter
             foreach (var service in snapshot.Gslb.Services.Values)
             {
                 var name = MetricSlots.ServiceLabel(service);
-                foreach (var endpoint in service.Endpoints)
+                for (var index = 0; index < service.Endpoints.Count; index++)
                 {
+                    var endpoint = service.Endpoints[index];
                     var labels = (name, endpoint.DataCenter, endpoint.Id);
                     current.Add(labels);
                     var drained = state.Drained.Contains(endpoint.Id) || state.Drained.Contains(endpoint.DataCenter)
                         || (state.Evacuated.TryGetValue(endpoint.DataCenter, out var window) && window.Covers(now));
-                    _health.WithLabels(name, endpoint.DataCenter, endpoint.Id).Set(drained ? 2 : state.IsUsable(endpoint, now) ? 1 : 0);
+                    _health.WithLabels(name, endpoint.DataCenter, endpoint.Id).Set(drained ? 2 : CalculatedHealth.IsUsable(service, index, state, now, snapshot.Hosts) ? 1 : 0);
                     if (view.Verdicts.TryGetValue(endpoint.Id, out var verdict))
                     {
                         _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "up").Set(verdict.Voters - verdict.Down);

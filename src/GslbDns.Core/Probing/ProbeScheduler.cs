@@ -79,6 +79,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
 
     public ProberInfo Prober => _prober;
 
+    private GslbConfig _config = GslbConfig.Empty;
+    private ResolvedHosts _hosts = ResolvedHosts.Empty;
+
     /// <summary>What is being probed now.</summary>
     public IReadOnlyList<ProbeTarget> Targets => [.. Volatile.Read(ref _slots).Values.Select(s => s.Target)];
 
@@ -93,13 +96,18 @@ public sealed class ProbeScheduler : IAsyncDisposable
     /// must not reset health); endpoints whose address or check changed restart their probe loop; removed
     /// ones stop. Safe to call before or after <see cref="Start"/>, from any thread.
     /// </summary>
-    public void UpdateConfig(GslbConfig config)
+    public void UpdateConfig(GslbConfig config) => Apply(config);
+
+    /// <summary>The targets of <paramref name="config"/> (null: the config in force) with the hostname addresses in force, read under the lock so a config and a hosts update cannot undo each other.</summary>
+    private void Apply(GslbConfig? config)
     {
-        var targets = ProbeTarget.FromConfig(config);
+        IReadOnlyList<ProbeTarget> targets;
         int added = 0, changed = 0, removed;
         lock (_configLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            _config = config ?? _config;
+            targets = ProbeTarget.FromConfig(_config, _hosts);
             var current = _slots;
             var next = new Dictionary<string, Slot>(targets.Count, StringComparer.Ordinal);
             foreach (var target in targets)
@@ -144,6 +152,28 @@ public sealed class ProbeScheduler : IAsyncDisposable
         }
 
         ProbingLog.ConfigApplied(_logger, targets.Count, added, changed, removed, ReportInterval);
+    }
+
+    /// <summary>
+    /// New addresses of hostname endpoints: the endpoints whose first address moved restart their probe loop there (the
+    /// others keep theirs, as for a reload); nothing happens when no first address moved.
+    /// </summary>
+    public void UpdateHosts(ResolvedHosts hosts)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        ResolvedHosts previous;
+        lock (_configLock)
+        {
+            previous = _hosts;
+            _hosts = hosts;
+        }
+
+        var moved = hosts.Hosts.Count != previous.Hosts.Count
+            || hosts.Hosts.Any(h => !Equals(previous.Find(h.Key)?.First, h.Value.First));
+        if (moved && !_disposed)
+        {
+            Apply(null);
+        }
     }
 
     /// <summary>Starts probing and publishing.</summary>

@@ -9,7 +9,7 @@ namespace GslbDns.Probing;
 /// </summary>
 /// <param name="EndpointId">The endpoint's id (<c>service/data-center/address</c>): the key in <see cref="Reports.ProberReport"/>.</param>
 /// <param name="HostName">HTTP Host header and TLS SNI: <c>check.host</c>, else the service name without the trailing dot.</param>
-/// <param name="Address">Where to connect: the check target (<see cref="Gslb.CheckTarget"/>), which may differ from the answered address; the prober never resolves a name.</param>
+/// <param name="Address">Where to connect: the check target (<see cref="Gslb.CheckTarget"/>), which may differ from the answered address; probes never resolve a name themselves (a hostname endpoint's first address comes from the background resolver, <see cref="Resolution.HostResolver"/>).</param>
 /// <param name="Check">The service's check, with the endpoint's own port when it sets one.</param>
 public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress Address, HealthCheck Check)
 {
@@ -17,7 +17,8 @@ public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress A
     public string DataCenter { get; init; } = string.Empty;
 
     /// <summary>Every endpoint of every service that has a check; services without one are not probed.</summary>
-    public static IReadOnlyList<ProbeTarget> FromConfig(GslbConfig config)
+    /// <param name="hosts">Hostname endpoints' addresses: such an endpoint is probed at its first address (<see cref="HostAddresses.First"/>), and not at all before it resolved.</param>
+    public static IReadOnlyList<ProbeTarget> FromConfig(GslbConfig config, ResolvedHosts? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var targets = new List<ProbeTarget>();
@@ -30,7 +31,17 @@ public sealed record ProbeTarget(string EndpointId, string HostName, IPAddress A
 
             foreach (var endpoint in service.Endpoints)
             {
-                var target = CheckTarget.Of(service, check, endpoint);
+                if (endpoint.Child is not null)
+                {
+                    // A child service's endpoints are probed as its own; this endpoint's health is calculated from them.
+                    continue;
+                }
+
+                if (HostTargets.Of(service, check, endpoint, hosts ?? ResolvedHosts.Empty) is not { } target)
+                {
+                    continue;
+                }
+
                 targets.Add(new ProbeTarget(endpoint.Id, target.Host, target.Address, target.Port == check.Port ? check : check with { Port = target.Port }) { DataCenter = endpoint.DataCenter });
             }
         }

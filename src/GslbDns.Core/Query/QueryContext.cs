@@ -54,6 +54,9 @@ public sealed class QueryContext
     /// <summary>Names a CNAME chain has visited, for loop detection.</summary>
     internal DnsName?[] ChainTargets { get; } = new DnsName?[8];
 
+    /// <summary>The type of the RRset a dynamic answer wrote: the query's, or CNAME when a hostname service answers with one (signing covers it).</summary>
+    internal ushort DynamicType { get; set; }
+
     /// <summary>Scratch for candidate endpoint indexes.</summary>
     internal int[] Candidates { get; } = new int[1024];
 

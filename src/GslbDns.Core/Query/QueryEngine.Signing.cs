@@ -39,6 +39,7 @@ public sealed partial class QueryEngine
         var builder = context.Response;
         var start = builder.Position;
         var before = builder.AnswerCount;
+        context.DynamicType = qtype;
         if (!dynamic.WriteAnswers(qtype, owner, ownerIsQName, context))
         {
             return false;
@@ -56,7 +57,8 @@ public sealed partial class QueryEngine
             return false;
         }
 
-        var rrsig = signer.Cached(scratch, LowerCase(owner, scratch.Owner), qtype, ttl, scratch.Records.AsSpan(0, length), SigningNow(context));
+        // The type of the set written: a hostname service in CNAME mode answers an A query with a CNAME.
+        var rrsig = signer.Cached(scratch, LowerCase(owner, scratch.Owner), context.DynamicType, ttl, scratch.Records.AsSpan(0, length), SigningNow(context));
         return ownerIsQName ? builder.AddAtQName(rrsig) : builder.Add(owner, rrsig);
     }
 

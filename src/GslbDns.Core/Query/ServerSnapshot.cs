@@ -15,6 +15,9 @@ namespace GslbDns.Query;
 public sealed record ServerSnapshot(ZoneSet Zones, GslbConfig Gslb, GslbState State, IClientLocator? Locator, DateTimeOffset BuiltAt)
 {
     public static readonly ServerSnapshot Empty = new(ZoneSet.Empty, GslbConfig.Empty, GslbState.Empty, null, DateTimeOffset.UnixEpoch);
+
+    /// <summary>Hostname endpoints' addresses as the background resolver last published them (data: changes at run time).</summary>
+    public ResolvedHosts Hosts { get; init; } = ResolvedHosts.Empty;
 }
 
 /// <summary>Holds the current snapshot; writers swap it atomically, readers take one volatile read per query.</summary>

@@ -439,7 +439,7 @@ public sealed partial class SnapshotBuilder
             }
 
             dynamic ??= [];
-            dynamic[name] = new ServiceAnswer(service, _geo?.GetValueOrDefault(name));
+            dynamic[name] = new ServiceAnswer(service, _geo?.GetValueOrDefault(name), _geo);
         }
 
         try

@@ -27,6 +27,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private Health.ConsulReportWatcher? _consulWatcher;
     private Timer? _healthTicker;
     private Probing.ProbeScheduler? _embeddedProber;
+    private Resolution.HostResolver? _hostResolver;
     private Probing.ProbeRunner? _probeRunner;
     private Api.EmbeddedApi? _embeddedApi;
     private State.OperatorStateWatcher? _operatorState;
@@ -178,6 +179,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
 
     public IReadOnlyList<UdpListener> UdpListeners => _udp;
 
+    /// <summary>The embedded REST API's base address once started (embedded mode with an API end point); null otherwise.</summary>
+    public Uri? ApiBaseAddress => _embeddedApi?.Host.BaseAddress;
+
     public IReadOnlyList<TcpListener> TcpListeners => _tcp;
 
     /// <param name="signals">The process's signals: SIGHUP reloads the zones. Null when something else owns the process.</param>
@@ -187,6 +191,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
         {
             LogLoadError(_logger, error.ToString());
         }
+
+        StartHostResolver();
 
         Readiness.Add(GslbDns.Observability.ReadinessChecks.ZonesLoaded(Snapshots, _options.ZonesFolder));
         Readiness.Add(GslbDns.Observability.ReadinessChecks.SnapshotFresh(Snapshots, healthFromProbers: _options.ConsulAddresses.Count > 0 || _options.EmbeddedProber));
@@ -308,6 +314,28 @@ internal sealed partial class DnsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hostname endpoints: resolved off the query path, their addresses swapped into the snapshot (and handed to the embedded
+    /// prober, which probes them). Start-up waits for the first round, bounded, so the first answers already carry addresses.
+    /// </summary>
+    private void StartHostResolver()
+    {
+        _hostResolver = new Resolution.HostResolver(_loggerFactory.CreateLogger("GslbDns.Resolution"));
+        _hostResolver.Published += hosts =>
+        {
+            Snapshots.Update(s => s with { Hosts = hosts });
+            _embeddedProber?.UpdateHosts(hosts);
+        };
+        _hostResolver.UpdateConfig(Snapshots.Current.Gslb);
+        Builder.GslbChanged += _hostResolver.UpdateConfig;
+        _hostResolver.Start();
+        var resolution = Snapshots.Current.Gslb.Resolution;
+        _hostResolver.FirstRoundAsync(resolution.Timeout * 2 + TimeSpan.FromSeconds(1)).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The background resolver of hostname endpoints (its <see cref="Resolution.HostResolver.Current"/> is what the snapshot holds).</summary>
+    public Resolution.HostResolver? HostResolver => _hostResolver;
+
     /// <summary>Embedded mode: one prober in this process, a quorum of one, same rules as the fleet.</summary>
     private void StartEmbeddedProber()
     {
@@ -317,6 +345,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
             _probeRunner,
             new Health.LocalReportSink(HealthPublisher),
             logger: _loggerFactory.CreateLogger<Probing.ProbeScheduler>());
+        _embeddedProber.UpdateHosts(Snapshots.Current.Hosts);
         _embeddedProber.UpdateConfig(Snapshots.Current.Gslb);
         Builder.GslbChanged += _embeddedProber.UpdateConfig;
         _embeddedProber.Start();
@@ -391,6 +420,12 @@ internal sealed partial class DnsServer : IAsyncDisposable
         if (_consulWatcher is not null)
         {
             await _consulWatcher.DisposeAsync();
+        }
+
+        if (_hostResolver is not null)
+        {
+            Builder.GslbChanged -= _hostResolver.UpdateConfig;
+            await _hostResolver.DisposeAsync();
         }
 
         if (_embeddedProber is not null)

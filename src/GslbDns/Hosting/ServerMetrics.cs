@@ -15,6 +15,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly GslbDns.Observability.OpsHttpServer _http;
     private readonly GslbDns.Observability.DnsStatsExporter _dns;
     private readonly GslbDns.Observability.GslbStateExporter _gslb;
+    private readonly GslbDns.Observability.HostResolutionExporter _hosts;
     private readonly Counter _reloads;
     private readonly Counter _watchErrors;
     private readonly Counter _truncated;
@@ -42,6 +43,7 @@ internal sealed class ServerMetrics : IDisposable
         GslbDns.Observability.BuildInfo.Register(factory);
         _dns = new GslbDns.Observability.DnsStatsExporter(factory);
         _gslb = new GslbDns.Observability.GslbStateExporter(factory);
+        _hosts = new GslbDns.Observability.HostResolutionExporter(factory);
         _reloads = factory.CreateCounter("gslbdns_reloads_total", "Zone and GSLB config (re)loads, the first included, by result (success; failure: an error was reported and the last good version kept).", "result");
         _watchErrors = factory.CreateCounter("gslbdns_consul_watch_errors_total", "Failed Consul reads, by watch (health: prober reports; state: operator state), each followed by a backoff.", "watch");
         _truncated = factory.CreateCounter("gslbdns_truncated_total", "UDP responses sent with TC set.", "server");
@@ -114,6 +116,7 @@ internal sealed class ServerMetrics : IDisposable
         _endpointsDown.Set(view.Health.Count(h => !h.Value));
         _geoIpLoaded.Set(_server.Builder.GeoIpLoaded ? 1 : 0);
         _gslb.Collect(snapshot, view, DateTimeOffset.UtcNow);
+        _hosts.Collect(snapshot.Hosts, DateTimeOffset.UtcNow);
         _reloads.WithLabels("success").IncTo(_server.Builder.ReloadsSucceeded);
         _reloads.WithLabels("failure").IncTo(_server.Builder.ReloadsFailed);
         if (_server.ConsulWatchErrors is { } errors)

@@ -21,6 +21,18 @@ internal static class InProcessServer
     };
 
     /// <summary>
+    /// Embedded mode as shipped: its own prober probing the config's checks, and its REST API on a kernel-chosen loopback port
+    /// (<see cref="DnsServer.ApiBaseAddress"/>) with the test tokens (<see cref="Api.InProcessApi"/>), state in the folder.
+    /// </summary>
+    public static Task<DnsServer> StartEmbeddedAsync(TempFolder folder, string zonesFolder) => StartAsync(Options(zonesFolder) with
+    {
+        EmbeddedProber = true,
+        ApiEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+        ApiTokensFile = Api.ApiProcess.WriteTokensFile(folder.File("tokens")),
+        StateFolder = folder.Folder("state"),
+    });
+
+    /// <summary>
     /// Starts a server; with port 0 the TCP listener takes the port UDP got, which another process may hold for TCP,
     /// so a bind failure is retried on a new port. Fails when a zone did not load, unless <paramref name="requireCleanLoad"/> is false.
     /// </summary>

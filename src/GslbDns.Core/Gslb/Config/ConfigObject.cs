@@ -68,6 +68,20 @@ internal sealed class ConfigObject
         }
     }
 
+    /// <summary>The strings of an array with their paths; an element that is not a string is reported and skipped.</summary>
+    public static IEnumerable<(string Text, string Path)> StringItems(ConfigSource source, JsonElement array, string path)
+    {
+        var index = 0;
+        foreach (var element in array.EnumerateArray())
+        {
+            var elementPath = JsonPathText.Index(path, index++);
+            if (IsKind(source, element, elementPath, JsonValueKind.String))
+            {
+                yield return (element.GetString() ?? string.Empty, elementPath);
+            }
+        }
+    }
+
     /// <summary>Reports and returns false when <paramref name="element"/> is not of <paramref name="kind"/>.</summary>
     public static bool IsKind(ConfigSource source, JsonElement element, string path, JsonValueKind kind)
     {

@@ -15,7 +15,7 @@ public static class GslbConfigLoader
 {
     public const string FileSuffix = ".gslb.json";
 
-    private static readonly string[] Sections = ["dataCenters", "regions", "rtt", "ttl", "defaultLocation", "services"];
+    private static readonly string[] Sections = ["dataCenters", "regions", "rtt", "ttl", "defaultLocation", "services", "resolvers"];
 
     /// <summary>Reads every <c>*.gslb.json</c> in <paramref name="zonesFolder"/> in ordinal name order; none gives <see cref="GslbConfig.Empty"/>.</summary>
     /// <param name="servedZones">The zones this server is authoritative for: every service must lie below one of them.</param>
@@ -108,9 +108,11 @@ public static class GslbConfigLoader
 
         // Three passes, so any section may refer to names defined in any file: definitions,
         // then what refers to regions and data centers, then the services that use all of it.
+        var resolution = new HostResolutionReader();
         foreach (var root in roots)
         {
             topology.ReadDefinitions(root);
+            resolution.Read(root);
         }
 
         topology.ResolveDataCenters();
@@ -125,6 +127,8 @@ public static class GslbConfigLoader
             services.Read(root);
         }
 
+        // Once every file's services are known: child-service references (nested services) resolve across files.
+        services.Link();
         if (errors.Count > 0)
         {
             throw new GslbConfigException(Arrange(errors, files));
@@ -136,7 +140,10 @@ public static class GslbConfigLoader
             topology.Regions.ToFrozenDictionary(StringComparer.Ordinal),
             topology.Rtt,
             topology.Ttl,
-            topology.DefaultLocation);
+            topology.DefaultLocation)
+        {
+            Resolution = resolution.Resolution,
+        };
     }
 
     /// <summary>Null (after reporting) on a syntax error; the line map pass finds it with its line and the path reached.</summary>

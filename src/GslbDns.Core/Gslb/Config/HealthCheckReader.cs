@@ -204,7 +204,7 @@ internal static class HealthCheckReader
     }
 
     /// <summary>A host name as sent in Host and SNI: a domain name, absolute or not, stored without the trailing dot.</summary>
-    private static string? ReadHost(ConfigObject obj)
+    internal static string? ReadHost(ConfigObject obj)
     {
         if (obj.Text("host") is not { } text)
         {

@@ -12,13 +12,14 @@ internal sealed class ServiceReader
     public const int DefaultWeight = 100;
     public const int MaxPriority = 100;
 
-    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints"];
-    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check"];
+    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints", "health", "hostAnswer"];
+    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check", "service", "host"];
     private static readonly string[] Behaviors = ["fail-open", "fallback"];
 
     private readonly IReadOnlyCollection<DnsName> _servedZones;
     private readonly TopologyReader _topology;
     private readonly Dictionary<DnsName, Defined<ServiceConfig?>> _services = [];
+    private readonly NestedServices _nested = new();
 
     public ServiceReader(IReadOnlyCollection<DnsName> servedZones, TopologyReader topology)
     {
@@ -26,9 +27,18 @@ internal sealed class ServiceReader
         _topology = topology;
     }
 
-    /// <summary>Every service that read without errors (a config with errors is thrown away as a whole anyway).</summary>
-    public Dictionary<DnsName, ServiceConfig> Services =>
-        _services.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value!);
+    /// <summary>Every service that read without errors (a config with errors is thrown away as a whole anyway), child services linked.</summary>
+    public Dictionary<DnsName, ServiceConfig> Services { get; private set; } = [];
+
+    /// <summary>
+    /// After every file's services: resolves <c>service</c> endpoints to the services they name, rejects unknown names, cycles and
+    /// nesting deeper than <see cref="CalculatedHealth.MaxNesting"/>, and links each child into its parent (children first).
+    /// </summary>
+    public void Link()
+    {
+        var read = _services.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value!);
+        Services = _nested.Link(read, _services.Keys);
+    }
 
     public void Read(ConfigObject root)
     {
@@ -149,6 +159,8 @@ internal sealed class ServiceReader
             }
         }
 
+        var (dataCenterHealth, serviceHealth) = CalculatedHealthReader.Read(obj, endpoints);
+        var hostAnswer = ReadHostAnswer(obj, HostCount);
         var fallback = ReadFallback(obj);
         if (behavior == AllUnhealthyBehavior.Fallback && fallback.Count == 0 && !obj.Has("fallback"))
         {
@@ -161,7 +173,12 @@ internal sealed class ServiceReader
         }
 
         // Arrays, not the lists being filled: the snapshot is shared by every query thread and must not change.
-        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints], check, [.. policies], behavior, [.. fallback]);
+        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints], check, [.. policies], behavior, [.. fallback])
+        {
+            DataCenterHealth = dataCenterHealth,
+            ServiceHealth = serviceHealth,
+            HostAnswer = hostAnswer,
+        };
     }
 
     private uint ReadTtl(ConfigObject obj)
@@ -201,7 +218,10 @@ internal sealed class ServiceReader
             return endpoints;
         }
 
-        var seen = new Dictionary<(string, IPAddress), int>();
+        HostCount = 0;
+        var seen = new Dictionary<(string, string), int>();
+        var children = 0;
+        var hosts = 0;
         var index = 0;
         foreach (var element in array.EnumerateArray())
         {
@@ -215,22 +235,45 @@ internal sealed class ServiceReader
                     endpoint.Error("dataCenter", $"unknown data center '{dataCenter}'{NameHints.DidYouMean(dataCenter, _topology.DataCenters.Keys)}");
                 }
 
-                var address = ReadAddress(endpoint, "address");
+                var childName = ReadChildName(endpoint, obj.Source.Origin);
+                var host = endpoint.Has("host") && HealthCheckReader.ReadHost(endpoint) is { } hostText ? DnsName.Parse(hostText + ".") : null;
+                var address = childName is null && host is null && !endpoint.Has("host") ? ReadAddress(endpoint, "address") : IPAddress.Any;
+                if (childName is not null)
+                {
+                    children++;
+                }
+
+                if ((endpoint.Has("service") ? 1 : 0) + (endpoint.Has("host") ? 1 : 0) + (endpoint.Has("address") ? 1 : 0) > 1)
+                {
+                    endpoint.Error(endpoint.Has("address") ? "address" : "host", "an endpoint is one of 'address', 'host' or 'service'");
+                }
+
+                if (host is not null)
+                {
+                    hosts++;
+                }
+
                 var weight = (int)(endpoint.Integer("weight", 0, MaxWeight) ?? DefaultWeight);
                 var priority = (int)(endpoint.Integer("priority", 0, MaxPriority) ?? 0);
                 var checkTarget = endpoint.TryGet("check", out var checkElement)
                     ? HealthCheckReader.ReadEndpoint(obj.Source, checkElement, endpoint.PathOf("check"), check, hasCheck)
                     : null;
-                if (dataCenter is not null && address is not null)
+                var answer = childName?.ToString()[..^1] ?? host?.ToString()[..^1] ?? address?.ToString();
+                if (dataCenter is not null && address is not null && answer is not null)
                 {
-                    if (seen.TryGetValue((dataCenter, address), out var firstIndex))
+                    if (seen.TryGetValue((dataCenter, answer), out var firstIndex))
                     {
-                        obj.Source.Error(endpointPath, $"endpoint {dataCenter}/{address} is listed twice (first at endpoints[{firstIndex}])");
+                        obj.Source.Error(endpointPath, $"endpoint {dataCenter}/{answer} is listed twice (first at endpoints[{firstIndex}])");
                     }
                     else
                     {
-                        seen[(dataCenter, address)] = index;
-                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{address}", dataCenter, address, weight, priority) { Check = checkTarget });
+                        seen[(dataCenter, answer)] = index;
+                        if (childName is not null)
+                        {
+                            _nested.Refer(serviceId, endpoints.Count, childName, obj.Source, endpoint.PathOf("service"));
+                        }
+
+                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{answer}", dataCenter, address, weight, priority) { Check = checkTarget, Host = host });
                     }
                 }
             }
@@ -238,7 +281,73 @@ internal sealed class ServiceReader
             index++;
         }
 
+        HostCount = hosts;
+        if (children > 0 && children < index)
+        {
+            obj.Error("endpoints", "a service's endpoints are all services or none: mixing child services with addresses would answer either kind for one name");
+        }
+
+        if (children > 0 && hasCheck)
+        {
+            obj.Error("check", "a service whose endpoints are services has no check of its own: each child service's check decides");
+        }
+
         return endpoints;
+    }
+
+    /// <summary>Hostname endpoints in the service last read (<c>hostAnswer</c> applies only to services with some).</summary>
+    private int HostCount { get; set; }
+
+    private static HostAnswerMode ReadHostAnswer(ConfigObject obj, int hosts)
+    {
+        if (obj.Text("hostAnswer") is not { } text)
+        {
+            return HostAnswerMode.Flatten;
+        }
+
+        if (hosts == 0)
+        {
+            obj.Error("hostAnswer", "'hostAnswer' applies to services with 'host' endpoints; this one has none");
+        }
+
+        switch (text)
+        {
+            case "flatten":
+                return HostAnswerMode.Flatten;
+            case "cname":
+                return HostAnswerMode.Cname;
+            default:
+                obj.Error("hostAnswer", $"hostAnswer must be 'flatten' or 'cname', not '{text}'{NameHints.DidYouMean(text, ["flatten", "cname"])}");
+                return HostAnswerMode.Flatten;
+        }
+    }
+
+    /// <summary>An endpoint's <c>service</c>: absolute, or relative to the zone the file is named after; null when absent or invalid (reported).</summary>
+    private static DnsName? ReadChildName(ConfigObject endpoint, DnsName? origin)
+    {
+        if (endpoint.Text("service") is not { } text)
+        {
+            return null;
+        }
+
+        if (DnsName.TryParse(text, null, out var absolute, out _))
+        {
+            return absolute;
+        }
+
+        if (origin is null)
+        {
+            endpoint.Error("service", $"relative service name '{text}' needs a file named after a served zone, or write it absolute with a trailing dot");
+            return null;
+        }
+
+        if (!DnsName.TryParse(text, origin, out var name, out var error))
+        {
+            endpoint.Error("service", $"invalid service name '{text}': {error}");
+            return null;
+        }
+
+        return name;
     }
 
     private List<ISelectionPolicy> ReadPolicies(ConfigObject obj)
@@ -301,16 +410,8 @@ internal sealed class ServiceReader
             return addresses;
         }
 
-        var index = 0;
-        foreach (var element in array.EnumerateArray())
+        foreach (var (text, elementPath) in ConfigObject.StringItems(obj.Source, array, path))
         {
-            var elementPath = JsonPathText.Index(path, index++);
-            if (!ConfigObject.IsKind(obj.Source, element, elementPath, JsonValueKind.String))
-            {
-                continue;
-            }
-
-            var text = element.GetString() ?? string.Empty;
             if (!AddressText.TryParse(text, out var address, out var error))
             {
                 obj.Source.Error(elementPath, error);

@@ -1,8 +1,9 @@
 namespace GslbDns.Gslb.Policies;
 
 /// <summary>
-/// <c>healthy</c>: keeps the endpoints <see cref="GslbState.IsUsable"/> says may take traffic (probed
-/// healthy by quorum, not drained, or forced healthy by an unexpired override). The only step that
+/// <c>healthy</c>: keeps the endpoints <see cref="CalculatedHealth.IsUsable"/> says may take traffic (probed
+/// healthy by quorum, not drained, or forced healthy by an unexpired override; and for a child service
+/// or a data center with a <c>health</c> rule, as that rule calculates). The only step that
 /// may return 0; the selector then applies the service's all-unhealthy behaviour.
 /// </summary>
 /// <remarks>
@@ -24,20 +25,21 @@ public sealed class HealthyPolicy : ISelectionPolicy
 
     public int Apply(Span<int> candidates, int count, SelectionContext context)
     {
-        var endpoints = context.Service.Endpoints;
+        var service = context.Service;
         var state = context.State;
         var now = context.Now;
+
         // Before filtering: the loop below overwrites the candidates it drops.
-        if (context.Trace is not null && context.Service.Check is { } check)
+        if (context.Trace is not null)
         {
-            NoteCheckTargets(context, check, candidates[..count]);
+            Explain(context, candidates[..count]);
         }
 
         var kept = 0;
         for (var i = 0; i < count; i++)
         {
             var index = candidates[i];
-            if (state.IsUsable(endpoints[index], now))
+            if (CalculatedHealth.IsUsable(service, index, state, now, context.Hosts))
             {
                 candidates[kept++] = index;
             }
@@ -46,23 +48,105 @@ public sealed class HealthyPolicy : ISelectionPolicy
         return kept;
     }
 
-    /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
-    private static void NoteCheckTargets(SelectionContext context, HealthCheck check, ReadOnlySpan<int> considered)
+    /// <summary>Explain only: where the probes went (check targets) and what calculated health decided (child services, data-center rules).</summary>
+    private static void Explain(SelectionContext context, ReadOnlySpan<int> considered)
+    {
+        var parts = new List<string>();
+        if (context.Service.Check is { } check)
+        {
+            NoteCheckTargets(context.Service, check, considered, context.Hosts, parts);
+        }
+
+        NoteCalculated(context, considered, parts);
+        NoteHosts(context, considered, parts);
+        if (parts.Count > 0)
+        {
+            context.Note(string.Join("; ", parts));
+        }
+    }
+
+    /// <summary>Explain only: what each hostname endpoint resolved to, and whether its addresses still serve.</summary>
+    private static void NoteHosts(SelectionContext context, ReadOnlySpan<int> considered, List<string> parts)
     {
         var service = context.Service;
+        var hosts = new List<string>();
+        foreach (var index in considered)
+        {
+            if (service.Endpoints[index].Host is not { } host)
+            {
+                continue;
+            }
+
+            if (service.HostAnswer == HostAnswerMode.Cname)
+            {
+                hosts.Add($"{host} answered as a CNAME");
+                continue;
+            }
+
+            var found = context.Hosts.Find(host);
+            var stamp = System.Globalization.CultureInfo.InvariantCulture;
+            hosts.Add(found switch
+            {
+                null => $"{host} not resolved yet",
+                { V4.Length: 0, V6.Length: 0 } => $"{host} unresolved: {found.LastError}",
+                _ => $"{host} -> {string.Join(", ", found.V4.Concat(found.V6))} (ttl {found.Ttl}, {(found.IsUsable(context.Now) ? "usable" : "expired")} until {found.UsableUntil.ToString("O", stamp)}{(found.LastError is null ? string.Empty : "; last good kept after: " + found.LastError)})",
+            });
+        }
+
+        if (hosts.Count > 0)
+        {
+            parts.Add("hosts: " + string.Join(", ", hosts));
+        }
+    }
+
+    private static void NoteCalculated(SelectionContext context, ReadOnlySpan<int> considered, List<string> parts)
+    {
+        var service = context.Service;
+        var children = new List<string>();
+        var dataCenters = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var index in considered)
+        {
+            var endpoint = service.Endpoints[index];
+            if (endpoint.Child is { } child)
+            {
+                var healthy = CalculatedHealth.IsHealthy(child, context.State, context.Now, out var usable, context.Hosts);
+                children.Add($"{child.Name} {(healthy ? "healthy" : "unhealthy")} ({usable} of {child.Endpoints.Count} usable, needs {child.ServiceHealth})");
+            }
+
+            if (service.DataCenterHealth is { } rule && !dataCenters.ContainsKey(endpoint.DataCenter))
+            {
+                var holds = CalculatedHealth.DataCenterHolds(service, rule, endpoint.DataCenter, context.State, context.Now, out var usable, out var total, context.Hosts);
+                dataCenters[endpoint.DataCenter] = $"{endpoint.DataCenter} {(holds ? "healthy" : "unhealthy")} ({usable} of {total} usable, needs {rule})";
+            }
+        }
+
+        if (children.Count > 0)
+        {
+            parts.Add("child services: " + string.Join(", ", children));
+        }
+
+        if (dataCenters.Count > 0)
+        {
+            parts.Add("data centers: " + string.Join(", ", dataCenters.Values));
+        }
+    }
+
+    /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
+    private static void NoteCheckTargets(ServiceConfig service, HealthCheck check, ReadOnlySpan<int> considered, ResolvedHosts hosts, List<string> notes)
+    {
         var parts = new List<string>();
         foreach (var index in considered)
         {
             var endpoint = service.Endpoints[index];
             if (CheckTarget.IsSet(check, endpoint))
             {
-                parts.Add($"{endpoint.Id} probed at {CheckTarget.Of(service, check, endpoint)}");
+                parts.Add($"{endpoint.Id} probed at {(HostTargets.Of(service, check, endpoint, hosts)?.ToString() ?? "(not resolved yet)")}");
             }
         }
 
         if (parts.Count > 0)
         {
-            context.Note("check targets: " + string.Join(", ", parts));
+            notes.Add("check targets: " + string.Join(", ", parts));
         }
     }
 }

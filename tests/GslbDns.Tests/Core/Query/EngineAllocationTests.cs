@@ -18,7 +18,7 @@ namespace GslbDns.Tests.Core.Query;
 /// </summary>
 public sealed class EngineAllocationTests
 {
-    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null, ClientLocator? locator = null, bool signed = false)
+    private static (QueryEngine Engine, QueryContext Context) Build(AnswerChanges? changes = null, IDictionary<string, EvacuationWindow>? evacuated = null, ResponseRateLimiter? limiter = null, ServerCookies? cookies = null, ClientLocator? locator = null, bool signed = false, ResolvedHosts? hosts = null)
     {
         var zone = ZoneFileReader.ReadText("""
             $TTL 300
@@ -46,6 +46,24 @@ public sealed class EngineAllocationTests
                     {"dataCenter": "eu", "address": "198.51.100.2"},
                     {"dataCenter": "us", "address": "198.51.100.3"}
                   ]
+                },
+                "nested": {
+                  "policy": [{"type": "healthy"}, {"type": "failover"}],
+                  "endpoints": [{"dataCenter": "eu", "service": "calc", "priority": 1}, {"dataCenter": "us", "service": "flat", "priority": 2}]
+                },
+                "calc": {
+                  "policy": [{"type": "healthy"}, {"type": "multivalue"}],
+                  "health": {"dataCenter": {"atLeast": 2}, "service": "all"},
+                  "endpoints": [{"dataCenter": "eu", "address": "198.51.100.4"}, {"dataCenter": "eu", "address": "198.51.100.5"}]
+                },
+                "flat": {
+                  "policy": [{"type": "healthy"}, {"type": "multivalue"}],
+                  "endpoints": [{"dataCenter": "eu", "host": "lb1.example.net."}, {"dataCenter": "us", "host": "lb2.example.net."}, {"dataCenter": "us", "address": "198.51.100.6"}]
+                },
+                "cn": {
+                  "hostAnswer": "cname",
+                  "policy": [{"type": "healthy"}, {"type": "first"}],
+                  "endpoints": [{"dataCenter": "eu", "host": "lb1.example.net."}]
                 }
               }
             }
@@ -53,11 +71,11 @@ public sealed class EngineAllocationTests
             [zone.Origin]);
         // As the snapshot builders do: geo decisions precompiled for this config and locator.
         var geo = new GeoDecisionCompiler().Compile(gslb, locator);
-        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value, geo?.GetValueOrDefault(s.Key)));
+        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value, geo?.GetValueOrDefault(s.Key), geo));
         var signer = signed ? new GslbDns.Dnssec.ZoneSigner(new GslbDns.Dnssec.ZoneKeys(zone.Origin, GslbDns.Dnssec.DnssecKey.Generate(GslbDns.Dnssec.DnssecKey.KeySigningFlags), GslbDns.Dnssec.DnssecKey.Generate(GslbDns.Dnssec.DnssecKey.ZoneKeyFlags))) : null;
         var zones = new ZoneSet([CompiledZone.Build(zone, dynamic, signer)]);
         var state = GslbState.Empty with { Changes = changes ?? AnswerChanges.Empty, Evacuated = (evacuated ?? new Dictionary<string, EvacuationWindow>()).ToFrozenDictionary() };
-        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state, Locator = locator });
+        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = zones, Gslb = gslb, State = state, Locator = locator, Hosts = hosts ?? Resolved() });
 
         // Metrics on, as every listener runs: the context counts into a per-thread DNS series block.
         var stats = new GslbDns.Observability.DnsStatsGroup("dns://127.0.0.1:53", "udp", "1").NewBlock();
@@ -114,6 +132,56 @@ public sealed class EngineAllocationTests
 
         Assert.Equal(3, answered.Count);
         Assert.All(answered, rcode => Assert.Equal(dnssecOk ? 0 : 3, rcode)); // compact denial: NOERROR; else NXDOMAIN
+    }
+
+    /// <summary>Signed: the RRSIG of a load-balanced answer covers the set written, a CNAME for a hostname service in CNAME mode.</summary>
+    [Theory]
+    [InlineData("cn.alloc.test.", RecordType.A, "CName")]
+    [InlineData("flat.alloc.test.", RecordType.A, "A")]
+    [InlineData("nested.alloc.test.", RecordType.A, "A")]
+    public void Signed_load_balanced_answers_are_signed_as_the_type_they_wrote(string name, ushort type, string covered)
+    {
+        var (engine, context) = Build(signed: true);
+        var request = Explainer.BuildQuery(DnsName.Parse(name), type, IPAddress.Parse("81.2.69.0"), 24);
+        request[12 + DnsName.Parse(name).WireLength + 4 + 7] |= 0x80;
+        var length = engine.Process(request, context);
+        var message = ARSoft.Tools.Net.Dns.DnsMessage.Parse(context.Response.Buffer.AsSpan(0, length).ToArray());
+        var signature = Assert.Single(message.AnswerRecords.OfType<ARSoft.Tools.Net.Dns.RrSigRecord>());
+        Assert.Equal(covered, signature.TypeCovered.ToString());
+        AssertNoAllocation(Build(signed: true), name, type, dnssecOk: true);
+    }
+
+    /// <summary>Two hostnames as the background resolver publishes them: they share 203.0.113.2, so the flattened answer de-duplicates.</summary>
+    private static ResolvedHosts Resolved()
+    {
+        var now = DateTimeOffset.UtcNow;
+        HostAddresses Host(string name, params string[] addresses) => new(DnsName.Parse(name), [.. addresses.Select(IPAddress.Parse)], 60, now, now.AddHours(1));
+        var hosts = new[] { Host("lb1.example.net.", "203.0.113.1", "203.0.113.2", "2001:db8::1"), Host("lb2.example.net.", "203.0.113.2", "203.0.113.3") };
+        return new ResolvedHosts(hosts.ToFrozenDictionary(h => h.Host));
+    }
+
+    /// <summary>Nested services, calculated health, flattened and CNAME hostname endpoints: the answers they give, and that they allocate nothing.</summary>
+    [Theory]
+    [InlineData("nested.alloc.test.", RecordType.A, "198.51.100.4 198.51.100.5")]
+    [InlineData("calc.alloc.test.", RecordType.A, "198.51.100.4 198.51.100.5")]
+    [InlineData("flat.alloc.test.", RecordType.A, "198.51.100.6 203.0.113.1 203.0.113.2 203.0.113.3")]
+    [InlineData("flat.alloc.test.", RecordType.AAAA, "2001:db8::1")]
+    [InlineData("cn.alloc.test.", RecordType.A, "lb1.example.net.")]
+    public void Nested_calculated_and_hostname_answers_allocate_nothing(string name, ushort type, string expected)
+    {
+        var (engine, context) = Build();
+        var request = Explainer.BuildQuery(DnsName.Parse(name), type, IPAddress.Parse("81.2.69.0"), 24);
+        var length = engine.Process(request, context);
+        var message = ARSoft.Tools.Net.Dns.DnsMessage.Parse(context.Response.Buffer.AsSpan(0, length).ToArray());
+        var data = message.AnswerRecords.Select(r => r switch
+        {
+            ARSoft.Tools.Net.Dns.ARecord a => a.Address.ToString(),
+            ARSoft.Tools.Net.Dns.AaaaRecord a => a.Address.ToString(),
+            ARSoft.Tools.Net.Dns.CNameRecord c => c.CanonicalName.ToString(),
+            _ => r.ToString(),
+        }).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, string.Join(' ', data));
+        AssertNoAllocation(Build(), name, type);
     }
 
     [Fact]
