@@ -59,6 +59,7 @@ internal static class ViewBuilder
     {
         WeightSetting w => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, w.Weight, configuredWeight, null, null, null, w.Reason, w.By, w.At, auditId),
         OverrideSetting o => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, o.Healthy, o.Expires, o.Expires <= now, o.Reason, o.By, o.At, auditId),
+        FeedSetting f => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, f.Up, f.Expires, f.Expires <= now, f.Reason, f.By, f.At, auditId) { Load = f.Load },
         _ => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, null, null, null, entry.Setting.Reason, entry.Setting.By, entry.Setting.At, auditId),
     };
 
@@ -108,8 +109,28 @@ internal static class ViewBuilder
             Entry(operatorState, new StateKey(StateKind.Override, endpoint.Id), now))
         {
             CheckTarget = service.Check is { } check ? CheckTargetView(service, check, endpoint) : null,
+            Feed = FeedView(endpoint, operatorState, now),
+            Load = LoadView(endpoint, state, now),
         };
     }
+
+    private static FeedView? FeedView(Endpoint endpoint, OperatorState operatorState, DateTimeOffset now)
+    {
+        if (operatorState.Get(new StateKey(StateKind.Feed, endpoint.Id)) is not { Setting: FeedSetting feed } entry)
+        {
+            return null;
+        }
+
+        var live = feed.Expires > now;
+        return new FeedView(
+            feed.Up, feed.Load, feed.Expires, !live, FeedModes.Name(endpoint.FeedMode), live && feed.Up is not null && endpoint.FeedMode != FeedMode.Off,
+            entry.Version, feed.By, feed.At, feed.Reason);
+    }
+
+    private static LoadView? LoadView(Endpoint endpoint, GslbState state, DateTimeOffset now) =>
+        state.TryGetLoad(endpoint, now, out var load, out var fromFeed)
+            ? new LoadView(load, fromFeed ? "feed" : "probe", endpoint.Capacity, Math.Round(load / endpoint.Capacity, 6))
+            : null;
 
     private static CheckTargetView CheckTargetView(ServiceConfig service, HealthCheck check, Endpoint endpoint)
     {
@@ -158,7 +179,11 @@ internal static class ViewBuilder
             service.FallbackAddresses.Select(a => a.ToString()).ToList(),
             service.Check?.Type,
             endpoints.Count(e => e.Usable),
-            endpoints);
+            endpoints)
+        {
+            FeedMode = FeedModes.Name(service.FeedMode),
+            LoadShedding = service.Shedding is { } shed ? new LoadSheddingView(shed.LowWatermark, shed.HighWatermark) : null,
+        };
     }
 
     /// <summary>A policy step's type and its simple public settings (count, sticky ...).</summary>

@@ -12,8 +12,8 @@ internal sealed class ServiceReader
     public const int DefaultWeight = 100;
     public const int MaxPriority = 100;
 
-    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints"];
-    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check"];
+    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints", "feed", "loadShedding"];
+    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check", "capacity"];
     private static readonly string[] Behaviors = ["fail-open", "fallback"];
 
     private readonly IReadOnlyCollection<DnsName> _servedZones;
@@ -29,6 +29,9 @@ internal sealed class ServiceReader
     /// <summary>Every service that read without errors (a config with errors is thrown away as a whole anyway).</summary>
     public Dictionary<DnsName, ServiceConfig> Services =>
         _services.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value!);
+
+    /// <summary>The top-level <c>feeds.mode</c>: a service's <c>feed</c> when it sets none.</summary>
+    public FeedMode DefaultFeedMode { get; init; }
 
     public void Read(ConfigObject root)
     {
@@ -149,6 +152,8 @@ internal sealed class ServiceReader
             }
         }
 
+        var feedMode = FeedConfigReader.ReadServiceMode(obj, DefaultFeedMode);
+        var shedding = FeedConfigReader.ReadShedding(obj);
         var fallback = ReadFallback(obj);
         if (behavior == AllUnhealthyBehavior.Fallback && fallback.Count == 0 && !obj.Has("fallback"))
         {
@@ -161,7 +166,11 @@ internal sealed class ServiceReader
         }
 
         // Arrays, not the lists being filled: the snapshot is shared by every query thread and must not change.
-        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints], check, [.. policies], behavior, [.. fallback]);
+        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints.Select(e => e with { FeedMode = feedMode })], check, [.. policies], behavior, [.. fallback])
+        {
+            FeedMode = feedMode,
+            Shedding = shedding,
+        };
     }
 
     private uint ReadTtl(ConfigObject obj)
@@ -218,6 +227,7 @@ internal sealed class ServiceReader
                 var address = ReadAddress(endpoint, "address");
                 var weight = (int)(endpoint.Integer("weight", 0, MaxWeight) ?? DefaultWeight);
                 var priority = (int)(endpoint.Integer("priority", 0, MaxPriority) ?? 0);
+                var capacity = FeedConfigReader.ReadCapacity(endpoint);
                 var checkTarget = endpoint.TryGet("check", out var checkElement)
                     ? HealthCheckReader.ReadEndpoint(obj.Source, checkElement, endpoint.PathOf("check"), check, hasCheck)
                     : null;
@@ -230,7 +240,7 @@ internal sealed class ServiceReader
                     else
                     {
                         seen[(dataCenter, address)] = index;
-                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{address}", dataCenter, address, weight, priority) { Check = checkTarget });
+                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{address}", dataCenter, address, weight, priority) { Check = checkTarget, Capacity = capacity });
                     }
                 }
             }

@@ -28,9 +28,23 @@ public sealed class HealthyPolicy : ISelectionPolicy
         var state = context.State;
         var now = context.Now;
         // Before filtering: the loop below overwrites the candidates it drops.
-        if (context.Trace is not null && context.Service.Check is { } check)
+        if (context.Trace is not null)
         {
-            NoteCheckTargets(context, check, candidates[..count]);
+            var notes = new List<string>(2);
+            if (context.Service.Check is { } check && CheckTargetsNote(context.Service, check, candidates[..count]) is { } targets)
+            {
+                notes.Add(targets);
+            }
+
+            if (FeedsNote(context, candidates[..count]) is { } feeds)
+            {
+                notes.Add(feeds);
+            }
+
+            if (notes.Count > 0)
+            {
+                context.Note(string.Join("; ", notes));
+            }
         }
 
         var kept = 0;
@@ -47,9 +61,8 @@ public sealed class HealthyPolicy : ISelectionPolicy
     }
 
     /// <summary>Explain only: where the probes behind this verdict went, for endpoints whose check target is apart from the answer.</summary>
-    private static void NoteCheckTargets(SelectionContext context, HealthCheck check, ReadOnlySpan<int> considered)
+    private static string? CheckTargetsNote(ServiceConfig service, HealthCheck check, ReadOnlySpan<int> considered)
     {
-        var service = context.Service;
         var parts = new List<string>();
         foreach (var index in considered)
         {
@@ -60,9 +73,39 @@ public sealed class HealthyPolicy : ISelectionPolicy
             }
         }
 
-        if (parts.Count > 0)
+        return parts.Count > 0 ? "check targets: " + string.Join(", ", parts) : null;
+    }
+
+    /// <summary>Explain only: each considered endpoint's external feed, how it counted and what the verdict became.</summary>
+    private static string? FeedsNote(SelectionContext context, ReadOnlySpan<int> considered)
+    {
+        var state = context.State;
+        if (state.Feeds.Count == 0)
         {
-            context.Note("check targets: " + string.Join(", ", parts));
+            return null;
         }
+
+        var parts = new List<string>();
+        foreach (var index in considered)
+        {
+            var endpoint = context.Service.Endpoints[index];
+            if (!state.Feeds.TryGetValue(endpoint.Id, out var feed) || feed.Up is not { } up)
+            {
+                continue;
+            }
+
+            var vote = up ? "up" : "down";
+            var mode = FeedModes.Name(endpoint.FeedMode);
+            var probed = !state.Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
+            var tally = state.Tallies.TryGetValue(endpoint.Id, out var t) ? $"probers {t.Voters - t.Down} up/{t.Down} down" : "no prober votes";
+            var verdict = state.ProbedAndFed(endpoint, context.Now) ? "healthy" : "unhealthy";
+            parts.Add(!feed.IsLive(context.Now)
+                ? $"{endpoint.Id} feed {vote} expired at {feed.Expires:O}: not counted ({tally})"
+                : endpoint.FeedMode == FeedMode.Off
+                    ? $"{endpoint.Id} feed {vote} ignored (feed off; {tally})"
+                    : $"{endpoint.Id} feed {vote} ({mode}; {tally}, probed {(probed ? "healthy" : "unhealthy")}) -> {verdict}");
+        }
+
+        return parts.Count > 0 ? "feeds: " + string.Join(", ", parts) : null;
     }
 }
