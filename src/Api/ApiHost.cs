@@ -162,7 +162,8 @@ public sealed class ApiHost : IAsyncDisposable
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(BearerTokenHandler.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole("read", "operator"))
-            .AddPolicy(BearerTokenHandler.OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole("operator"));
+            .AddPolicy(BearerTokenHandler.OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole("operator"))
+            .AddPolicy(BearerTokenHandler.FeedPolicy, p => p.RequireAuthenticatedUser().RequireRole("operator", "feed"));
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "GslbDns operator API";
@@ -225,6 +226,7 @@ public sealed class ApiHost : IAsyncDisposable
             return Results.Text(result.ToJson(), "application/json", statusCode: result.Ready ? 200 : 503);
         }).AllowAnonymous().ExcludeFromDescription();
         Routes.Map(app);
+        FeedRoutes.Map(app);
         Ui.StatusPage.Map(app);
 
         try

@@ -269,7 +269,7 @@ internal static class Routes
         return await WriteAsync(http, writer, () => build(dc), ct);
     }
 
-    private static async Task<IResult> EndpointWrite(HttpContext http, ApiContext api, string service, string dc, string address, Func<Endpoint, Task<ChangeRequest>> build, StateWriter writer, CancellationToken ct)
+    internal static async Task<IResult> EndpointWrite(HttpContext http, ApiContext api, string service, string dc, string address, Func<Endpoint, Task<ChangeRequest>> build, StateWriter writer, CancellationToken ct)
     {
         if (ViewBuilder.FindEndpoint(api.Snapshots.Current.Gslb, service, dc, address) is not { } found)
         {
@@ -371,7 +371,7 @@ internal static class Routes
         return new ChangeRequest(key, new OverrideSetting(healthy, expires, reason, actor, now), ifMatch, any, reason, body.Force ?? false, actor, null);
     }
 
-    private static async Task<ChangeRequest> ClearChange(HttpContext http, StateKey key, int? configuredWeight, CancellationToken ct)
+    internal static async Task<ChangeRequest> ClearChange(HttpContext http, StateKey key, int? configuredWeight, CancellationToken ct)
     {
         var (ifMatch, any) = IfMatch(http);
         var body = await ApiJson.ReadAsync<ClearRequest>(http.Request, optional: true, ct);
@@ -403,7 +403,7 @@ internal static class Routes
         return new ChangeRequest(key, null, ifMatch, any, reason, force, Actor(http), configuredWeight);
     }
 
-    private static (ulong? Version, bool Any) IfMatch(HttpContext http) =>
+    internal static (ulong? Version, bool Any) IfMatch(HttpContext http) =>
         ETag.TryParseIfMatch(http.Request, out var version, out var any)
             ? (version, any)
             : throw new InvalidFieldException("If-Match", "must be \"*\" or a strong ETag such as \"42\" from a GET");
@@ -431,7 +431,7 @@ internal static class Routes
         return reason.Trim();
     }
 
-    private static string Actor(HttpContext http) => http.User.Identity?.Name ?? "unknown";
+    internal static string Actor(HttpContext http) => http.User.Identity?.Name ?? "unknown";
 
     private static IResult UnknownDataCenter(string dc) => Problems.NotFound($"unknown data center '{dc}'");
 
@@ -440,5 +440,5 @@ internal static class Routes
     /// <summary>The kinds an endpoint or data center carries; drills have their own routes.</summary>
     private static bool TryParseEntryKind(string text, out StateKind kind) => StateKinds.TryParseName(text, out kind) && kind != StateKind.Drill;
 
-    private static IResult UnknownKind(string kind) => Problems.NotFound($"'{kind}' is not weight, drain or override");
+    private static IResult UnknownKind(string kind) => Problems.NotFound($"'{kind}' is not weight, drain, override or feed");
 }

@@ -99,7 +99,7 @@ internal sealed partial class StateWriter
             var at = _api.Time.GetUtcNow();
             var audit = AuditEntry.Create(at, change.Actor, change.Setting is null ? "delete" : "set", change.Key, current?.Setting, change.Setting, change.Reason, forced);
             StateWriteResult result;
-            await using (await _api.LockForGuardAsync(conditions is null && change.Key.Kind is not StateKind.Weight, ct))
+            await using (await _api.LockForGuardAsync(conditions is null && change.Key.Kind is not (StateKind.Weight or StateKind.Feed), ct))
             {
                 result = change.Setting is null
                     ? await _api.Store.DeleteAsync(change.Key, currentVersion, audit, conditions, ct)
@@ -217,6 +217,7 @@ internal sealed partial class StateWriter
         WeightSetting w => $"weight {w.Weight}",
         DrainSetting => "drained",
         OverrideSetting o => $"forced {(o.Healthy ? "healthy" : "unhealthy")} until {o.Expires:O}",
+        FeedSetting f => $"feed up {f.Up?.ToString() ?? "-"} load {f.Load?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} until {f.Expires:O}",
         _ => setting.GetType().Name,
     };
 

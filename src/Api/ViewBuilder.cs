@@ -59,6 +59,7 @@ internal static class ViewBuilder
     {
         WeightSetting w => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, w.Weight, configuredWeight, null, null, null, w.Reason, w.By, w.At, auditId),
         OverrideSetting o => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, o.Healthy, o.Expires, o.Expires <= now, o.Reason, o.By, o.At, auditId),
+        FeedSetting f => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, f.Up, f.Expires, f.Expires <= now, f.Reason, f.By, f.At, auditId) { Load = f.Load },
         _ => new EntryView(StateKinds.Name(key.Kind), key.Target, true, entry.Version, null, null, null, null, null, entry.Setting.Reason, entry.Setting.By, entry.Setting.At, auditId),
     };
 
@@ -111,8 +112,28 @@ internal static class ViewBuilder
             Host = endpoint.Host is { } host ? HostView(service, host, snapshot.Hosts, now) : null,
             ChildService = endpoint.Child is { } nested ? new ChildServiceView(ServiceName(nested), ServiceHealth(nested, snapshot, now)) : null,
             DataCenterHealth = service.DataCenterHealth is { } rule ? DataCenterHealth(service, rule, endpoint.DataCenter, snapshot, now) : null,
+            Feed = FeedView(endpoint, operatorState, now),
+            Load = LoadView(endpoint, state, now),
         };
     }
+
+    private static FeedView? FeedView(Endpoint endpoint, OperatorState operatorState, DateTimeOffset now)
+    {
+        if (operatorState.Get(new StateKey(StateKind.Feed, endpoint.Id)) is not { Setting: FeedSetting feed } entry)
+        {
+            return null;
+        }
+
+        var live = feed.Expires > now;
+        return new FeedView(
+            feed.Up, feed.Load, feed.Expires, !live, FeedModes.Name(endpoint.FeedMode), live && feed.Up is not null && endpoint.FeedMode != FeedMode.Off,
+            entry.Version, feed.By, feed.At, feed.Reason);
+    }
+
+    private static LoadView? LoadView(Endpoint endpoint, GslbState state, DateTimeOffset now) =>
+        state.TryGetLoad(endpoint, now, out var load, out var fromFeed)
+            ? new LoadView(load, fromFeed ? "feed" : "probe", endpoint.Capacity, Math.Round(load / endpoint.Capacity, 6))
+            : null;
 
     /// <summary>Usable as answers see it: the endpoint's own verdict and calculated health (child services, data-center rules).</summary>
     private static bool IsUsable(ServiceConfig service, Endpoint endpoint, ServerSnapshot snapshot, DateTimeOffset now)
@@ -217,6 +238,8 @@ internal static class ViewBuilder
             endpoints)
         {
             Health = new ServiceHealthView(service.DataCenterHealth?.ToString(), ServiceHealth(service, snapshot, now)),
+            FeedMode = FeedModes.Name(service.FeedMode),
+            LoadShedding = service.Shedding is { } shed ? new LoadSheddingView(shed.LowWatermark, shed.HighWatermark) : null,
         };
     }
 

@@ -13,6 +13,12 @@ public sealed record DrainRequest(string? Reason, bool? Force);
 /// <summary>PUT .../override: force healthy or unhealthy until <c>expires</c> (or for <c>ttlSeconds</c>), at most 30 days ahead.</summary>
 public sealed record OverrideRequest(bool? Healthy, DateTimeOffset? Expires, int? TtlSeconds, string? Reason, bool? Force);
 
+/// <summary>
+/// PUT .../feed: an external monitor's vote (<c>up</c>) and/or load figure (<c>load</c>, in the unit of the endpoint's
+/// <c>capacity</c>), in force for <c>expiresIn</c> (a duration such as "60s", 1s..24h).
+/// </summary>
+public sealed record FeedRequest(bool? Up, double? Load, string? ExpiresIn, string? Reason);
+
 /// <summary>Optional body of DELETE .../weight|drain|override (the reason and <c>force</c> may also be query parameters).</summary>
 public sealed record ClearRequest(string? Reason, bool? Force);
 
@@ -35,7 +41,11 @@ public sealed record EntryView(
     string? Reason,
     string? By,
     DateTimeOffset? At,
-    string? AuditId);
+    string? AuditId)
+{
+    /// <summary>A feed's load figure (kind <c>feed</c>; its vote is <c>healthy</c>).</summary>
+    public double? Load { get; init; }
+}
 
 /// <summary>How the live probers see an endpoint: the quorum verdict and each prober's view.</summary>
 public sealed record HealthDetail(string Verdict, int Voters, int Down, IReadOnlyDictionary<string, bool> ByProber);
@@ -69,7 +79,18 @@ public sealed record EndpointView(
 
     /// <summary>A hostname endpoint's name, how it answers, and what it resolved to; null for others.</summary>
     public HostEndpointView? Host { get; init; }
+    /// <summary>The external feed (PUT .../feed) and how it counts; null when none was ever set.</summary>
+    public FeedView? Feed { get; init; }
+
+    /// <summary>The load figure in force (feed, else the probers' <c>check.load</c>) against the endpoint's capacity; null when none.</summary>
+    public LoadView? Load { get; init; }
 }
+
+/// <summary>An endpoint's feed: its vote and load, until when, whether it still counts and how (<c>vote</c>, <c>veto</c>, <c>off</c>).</summary>
+public sealed record FeedView(bool? Up, double? Load, DateTimeOffset Expires, bool Expired, string Mode, bool Counted, ulong Version, string? By, DateTimeOffset At, string? Reason);
+
+/// <summary>A load figure, where it came from (<c>feed</c> or <c>probe</c>), the capacity and the utilisation (load / capacity).</summary>
+public sealed record LoadView(double Load, string Source, double Capacity, double Utilisation);
 
 /// <summary>An endpoint's check target: the address and port probed, the HTTP Host / TLS SNI sent, and whether config set it apart from the answer.</summary>
 public sealed record CheckTargetView(string Address, int Port, string Host, bool ApartFromAnswer);
@@ -103,7 +124,16 @@ public sealed record ServiceView(
 {
     /// <summary>The service's calculated health (<c>health</c>, docs/gslb-config.md): its rules, and whether it counts healthy as a child now.</summary>
     public ServiceHealthView? Health { get; init; }
+
+    /// <summary><c>feed</c>: how the endpoints' external feeds count (vote, veto, off).</summary>
+    public string FeedMode { get; init; } = "vote";
+
+    /// <summary><c>loadShedding</c>: the watermarks; null when the service sheds no load.</summary>
+    public LoadSheddingView? LoadShedding { get; init; }
 }
+
+/// <summary>A service's load-shedding watermarks (utilisations): shedding starts at the low one and is total at the high one.</summary>
+public sealed record LoadSheddingView(double LowWatermark, double HighWatermark);
 
 public sealed record AuditView(
     string Id,

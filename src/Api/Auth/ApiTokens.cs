@@ -4,11 +4,17 @@ using System.Text;
 
 namespace GslbDns.Api.Auth;
 
-/// <summary>What a token may do: read everything, or also change state.</summary>
+/// <summary>What a token may do: read everything, or also change state; or, for a monitoring system, only push feeds.</summary>
 public enum ApiRole
 {
     Read,
     Operator,
+
+    /// <summary>
+    /// Only PUT/DELETE of endpoint feeds (<c>/v1/endpoints/.../feed</c>): what an outside monitor pushing NS1-style
+    /// data feeds needs, and nothing that can drain, weight or force a verdict. It cannot read either.
+    /// </summary>
+    Feed,
 }
 
 /// <summary>One accepted token, kept only as its SHA-256; <see cref="Name"/> is what the audit log records as the actor.</summary>
@@ -39,7 +45,7 @@ public sealed class ApiTokensException : Exception
 /// operator    0f3c9a...(at least 20 characters)        alice
 /// read        sha256:9b74c9897bac770ffc029102a200c5de   grafana
 /// </code>
-/// <c>role</c> is <c>operator</c> (read and write) or <c>read</c> (read only). A token may be given as
+/// <c>role</c> is <c>operator</c> (read and write), <c>read</c> (read only) or <c>feed</c> (push endpoint feeds only). A token may be given as
 /// <c>sha256:&lt;64 hex digits&gt;</c>, its SHA-256, so the file need not hold it in clear. The name
 /// (default <c>&lt;role&gt;-line&lt;N&gt;</c>) identifies the caller in the audit log and request log.
 /// </summary>
@@ -130,7 +136,8 @@ public sealed class ApiTokens
             {
                 "operator" => ApiRole.Operator,
                 "read" => ApiRole.Read,
-                _ => throw new ApiTokensException($"{where}: role must be 'operator' or 'read'"),
+                "feed" => ApiRole.Feed,
+                _ => throw new ApiTokensException($"{where}: role must be 'operator', 'read' or 'feed'"),
             };
             byte[] hash;
             if (parts[1].StartsWith("sha256:", StringComparison.Ordinal))

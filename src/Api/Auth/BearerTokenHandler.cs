@@ -18,6 +18,9 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
     public const string ReadPolicy = "read";
     public const string OperatorPolicy = "operator";
 
+    /// <summary>Feed writes: an operator token or a <c>feed</c> token.</summary>
+    public const string FeedPolicy = "feed";
+
     private readonly ApiTokens _tokens;
     private readonly AuthFailureLimiter _failures;
 
@@ -56,7 +59,15 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
 
     /// <summary>Who a token (or a status-page session made from one) is: its name and role, nothing of the token.</summary>
     public static ClaimsPrincipal Principal(string name, ApiRole role, string scheme) =>
-        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role == ApiRole.Operator ? "operator" : "read")], scheme));
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, RoleName(role))], scheme));
+
+    /// <summary>The role as the tokens file and the authorization policies spell it.</summary>
+    public static string RoleName(ApiRole role) => role switch
+    {
+        ApiRole.Operator => "operator",
+        ApiRole.Feed => "feed",
+        _ => "read",
+    };
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -72,5 +83,7 @@ internal sealed class BearerTokenHandler : AuthenticationHandler<AuthenticationS
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "This token may only read; changes need an operator token.");
+        Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", Context.User.IsInRole("feed")
+                ? "This token may only push endpoint feeds (PUT/DELETE /v1/endpoints/{service}/{dc}/{address}/feed)."
+                : "This token may only read; changes need an operator token.");
 }

@@ -28,6 +28,11 @@ public sealed record Endpoint(string Id, string DataCenter, IPAddress Address, i
     /// background resolver found for it (<see cref="ResolvedHosts"/>). Null for an address endpoint; <see cref="Address"/> is then a placeholder.
     /// </summary>
     public DnsName? Host { get; init; }
+    /// <summary>How this endpoint's external feed counts in its verdict: the service's <c>feed</c>, else the config's top-level <c>feed</c>, else vote.</summary>
+    public FeedMode FeedMode { get; init; }
+
+    /// <summary><c>capacity</c>: what the endpoint can carry, in the unit of its load figures (default 1: a load figure is then a utilisation).</summary>
+    public double Capacity { get; init; } = 1;
 }
 
 /// <summary>An endpoint's <c>check</c>: each part given replaces the service check's (or the answer's) for this endpoint's probe.</summary>
@@ -85,6 +90,9 @@ public sealed record HealthCheck(
 
     /// <summary><c>check.query</c> of a <c>prometheus</c> check: the PromQL expression, with <c>$address</c> and <c>$endpoint</c> not yet replaced.</summary>
     public string? Query { get; init; }
+
+    /// <summary><c>check.load</c> of an http or https check: where a successful response carries the endpoint's load figure. Null: none.</summary>
+    public LoadSource? LoadFrom { get; init; }
 }
 
 /// <summary>What a service answers when no endpoint is healthy. Never SERVFAIL.</summary>
@@ -115,6 +123,11 @@ public sealed record ServiceConfig(
 
     /// <summary><c>hostAnswer</c>: how hostname endpoints answer (flattened by default).</summary>
     public HostAnswerMode HostAnswer { get; init; }
+    /// <summary><c>feed</c>: how its endpoints' external feeds count (each endpoint carries it too, for the query path).</summary>
+    public FeedMode FeedMode { get; init; }
+
+    /// <summary><c>loadShedding</c>: watermarks at which the ranking steps move clients off an overloaded data center. Null: never.</summary>
+    public LoadShedding? Shedding { get; init; }
 }
 
 /// <summary>A prober region: its location, so the latency policy can pick the region nearest the client.</summary>

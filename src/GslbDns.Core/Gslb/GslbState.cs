@@ -47,6 +47,15 @@ public sealed record GslbState(
     RttMatrix? MeasuredRtt,
     DateTimeOffset AsOf)
 {
+    /// <summary>External feeds by endpoint id (expired ones too: <see cref="FeedSignal.IsLive"/> is checked per query).</summary>
+    public FrozenDictionary<string, FeedSignal> Feeds { get; init; } = FrozenDictionary<string, FeedSignal>.Empty;
+
+    /// <summary>The live probers' votes behind <see cref="Health"/>, so a feed can be counted as one more voter at query time.</summary>
+    public FrozenDictionary<string, ProberTally> Tallies { get; init; } = FrozenDictionary<string, ProberTally>.Empty;
+
+    /// <summary>Load figures the probers read from health responses (<c>check.load</c>), the mean over the live probers, by endpoint id.</summary>
+    public FrozenDictionary<string, double> ProbedLoads { get; init; } = FrozenDictionary<string, double>.Empty;
+
     /// <summary>Data centers evacuated by running drills, with their windows (see <see cref="EvacuationWindow"/>).</summary>
     public FrozenDictionary<string, EvacuationWindow> Evacuated { get; init; } = FrozenDictionary<string, EvacuationWindow>.Empty;
 
@@ -88,7 +97,42 @@ public sealed record GslbState(
             return forced.Healthy;
         }
 
-        return !Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
+        return ProbedAndFed(endpoint, now);
+    }
+
+    /// <summary>
+    /// The probers' verdict with the endpoint's live feed counted as its <see cref="Endpoint.FeedMode"/> says:
+    /// one more voter (with no prober, the feed alone decides), or a veto that only ever takes it out.
+    /// </summary>
+    public bool ProbedAndFed(Endpoint endpoint, DateTimeOffset now)
+    {
+        var probed = !Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
+        if (Feeds.Count == 0 || endpoint.FeedMode == FeedMode.Off
+            || !Feeds.TryGetValue(endpoint.Id, out var feed) || feed.Up is not { } up || !feed.IsLive(now))
+        {
+            return probed;
+        }
+
+        if (endpoint.FeedMode == FeedMode.Veto)
+        {
+            return probed && up;
+        }
+
+        return Tallies.TryGetValue(endpoint.Id, out var tally) ? tally.With(up).Healthy : up;
+    }
+
+    /// <summary>The endpoint's load figure in force: a live feed's, else the probers' (<c>check.load</c>); false when neither has one.</summary>
+    public bool TryGetLoad(Endpoint endpoint, DateTimeOffset now, out double load, out bool fromFeed)
+    {
+        if (Feeds.Count > 0 && Feeds.TryGetValue(endpoint.Id, out var feed) && feed.Load is { } fed && feed.IsLive(now))
+        {
+            load = fed;
+            fromFeed = true;
+            return true;
+        }
+
+        fromFeed = false;
+        return ProbedLoads.TryGetValue(endpoint.Id, out load);
     }
 
     /// <summary>Weight in force: an operator's override (by endpoint id, then data center) or the configured weight.</summary>

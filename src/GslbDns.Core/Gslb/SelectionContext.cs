@@ -11,6 +11,7 @@ public sealed class SelectionContext
     private LocateResult _location;
     private bool _located;
     private string? _note;
+    private string? _alsoNote;
 
     public ServiceConfig Service { get; private set; } = null!;
 
@@ -44,6 +45,9 @@ public sealed class SelectionContext
     /// </summary>
     public ServiceGeoDecisions? Geo { get; set; }
 
+    /// <summary>Set by a geofenced step that found no usable endpoint in the client's region: answer the service's fallback addresses.</summary>
+    public bool GeofenceFallback { get; set; }
+
     public void Reset(ServiceConfig service, GslbConfig config, GslbState state, DateTimeOffset now, UInt128 clientAddress, bool clientIsIPv6, byte clientPrefix)
     {
         Service = service;
@@ -55,8 +59,10 @@ public sealed class SelectionContext
         ClientPrefix = clientPrefix;
         ScopePrefix = 0;
         Geo = null;
+        GeofenceFallback = false;
         _located = false;
         _note = null;
+        _alsoNote = null;
     }
 
     /// <summary>
@@ -72,11 +78,21 @@ public sealed class SelectionContext
         }
     }
 
+    /// <summary>Explain only: a decision inside the running step (load shedding, geofence), appended to its own note.</summary>
+    public void NoteAlso(string note)
+    {
+        if (Trace is not null)
+        {
+            _alsoNote = _alsoNote is null ? note : _alsoNote + "; " + note;
+        }
+    }
+
     /// <summary>The note the last step left, cleared on read (the selector records it with the step).</summary>
     public string? TakeNote()
     {
-        var note = _note;
+        var note = _alsoNote is null ? _note : _note is null ? _alsoNote : _note + "; " + _alsoNote;
         _note = null;
+        _alsoNote = null;
         return note;
     }
 

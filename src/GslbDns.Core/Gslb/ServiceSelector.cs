@@ -103,10 +103,19 @@ public static class ServiceSelector
 
             var kept = policy.Apply(buffer, count, context);
 
+            // A geofenced step with nothing usable in the client's region answers the fallback, not a far data center.
+            if (kept == 0 && context.GeofenceFallback)
+            {
+                trace?.Record(policy.Name, [], service, context.TakeNote());
+                useFallback = true;
+                return 0;
+            }
+
             // The interface forbids 0 here; answering nothing for a configured name would fail
-            // closed, so a misbehaving step is overruled rather than obeyed.
-            Debug.Assert(kept > 0 && kept <= count, $"policy {policy.Name} returned {kept} of {count}");
-            count = kept > 0 && kept <= count ? kept : count;
+            // closed, so a misbehaving step is overruled rather than obeyed. Only a geofenced step may
+            // return more than it was given (its region's endpoints, failing open inside the region).
+            Debug.Assert(kept > 0 && kept <= buffer.Length, $"policy {policy.Name} returned {kept} of {count}");
+            count = kept > 0 && kept <= buffer.Length ? kept : count;
             trace?.Record(policy.Name, buffer[..count], service, context.TakeNote());
         }
 

@@ -77,6 +77,8 @@ public sealed partial class HealthStatePublisher
             State = s.State with
             {
                 Health = view.Health,
+                Tallies = view.Tallies,
+                ProbedLoads = view.Loads,
                 MeasuredRtt = view.Rtt,
                 AsOf = now,
                 Changes = recordFlips ? RecordFlips(s, view.Health, now) : s.State.Changes,

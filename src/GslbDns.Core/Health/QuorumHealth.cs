@@ -16,6 +16,12 @@ public sealed record HealthView(
     DateTimeOffset ComputedAt)
 {
     public static readonly HealthView Empty = new(FrozenDictionary<string, bool>.Empty, RttMatrix.Empty, [], new Dictionary<string, EndpointVerdict>(), DateTimeOffset.UnixEpoch);
+
+    /// <summary>The votes behind <see cref="Health"/>, for counting an external feed as one more voter at query time.</summary>
+    public FrozenDictionary<string, ProberTally> Tallies { get; init; } = FrozenDictionary<string, ProberTally>.Empty;
+
+    /// <summary>Load figures read from health responses (<c>check.load</c>): the mean over the live probers that read one.</summary>
+    public FrozenDictionary<string, double> Loads { get; init; } = FrozenDictionary<string, double>.Empty;
 }
 
 /// <summary>
@@ -56,6 +62,7 @@ public static class QuorumHealth
 
         var votes = new Dictionary<string, Dictionary<string, bool>>(StringComparer.Ordinal);
         var rttSums = new Dictionary<(string Region, string DataCenter), (double Sum, int Count)>();
+        var loadSums = new Dictionary<string, (double Sum, int Count)>(StringComparer.Ordinal);
         foreach (var report in live)
         {
             foreach (var (endpointId, observation) in report.Endpoints)
@@ -66,6 +73,12 @@ public static class QuorumHealth
                 }
 
                 byProber[report.Prober.Id] = observation.Up;
+                if (observation.Load is { } load)
+                {
+                    var (sum, count) = loadSums.GetValueOrDefault(endpointId);
+                    loadSums[endpointId] = (sum + load, count + 1);
+                }
+
                 if (observation.Up && observation.RttMs is { } rtt && dataCenterOf.TryGetValue(endpointId, out var dataCenter))
                 {
                     var key = (report.Prober.Region, dataCenter);
@@ -88,7 +101,7 @@ public static class QuorumHealth
                 }
             }
 
-            var healthy = down * 2 <= byProber.Count;
+            var healthy = ProberTally.IsHealthy(byProber.Count, down);
             health[endpointId] = healthy;
             verdicts[endpointId] = new EndpointVerdict(healthy, byProber.Count, down, byProber);
         }
@@ -104,6 +117,10 @@ public static class QuorumHealth
             new RttMatrix(rttMatrix),
             live.Select(r => r.Prober.Id).Order(StringComparer.Ordinal).ToArray(),
             verdicts,
-            now);
+            now)
+        {
+            Tallies = verdicts.ToFrozenDictionary(v => v.Key, v => new ProberTally(v.Value.Voters, v.Value.Down), StringComparer.Ordinal),
+            Loads = loadSums.ToFrozenDictionary(l => l.Key, l => l.Value.Sum / l.Value.Count, StringComparer.Ordinal),
+        };
     }
 }

@@ -16,6 +16,9 @@ public sealed class GslbStateExporter
     private readonly Gauge _health;
     private readonly Gauge _votes;
     private readonly Gauge _drills;
+    private readonly Gauge _feedUp;
+    private readonly Gauge _feedLoad;
+    private readonly Gauge _feedExpires;
     private HashSet<(string Service, string DataCenter, string Endpoint)> _seen = [];
 
     public GslbStateExporter(MetricFactory factory)
@@ -23,6 +26,9 @@ public sealed class GslbStateExporter
         ArgumentNullException.ThrowIfNull(factory);
         _health = factory.CreateGauge("gslbdns_gslb_endpoint_health", "Each endpoint as answers use it now: 1 healthy, 0 unhealthy (quorum or forced), 2 drained (endpoint or data center) or evacuated by a running drill.", "service", "datacenter", "endpoint");
         _votes = factory.CreateGauge("gslbdns_gslb_quorum_votes", "Live probers' votes behind each endpoint's verdict, by verdict (up, down); absent for endpoints no live prober checks.", "service", "datacenter", "endpoint", "verdict");
+        _feedUp = factory.CreateGauge("gslbdns_feed_up", "Each endpoint's live external feed vote (PUT .../feed): 1 up, 0 down; absent when no unexpired feed votes.", "service", "datacenter", "endpoint");
+        _feedLoad = factory.CreateGauge("gslbdns_feed_load", "Each endpoint's live external feed load figure, in the unit of its capacity; absent when no unexpired feed carries one.", "service", "datacenter", "endpoint");
+        _feedExpires = factory.CreateGauge("gslbdns_feed_expires_seconds", "Seconds until each endpoint's external feed expires; absent when it has none or it has expired.", "service", "datacenter", "endpoint");
         _drills = factory.CreateGauge("gslbdns_drills", "Drills whose evacuation windows this server holds, by state (scheduled: window not begun; running: in its window).", "state");
     }
 
@@ -45,6 +51,7 @@ public sealed class GslbStateExporter
                     var drained = state.Drained.Contains(endpoint.Id) || state.Drained.Contains(endpoint.DataCenter)
                         || (state.Evacuated.TryGetValue(endpoint.DataCenter, out var window) && window.Covers(now));
                     _health.WithLabels(name, endpoint.DataCenter, endpoint.Id).Set(drained ? 2 : CalculatedHealth.IsUsable(service, index, state, now, snapshot.Hosts) ? 1 : 0);
+                    CollectFeed(state, endpoint, name, now);
                     if (view.Verdicts.TryGetValue(endpoint.Id, out var verdict))
                     {
                         _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "up").Set(verdict.Voters - verdict.Down);
@@ -66,6 +73,9 @@ public sealed class GslbStateExporter
                     _health.RemoveLabelled(service, dataCenter, endpoint);
                     _votes.RemoveLabelled(service, dataCenter, endpoint, "up");
                     _votes.RemoveLabelled(service, dataCenter, endpoint, "down");
+                    _feedUp.RemoveLabelled(service, dataCenter, endpoint);
+                    _feedLoad.RemoveLabelled(service, dataCenter, endpoint);
+                    _feedExpires.RemoveLabelled(service, dataCenter, endpoint);
                 }
             }
 
@@ -73,6 +83,26 @@ public sealed class GslbStateExporter
             var windows = state.Evacuated.Values.DistinctBy(w => w.DrillId).ToList();
             _drills.WithLabels("running").Set(windows.Count(w => w.Covers(now)));
             _drills.WithLabels("scheduled").Set(windows.Count(w => w.Start > now));
+        }
+    }
+
+    private void CollectFeed(GslbDns.Gslb.GslbState state, GslbDns.Gslb.Endpoint endpoint, string service, DateTimeOffset now)
+    {
+        var feed = state.Feeds.TryGetValue(endpoint.Id, out var found) && found.IsLive(now) ? found : null;
+        Set(_feedUp, feed?.Up is { } up ? (up ? 1 : 0) : null);
+        Set(_feedLoad, feed?.Load);
+        Set(_feedExpires, feed is null ? null : (feed.Expires - now).TotalSeconds);
+
+        void Set(Gauge gauge, double? value)
+        {
+            if (value is { } v)
+            {
+                gauge.WithLabels(service, endpoint.DataCenter, endpoint.Id).Set(v);
+            }
+            else
+            {
+                gauge.RemoveLabelled(service, endpoint.DataCenter, endpoint.Id);
+            }
         }
     }
 }

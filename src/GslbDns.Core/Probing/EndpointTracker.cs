@@ -24,6 +24,7 @@ public sealed class EndpointTracker
     private double? _rttMs;
     private DateTimeOffset? _checkedAt;
     private string? _error;
+    private double? _load;
 
     // Probes started up to this number began before the last flip and no longer count (see Record).
     private long _staleUpTo;
@@ -89,7 +90,7 @@ public sealed class EndpointTracker
         {
             lock (_lock)
             {
-                return _checkedAt is { } at ? new EndpointObservation(_up, _failures, _successes, _rttMs, at, _error) : null;
+                return _checkedAt is { } at ? Observe(at) : null;
             }
         }
     }
@@ -136,7 +137,7 @@ public sealed class EndpointTracker
         {
             if (sequence <= _staleUpTo && _checkedAt is { } at)
             {
-                return (new EndpointObservation(_up, _failures, _successes, _rttMs, at, _error), false, false);
+                return (Observe(at), false, false);
             }
 
             var wasUp = _up;
@@ -145,6 +146,7 @@ public sealed class EndpointTracker
                 _successes++;
                 _failures = 0;
                 _error = null;
+                _load = outcome.Load;
                 var sample = outcome.Elapsed.TotalMilliseconds;
                 _rttMs = _rttMs is { } previous ? (RttAlpha * sample) + ((1 - RttAlpha) * previous) : sample;
                 if (!_up && _successes >= _successThreshold)
@@ -169,7 +171,9 @@ public sealed class EndpointTracker
             }
 
             _checkedAt = outcome.CompletedAt;
-            return (new EndpointObservation(_up, _failures, _successes, _rttMs, outcome.CompletedAt, _error), wasUp != _up, true);
+            return (Observe(outcome.CompletedAt), wasUp != _up, true);
         }
     }
+
+    private EndpointObservation Observe(DateTimeOffset checkedAt) => new(_up, _failures, _successes, _rttMs, checkedAt, _error) { Load = _load };
 }

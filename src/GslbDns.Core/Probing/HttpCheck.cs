@@ -70,16 +70,63 @@ public sealed class HttpCheck : IEndpointCheck, IDisposable
             return ProbeResult.Fail($"HTTP status {status}, expected {check.ExpectStatus}", ProbeReasons.HttpStatus);
         }
 
-        if (string.IsNullOrEmpty(check.ExpectBody))
+        var loadFrom = check.LoadFrom;
+        if (string.IsNullOrEmpty(check.ExpectBody) && loadFrom?.JsonPath is null)
         {
-            return ProbeResult.Ok;
+            return loadFrom?.Header is { } header ? ProbeResult.Ok with { Load = HeaderLoad(response, header) } : ProbeResult.Ok;
         }
 
         var body = await ReadPrefixAsync(response.Content, cancellationToken);
-        return body.Contains(check.ExpectBody, StringComparison.Ordinal)
-            ? ProbeResult.Ok
-            : ProbeResult.Fail($"body does not contain '{check.ExpectBody}'", ProbeReasons.HttpBody);
+        if (!string.IsNullOrEmpty(check.ExpectBody) && !body.Contains(check.ExpectBody, StringComparison.Ordinal))
+        {
+            return ProbeResult.Fail($"body does not contain '{check.ExpectBody}'", ProbeReasons.HttpBody);
+        }
+
+        return loadFrom is null ? ProbeResult.Ok
+            : ProbeResult.Ok with { Load = loadFrom.JsonPath is { } path ? JsonLoad(body, path) : HeaderLoad(response, loadFrom.Header!) };
     }
+
+    /// <summary>
+    /// The figure in <paramref name="header"/>; null when absent or not a finite non-negative number. A missing
+    /// figure does not fail the check: load is for shedding, health is the status (and body) alone.
+    /// </summary>
+    internal static double? HeaderLoad(HttpResponseMessage response, string header) =>
+        response.Headers.TryGetValues(header, out var values) || response.Content.Headers.TryGetValues(header, out values)
+            ? Figure(values.FirstOrDefault())
+            : null;
+
+    /// <summary>The number at <paramref name="path"/> in a JSON body (a number or a numeric string); null when absent or not JSON.</summary>
+    internal static double? JsonLoad(string body, IReadOnlyList<string> path)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body, new System.Text.Json.JsonDocumentOptions { MaxDepth = 16 });
+            var element = document.RootElement;
+            foreach (var name in path)
+            {
+                if (element.ValueKind != System.Text.Json.JsonValueKind.Object || !element.TryGetProperty(name, out element))
+                {
+                    return null;
+                }
+            }
+
+            return element.ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.Number when element.TryGetDouble(out var value) => Figure(value),
+                System.Text.Json.JsonValueKind.String => Figure(element.GetString()),
+                _ => null,
+            };
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static double? Figure(string? text) =>
+        double.TryParse(text?.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? Figure(value) : null;
+
+    private static double? Figure(double value) => double.IsFinite(value) && value >= 0 && value <= 1e9 ? value : null;
 
     public void Dispose() => _client.Dispose();
 

@@ -9,6 +9,9 @@ public sealed record ProbeResult(bool Success, string? Error)
     /// <summary>One of <see cref="ProbeReasons"/>: a bounded label for /metrics, where <see cref="Error"/> is free text.</summary>
     public string Reason { get; init; } = ProbeReasons.Error;
 
+    /// <summary>The load figure read from a successful health response (<c>check.load</c>); null when not configured or absent.</summary>
+    public double? Load { get; init; }
+
     public static ProbeResult Fail(string error, string reason = ProbeReasons.Error) => new(false, error) { Reason = reason };
 }
 
@@ -60,4 +63,7 @@ public sealed record ProbeOutcome(bool Success, TimeSpan Elapsed, DateTimeOffset
 {
     /// <summary>One of <see cref="ProbeReasons"/>.</summary>
     public string Reason { get; init; } = Success ? ProbeReasons.Ok : ProbeReasons.Error;
+
+    /// <summary>See <see cref="ProbeResult.Load"/>.</summary>
+    public double? Load { get; init; }
 }

@@ -83,7 +83,7 @@ public sealed class ProbeRunner : IDisposable
             }
         }
 
-        return new ProbeOutcome(result.Success, _time.GetElapsedTime(started), _time.GetUtcNow(), result.Error) { Reason = result.Reason };
+        return new ProbeOutcome(result.Success, _time.GetElapsedTime(started), _time.GetUtcNow(), result.Error) { Reason = result.Reason, Load = result.Load };
     }
 
     public void Dispose()

@@ -16,7 +16,12 @@ public sealed record ProberInfo(string Id, string Region, double Latitude, doubl
 /// <param name="RttMs">Smoothed (EWMA) round-trip time of successful checks, null before the first success.</param>
 /// <param name="CheckedAt">When the last check finished.</param>
 /// <param name="Error">Why the last check failed, for operators; null after a success.</param>
-public sealed record EndpointObservation(bool Up, int ConsecutiveFailures, int ConsecutiveSuccesses, double? RttMs, DateTimeOffset CheckedAt, string? Error);
+public sealed record EndpointObservation(bool Up, int ConsecutiveFailures, int ConsecutiveSuccesses, double? RttMs, DateTimeOffset CheckedAt, string? Error)
+{
+    /// <summary>The load figure the last successful check read from the health response (<c>check.load</c>); null when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Load { get; init; }
+}
 
 /// <summary>
 /// Everything one prober publishes, as one document: one write per probe cycle. In Consul it lives at

@@ -18,6 +18,9 @@ public enum StateKind
 
     /// <summary>A disaster-recovery drill: a lease that evacuates data centers until it ends (<see cref="DrillSetting"/>).</summary>
     Drill,
+
+    /// <summary>An external monitor's up/down vote and load figure for an endpoint, until it expires (<see cref="FeedSetting"/>).</summary>
+    Feed,
 }
 
 /// <summary>Names of the kinds as they appear in store keys, JSON and the audit log.</summary>
@@ -30,6 +33,7 @@ public static class StateKinds
         StateKind.Drain => "drains",
         StateKind.Override => "overrides",
         StateKind.Drill => "drills",
+        StateKind.Feed => "feeds",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -40,6 +44,7 @@ public static class StateKinds
         StateKind.Drain => "drain",
         StateKind.Override => "override",
         StateKind.Drill => "drill",
+        StateKind.Feed => "feed",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -58,6 +63,9 @@ public static class StateKinds
                 return true;
             case "drills":
                 kind = StateKind.Drill;
+                return true;
+            case "feeds":
+                kind = StateKind.Feed;
                 return true;
             default:
                 kind = default;
@@ -80,6 +88,9 @@ public static class StateKinds
                 return true;
             case "drill":
                 kind = StateKind.Drill;
+                return true;
+            case "feed":
+                kind = StateKind.Feed;
                 return true;
             default:
                 kind = default;
@@ -206,9 +217,16 @@ public sealed record OperatorState(ImmutableSortedDictionary<StateKey, Versioned
         return windows.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    /// <summary><paramref name="state"/> with its operator parts (weights, drains, overrides, drills) replaced by this state's; health and RTTs kept.</summary>
+    /// <summary>
+    /// External feeds by endpoint id, expired ones kept: each DNS server compares the expiry with the query's
+    /// time, so a feed stops counting on every server's own clock even if nothing is written again.
+    /// </summary>
+    public FrozenDictionary<string, FeedSignal> Feeds() =>
+        OfKind(StateKind.Feed).ToFrozenDictionary(e => e.Key.Target, e => ((FeedSetting)e.Value.Setting).Signal, StringComparer.Ordinal);
+
+    /// <summary><paramref name="state"/> with its operator parts (weights, drains, overrides, drills, feeds) replaced by this state's; health and RTTs kept.</summary>
     public GslbState ApplyTo(GslbState state, DateTimeOffset now) =>
-        state with { WeightOverrides = WeightOverrides(), Drained = Drained(), Overrides = HealthOverrides(now), Evacuated = Evacuations() };
+        state with { WeightOverrides = WeightOverrides(), Drained = Drained(), Overrides = HealthOverrides(now), Evacuated = Evacuations(), Feeds = Feeds() };
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 

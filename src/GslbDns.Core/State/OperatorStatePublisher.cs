@@ -78,6 +78,42 @@ public sealed class OperatorStatePublisher
         return changes;
     }
 
+    /// <summary>
+    /// A feed whose vote changed is marked changed now (after start-up), and a live vote's expiry as a scheduled change, as
+    /// for forced verdicts: answers are short around both, so resolvers follow the feed. A load figure alone changes no mark.
+    /// </summary>
+    private static Gslb.AnswerChanges WithFeedChanges(
+        Gslb.AnswerChanges changes,
+        IReadOnlyDictionary<string, Gslb.FeedSignal> before,
+        IReadOnlyDictionary<string, Gslb.FeedSignal> feeds,
+        bool recordChanges,
+        DateTimeOffset now,
+        DateTimeOffset forgetBefore)
+    {
+        if (recordChanges)
+        {
+            var changed = feeds.Where(f => !before.TryGetValue(f.Key, out var old) || old.Up != f.Value.Up || old.Expires != f.Value.Expires)
+                .Select(f => f.Key)
+                .Concat(before.Keys.Where(k => !feeds.ContainsKey(k)))
+                .Where(k => (feeds.TryGetValue(k, out var f) && f.Up is not null) || (before.TryGetValue(k, out var b) && b.Up is not null))
+                .ToList();
+            if (changed.Count > 0)
+            {
+                changes = changes.With(changed, now, forgetBefore);
+            }
+        }
+
+        foreach (var (key, feed) in feeds)
+        {
+            if (feed.Up is not null && feed.IsLive(now) && !changes.For(key).Contains(feed.Expires))
+            {
+                changes = changes.With([key], feed.Expires, forgetBefore);
+            }
+        }
+
+        return changes;
+    }
+
     /// <summary>Applies <paramref name="state"/> to the snapshot and remembers it.</summary>
     public void Apply(OperatorState state)
     {
@@ -89,6 +125,7 @@ public sealed class OperatorStatePublisher
             var drained = state.Drained();
             var overrides = state.HealthOverrides(now);
             var evacuated = state.Evacuations();
+            var feeds = state.Feeds();
 
             // The state found at start-up changes nothing anyone has cached; later changes shorten the TTL of what they touch.
             var recordChanges = _applied;
@@ -101,7 +138,14 @@ public sealed class OperatorStatePublisher
                     Drained = drained,
                     Overrides = overrides,
                     Evacuated = evacuated,
-                    Changes = WithDrillInstants(recordChanges ? RecordChanges(s, weights, drained, overrides, now) : s.State.Changes, evacuated, now - s.Gslb.Ttl.ChangeWindow),
+                    Feeds = feeds,
+                    Changes = WithFeedChanges(
+                        WithDrillInstants(recordChanges ? RecordChanges(s, weights, drained, overrides, now) : s.State.Changes, evacuated, now - s.Gslb.Ttl.ChangeWindow),
+                        s.State.Feeds,
+                        feeds,
+                        recordChanges,
+                        now,
+                        now - s.Gslb.Ttl.ChangeWindow),
                 },
             });
             Volatile.Write(ref _current, state);

@@ -57,6 +57,7 @@ public static class StateJson
         WeightSetting w => new SettingJson { Weight = w.Weight, Reason = w.Reason, By = w.By, At = w.At },
         DrainSetting d => new SettingJson { Reason = d.Reason, By = d.By, At = d.At },
         OverrideSetting o => new SettingJson { Healthy = o.Healthy, Expires = o.Expires, Reason = o.Reason, By = o.By, At = o.At },
+        FeedSetting f => new SettingJson { Up = f.Up, Load = f.Load, Expires = f.Expires, Reason = f.Reason, By = f.By, At = f.At },
         _ => throw new ArgumentException($"unknown setting type {setting.GetType().Name}", nameof(setting)),
     };
 
@@ -70,6 +71,9 @@ public static class StateJson
             json.Reason ?? "",
             json.By ?? "",
             json.At),
+        StateKind.Feed => json.Up is null && json.Load is null
+            ? throw new JsonException("a feed entry needs 'up' or 'load'")
+            : new FeedSetting(json.Up, json.Load, json.Expires ?? throw new JsonException("a feed entry needs 'expires'"), json.Reason, json.By ?? "", json.At),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -80,6 +84,10 @@ public static class StateJson
         public bool? Healthy { get; set; }
 
         public DateTimeOffset? Expires { get; set; }
+
+        public bool? Up { get; set; }
+
+        public double? Load { get; set; }
 
         public string? Reason { get; set; }
 

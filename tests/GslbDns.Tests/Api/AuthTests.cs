@@ -132,6 +132,7 @@ public sealed class AuthTests : IAsyncLifetime
         ("PUT", "weight") => new { weight = 42, reason = "auth walk" },
         ("PUT", "drain") => new { reason = "auth walk" },
         ("PUT", "override") => new { healthy = true, ttlSeconds = 60, reason = "auth walk" },
+        ("PUT", "feed") => new { up = true, load = 0.5, expiresIn = "60s", reason = "auth walk" },
         ("DELETE", _) => new { reason = "auth walk" },
         ("POST", "drills") => new { dataCenters = new[] { "dc-c" }, reason = "auth walk", dryRun = true },
         ("POST", "abort") => new { reason = "auth walk" },

@@ -15,7 +15,7 @@ public static class GslbConfigLoader
 {
     public const string FileSuffix = ".gslb.json";
 
-    private static readonly string[] Sections = ["dataCenters", "regions", "rtt", "ttl", "defaultLocation", "services", "resolvers"];
+    private static readonly string[] Sections = ["dataCenters", "regions", "rtt", "ttl", "defaultLocation", "services", "resolvers", FeedConfigReader.Section];
 
     /// <summary>Reads every <c>*.gslb.json</c> in <paramref name="zonesFolder"/> in ordinal name order; none gives <see cref="GslbConfig.Empty"/>.</summary>
     /// <param name="servedZones">The zones this server is authoritative for: every service must lie below one of them.</param>
@@ -121,7 +121,7 @@ public static class GslbConfigLoader
             topology.ReadRtt(root);
         }
 
-        var services = new ServiceReader(servedZones, topology);
+        var services = new ServiceReader(servedZones, topology) { DefaultFeedMode = FeedConfigReader.ReadDefaultMode(roots) };
         foreach (var root in roots)
         {
             services.Read(root);

@@ -20,7 +20,7 @@ internal static class HealthCheckReader
     private static readonly string[] Types = ["http", "https", "tcp", "dns", "prometheus"];
 
     private static readonly string[] Known =
-        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold", "address", "host", "url", "query"];
+        ["type", "port", "path", "expectStatus", "expectBody", "queryName", "interval", "timeout", "failureThreshold", "successThreshold", "address", "host", "url", "query", "load"];
 
     /// <summary>What an endpoint's own <c>check</c> may set: only where the probe goes, never how it is judged (that is the service's).</summary>
     private static readonly string[] EndpointKnown = ["address", "port", "host"];
@@ -116,11 +116,12 @@ internal static class HealthCheckReader
             obj.Error("timeout", $"timeout {DurationText.Format(timeout)} must be shorter than the interval {DurationText.Format(interval)}");
         }
 
+        var load = FeedConfigReader.ReadCheckLoad(obj, type);
         var failures = (int)(obj.Integer("failureThreshold", 1, 100) ?? DefaultFailureThreshold);
         var successes = (int)(obj.Integer("successThreshold", 1, 100) ?? DefaultSuccessThreshold);
         return type is null
             ? null
-            : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes) { Address = address, Host = host, Url = url, Query = query };
+            : new HealthCheck(type, port, probePath, expectStatus, expectBody, queryName, interval, timeout, failures, successes) { Address = address, Host = host, Url = url, Query = query, LoadFrom = load };
     }
 
     /// <summary>

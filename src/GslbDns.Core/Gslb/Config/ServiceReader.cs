@@ -12,8 +12,8 @@ internal sealed class ServiceReader
     public const int DefaultWeight = 100;
     public const int MaxPriority = 100;
 
-    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints", "health", "hostAnswer"];
-    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check", "service", "host"];
+    private static readonly string[] Known = ["ttl", "policy", "whenAllUnhealthy", "fallback", "check", "endpoints", "health", "hostAnswer", "feed", "loadShedding"];
+    private static readonly string[] EndpointKnown = ["dataCenter", "address", "weight", "priority", "check", "service", "host", "capacity"];
     private static readonly string[] Behaviors = ["fail-open", "fallback"];
 
     private readonly IReadOnlyCollection<DnsName> _servedZones;
@@ -39,6 +39,9 @@ internal sealed class ServiceReader
         var read = _services.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value!);
         Services = _nested.Link(read, _services.Keys);
     }
+
+    /// <summary>The top-level <c>feeds.mode</c>: a service's <c>feed</c> when it sets none.</summary>
+    public FeedMode DefaultFeedMode { get; init; }
 
     public void Read(ConfigObject root)
     {
@@ -161,6 +164,8 @@ internal sealed class ServiceReader
 
         var (dataCenterHealth, serviceHealth) = CalculatedHealthReader.Read(obj, endpoints);
         var hostAnswer = ReadHostAnswer(obj, HostCount);
+        var feedMode = FeedConfigReader.ReadServiceMode(obj, DefaultFeedMode);
+        var shedding = FeedConfigReader.ReadShedding(obj);
         var fallback = ReadFallback(obj);
         if (behavior == AllUnhealthyBehavior.Fallback && fallback.Count == 0 && !obj.Has("fallback"))
         {
@@ -173,11 +178,13 @@ internal sealed class ServiceReader
         }
 
         // Arrays, not the lists being filled: the snapshot is shared by every query thread and must not change.
-        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints], check, [.. policies], behavior, [.. fallback])
+        return new ServiceConfig(DnsName.Root, ttl, [.. endpoints.Select(e => e with { FeedMode = feedMode })], check, [.. policies], behavior, [.. fallback])
         {
             DataCenterHealth = dataCenterHealth,
             ServiceHealth = serviceHealth,
             HostAnswer = hostAnswer,
+            FeedMode = feedMode,
+            Shedding = shedding,
         };
     }
 
@@ -255,6 +262,7 @@ internal sealed class ServiceReader
 
                 var weight = (int)(endpoint.Integer("weight", 0, MaxWeight) ?? DefaultWeight);
                 var priority = (int)(endpoint.Integer("priority", 0, MaxPriority) ?? 0);
+                var capacity = FeedConfigReader.ReadCapacity(endpoint);
                 var checkTarget = endpoint.TryGet("check", out var checkElement)
                     ? HealthCheckReader.ReadEndpoint(obj.Source, checkElement, endpoint.PathOf("check"), check, hasCheck)
                     : null;
@@ -273,7 +281,7 @@ internal sealed class ServiceReader
                             _nested.Refer(serviceId, endpoints.Count, childName, obj.Source, endpoint.PathOf("service"));
                         }
 
-                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{answer}", dataCenter, address, weight, priority) { Check = checkTarget, Host = host });
+                        endpoints.Add(new Endpoint($"{serviceId}/{dataCenter}/{answer}", dataCenter, address, weight, priority) { Check = checkTarget, Host = host, Capacity = capacity });
                     }
                 }
             }

@@ -23,10 +23,12 @@ internal static class DataCenterRanking
     /// Keeps the candidates of the <paramref name="keep"/> data centers with the lowest scores, in their
     /// current order. Ties go to the data center that appears first among the candidates, so the
     /// answer is deterministic. <paramref name="best"/>/<paramref name="bestScore"/> name the winner for explain.
+    /// A service with <c>loadShedding</c> ranks the data centers that shed this client last (<see cref="LoadShedder"/>).
     /// </summary>
-    public static int KeepBest<TScorer>(Span<int> candidates, int count, int keep, IReadOnlyList<Endpoint> endpoints, TScorer scorer, out string? best, out double bestScore)
+    public static int KeepBest<TScorer>(Span<int> candidates, int count, int keep, SelectionContext context, TScorer scorer, out string? best, out double bestScore)
         where TScorer : struct, IDataCenterScorer
     {
+        var endpoints = context.Service.Endpoints;
         best = null;
         bestScore = double.PositiveInfinity;
         if (count == 0)
@@ -43,10 +45,15 @@ internal static class DataCenterRanking
             var groupOf = ints[..count];
             var firstOf = ints.Slice(count, count);
             var groups = Group(candidates[..count], endpoints, groupOf, firstOf);
-            var bestGroup = 0;
             for (var g = 0; g < groups; g++)
             {
                 scores[g] = scorer.Score(endpoints[candidates[firstOf[g]]].DataCenter);
+            }
+
+            LoadShedder.Apply(context, candidates[..count], groupOf, groups, scores);
+            var bestGroup = 0;
+            for (var g = 1; g < groups; g++)
+            {
                 if (scores[g] < scores[bestGroup])
                 {
                     bestGroup = g;
@@ -54,7 +61,7 @@ internal static class DataCenterRanking
             }
 
             best = endpoints[candidates[firstOf[bestGroup]]].DataCenter;
-            bestScore = scores[bestGroup];
+            bestScore = scores[bestGroup] >= LoadShedder.Penalty ? scores[bestGroup] - LoadShedder.Penalty : scores[bestGroup];
             if (keep >= groups)
             {
                 return count;

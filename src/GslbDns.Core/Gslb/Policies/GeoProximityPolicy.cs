@@ -15,10 +15,10 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
     public const string TypeName = "geo-proximity";
 
     /// <summary>The options this policy takes besides <c>type</c>.</summary>
-    internal static readonly string[] OptionNames = ["count"];
+    internal static readonly string[] OptionNames = ["count", "geofence"];
 
     /// <summary>Reads this policy's options from its step; errors go to the step's file.</summary>
-    internal static GeoProximityPolicy Read(PolicyOptions options) => new(options.Count(1));
+    internal static GeoProximityPolicy Read(PolicyOptions options) => new(options.Count(1)) { Geofence = options.Bool("geofence", false) };
 
     public GeoProximityPolicy(int count)
     {
@@ -28,6 +28,9 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
 
     /// <summary>How many of the nearest data centers to keep.</summary>
     public int Count { get; }
+
+    /// <summary><c>geofence</c>: answers stay in the region of the client's nearest data center even when it is unhealthy (<see cref="Policies.Geofence"/>).</summary>
+    public bool Geofence { get; init; }
 
     public string Name => TypeName;
 
@@ -56,6 +59,15 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
             return count;
         }
 
+        if (Geofence)
+        {
+            var home = location.DataCenter ?? NearestOfService(context, point.Latitude!.Value, point.Longitude!.Value);
+            if (home is not null && Policies.Geofence.RegionOf(context, home) is { } region && (count = Policies.Geofence.Keep(candidates, count, context, region)) == 0)
+            {
+                return 0;
+            }
+        }
+
         return KeepNearest(candidates, count, Count, context, point.Latitude!.Value, point.Longitude!.Value);
     }
 
@@ -74,10 +86,53 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
             return count;
         }
 
-        var nearest = DataCenterRanking.KeepBest(candidates, count, Count, context.Service.Endpoints, new RankScorer(dataCenters, ranks), out var best, out _);
+        if (Geofence)
+        {
+            var home = ranking.Forced ?? BestRanked(dataCenters, ranks);
+            if (Policies.Geofence.RegionOf(context, home) is { } region && (count = Policies.Geofence.Keep(candidates, count, context, region)) == 0)
+            {
+                return 0;
+            }
+        }
+
+        var nearest = DataCenterRanking.KeepBest(candidates, count, Count, context, new RankScorer(dataCenters, ranks), out var best, out _);
         if (context.Trace is not null)
         {
             context.Note(string.Create(CultureInfo.InvariantCulture, $"precompiled ranking for the client's network (/{context.ScopePrefix}): nearest {best} (bias-scaled)"));
+        }
+
+        return nearest;
+    }
+
+    // The data center the ranking puts first, every endpoint counted healthy: the client's home for a geofence.
+    private static string BestRanked(string[] dataCenters, int[] ranks)
+    {
+        var best = 0;
+        for (var i = 1; i < dataCenters.Length; i++)
+        {
+            if (ranks[i] < ranks[best])
+            {
+                best = i;
+            }
+        }
+
+        return dataCenters[best];
+    }
+
+    // As BestRanked for the per-query path: the nearest data center of any of the service's endpoints, healthy or not.
+    private static string? NearestOfService(SelectionContext context, double latitude, double longitude)
+    {
+        string? nearest = null;
+        var best = double.PositiveInfinity;
+        var endpoints = context.Service.Endpoints;
+        for (var i = 0; i < endpoints.Count; i++)
+        {
+            var endpoint = endpoints[i];
+            if (context.Config.DataCenters.TryGetValue(endpoint.DataCenter, out var dataCenter) && BiasedDistanceKm(latitude, longitude, dataCenter) is var km && km < best)
+            {
+                best = km;
+                nearest = dataCenter.Name;
+            }
         }
 
         return nearest;
@@ -107,7 +162,7 @@ public sealed class GeoProximityPolicy : ISelectionPolicy
     private static int KeepNearest(Span<int> candidates, int count, int keep, SelectionContext context, double latitude, double longitude)
     {
         var kept = DataCenterRanking.KeepBest(
-            candidates, count, keep, context.Service.Endpoints, new ProximityScorer(context.Config.DataCenters, latitude, longitude), out var nearest, out var km);
+            candidates, count, keep, context, new ProximityScorer(context.Config.DataCenters, latitude, longitude), out var nearest, out var km);
         if (context.Trace is not null)
         {
             context.Note(string.Create(CultureInfo.InvariantCulture, $"client at {latitude:0.###},{longitude:0.###}; nearest {nearest} at {km:0} km (bias-scaled)"));

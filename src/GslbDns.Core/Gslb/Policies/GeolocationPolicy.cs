@@ -23,7 +23,7 @@ public sealed class GeolocationPolicy : ISelectionPolicy
     public const string TypeName = "geolocation";
 
     /// <summary>The options this policy takes besides <c>type</c>.</summary>
-    internal static readonly string[] OptionNames = ["rules", "default"];
+    internal static readonly string[] OptionNames = ["rules", "default", "geofence"];
 
     private static readonly string[] Continents = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
 
@@ -32,6 +32,7 @@ public sealed class GeolocationPolicy : ISelectionPolicy
     private readonly FrozenDictionary<string, string[]> _continents;
     private readonly FrozenDictionary<string, CountryRules> _countries;
     private readonly string[]? _default;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> _forced = new(StringComparer.Ordinal);
 
     public GeolocationPolicy(IReadOnlyList<GeolocationRule> rules, IReadOnlyList<string>? defaultDataCenters)
     {
@@ -83,6 +84,9 @@ public sealed class GeolocationPolicy : ISelectionPolicy
 
     public IReadOnlyList<string>? DefaultDataCenters { get; }
 
+    /// <summary><c>geofence</c>: answers stay in the region of the client's matching rule even when it is unhealthy (<see cref="Policies.Geofence"/>).</summary>
+    public bool Geofence { get; init; }
+
     public string Name => TypeName;
 
     /// <summary>Reads the rules and default from the step; errors go to the step's file, each at its rule's path.</summary>
@@ -130,7 +134,7 @@ public sealed class GeolocationPolicy : ISelectionPolicy
             defaults = options.DataCenterList(defaultElement, options.PathOf("default"));
         }
 
-        return new GeolocationPolicy(rules, defaults);
+        return new GeolocationPolicy(rules, defaults) { Geofence = options.Bool("geofence", false) };
     }
 
     private static GeolocationRule? ReadRule(JsonElement element, string path, PolicyOptions options)
@@ -197,7 +201,14 @@ public sealed class GeolocationPolicy : ISelectionPolicy
         int kept;
         if (context.Geo?.GeolocationFor(this) is { } compiled)
         {
-            foreach (var (dataCenters, note) in compiled.Choices[context.Decide(compiled.Tree)].Attempts)
+            var attempts = compiled.Choices[context.Decide(compiled.Tree)].Attempts;
+            if (Geofence && attempts.Length > 0 && Policies.Geofence.RegionOf(context, attempts[0].DataCenters[0]) is { } fence
+                && (count = Policies.Geofence.Keep(candidates, count, context, fence)) == 0)
+            {
+                return 0;
+            }
+
+            foreach (var (dataCenters, note) in attempts)
             {
                 if ((kept = DataCenterRanking.KeepDataCenters(candidates, count, endpoints, dataCenters)) > 0)
                 {
@@ -211,6 +222,23 @@ public sealed class GeolocationPolicy : ISelectionPolicy
         }
 
         var location = context.Location.Location;
+        if (Geofence && HomeDataCenter(location) is { } home && Policies.Geofence.RegionOf(context, home) is { } region
+            && (count = Policies.Geofence.Keep(candidates, count, context, region)) == 0)
+        {
+            return 0;
+        }
+
+        // A geo-data override's pinned data center wins while it has candidates, as in geo-proximity.
+        if (location.DataCenter is { } forced && (kept = DataCenterRanking.KeepDataCenter(candidates, count, endpoints, forced)) > 0)
+        {
+            if (context.Trace is not null)
+            {
+                context.Note("forced to data center " + forced + " by a geo-data override");
+            }
+
+            return kept;
+        }
+
         if (location.CountryCode is { } countryCode && _countries.TryGetValue(countryCode, out var country))
         {
             if (location.SubdivisionCode is { } subdivision)
@@ -257,6 +285,12 @@ public sealed class GeolocationPolicy : ISelectionPolicy
     internal GeolocationAttempts AttemptsFor(GeoLocation location)
     {
         var attempts = new List<(string[], string)>();
+        if (location.DataCenter is { } forced)
+        {
+            // One array per pinned data center: the compiled tables tell decisions apart by their arrays' identity.
+            attempts.Add((_forced.GetOrAdd(forced, static name => [name]), "forced to data center " + forced + " by a geo-data override"));
+        }
+
         if (location.CountryCode is { } countryCode && _countries.TryGetValue(countryCode, out var country))
         {
             if (location.SubdivisionCode is { } subdivision)
@@ -287,6 +321,36 @@ public sealed class GeolocationPolicy : ISelectionPolicy
         }
 
         return new GeolocationAttempts([.. attempts]);
+    }
+
+    /// <summary>The first data center of the first rule that matches <paramref name="location"/>, candidates aside: the client's home for a geofence.</summary>
+    private string? HomeDataCenter(GeoLocation location)
+    {
+        if (location.DataCenter is { } forced)
+        {
+            return forced;
+        }
+
+        if (location.CountryCode is { } countryCode && _countries.TryGetValue(countryCode, out var country))
+        {
+            if (location.SubdivisionCode is { } subdivision)
+            {
+                foreach (var (code, dataCenters) in country.Subdivisions)
+                {
+                    if (string.Equals(code, subdivision, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return dataCenters[0];
+                    }
+                }
+            }
+
+            if (country.All is not null)
+            {
+                return country.All[0];
+            }
+        }
+
+        return location.ContinentCode is { } continent && _continents.TryGetValue(continent, out var forContinent) ? forContinent[0] : _default?[0];
     }
 
     private sealed record CountryRules(string[]? All, (string Code, string[] DataCenters)[] Subdivisions);

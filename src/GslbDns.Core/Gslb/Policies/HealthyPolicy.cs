@@ -59,6 +59,11 @@ public sealed class HealthyPolicy : ISelectionPolicy
 
         NoteCalculated(context, considered, parts);
         NoteHosts(context, considered, parts);
+        if (FeedsNote(context, considered) is { } feeds)
+        {
+            parts.Add(feeds);
+        }
+
         if (parts.Count > 0)
         {
             context.Note(string.Join("; ", parts));
@@ -148,5 +153,38 @@ public sealed class HealthyPolicy : ISelectionPolicy
         {
             notes.Add("check targets: " + string.Join(", ", parts));
         }
+    }
+
+    /// <summary>Explain only: each considered endpoint's external feed, how it counted and what the verdict became.</summary>
+    private static string? FeedsNote(SelectionContext context, ReadOnlySpan<int> considered)
+    {
+        var state = context.State;
+        if (state.Feeds.Count == 0)
+        {
+            return null;
+        }
+
+        var parts = new List<string>();
+        foreach (var index in considered)
+        {
+            var endpoint = context.Service.Endpoints[index];
+            if (!state.Feeds.TryGetValue(endpoint.Id, out var feed) || feed.Up is not { } up)
+            {
+                continue;
+            }
+
+            var vote = up ? "up" : "down";
+            var mode = FeedModes.Name(endpoint.FeedMode);
+            var probed = !state.Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
+            var tally = state.Tallies.TryGetValue(endpoint.Id, out var t) ? $"probers {t.Voters - t.Down} up/{t.Down} down" : "no prober votes";
+            var verdict = state.ProbedAndFed(endpoint, context.Now) ? "healthy" : "unhealthy";
+            parts.Add(!feed.IsLive(context.Now)
+                ? $"{endpoint.Id} feed {vote} expired at {feed.Expires:O}: not counted ({tally})"
+                : endpoint.FeedMode == FeedMode.Off
+                    ? $"{endpoint.Id} feed {vote} ignored (feed off; {tally})"
+                    : $"{endpoint.Id} feed {vote} ({mode}; {tally}, probed {(probed ? "healthy" : "unhealthy")}) -> {verdict}");
+        }
+
+        return parts.Count > 0 ? "feeds: " + string.Join(", ", parts) : null;
     }
 }

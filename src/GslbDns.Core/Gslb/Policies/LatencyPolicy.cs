@@ -82,7 +82,7 @@ public sealed class LatencyPolicy : ISelectionPolicy
             return Fallback(candidates, count, context, region.Name);
         }
 
-        var kept = DataCenterRanking.KeepBest(candidates, count, Count, endpoints, new RttScorer(matrix, region.Name), out var best, out var milliseconds);
+        var kept = DataCenterRanking.KeepBest(candidates, count, Count, context, new RttScorer(matrix, region.Name), out var best, out var milliseconds);
         if (context.Trace is not null)
         {
             context.Note(string.Create(CultureInfo.InvariantCulture, $"nearest region {region.Name}; {source} RTT: best {best} at {milliseconds:0.#} ms"));

@@ -61,6 +61,9 @@ internal sealed class HttpBackend : IAsyncDisposable
     /// <summary>Added before each answer, to give probes a known minimum RTT.</summary>
     public TimeSpan Latency { get; set; }
 
+    /// <summary>Header lines added to every response, each ending in CRLF (e.g. <c>"X-Load: 0.9\r\n"</c>).</summary>
+    public string ExtraHeaders { get; set; } = "";
+
     public int Requests => Volatile.Read(ref _requests);
 
     public ConcurrentQueue<string> HostHeaders { get; } = new();
@@ -242,7 +245,7 @@ internal sealed class HttpBackend : IAsyncDisposable
 
                 var (status, body) = Mode == BackendMode.Healthy ? ("200 OK", Body) : ("500 Internal Server Error", "broken");
                 var bytes = Encoding.UTF8.GetBytes(body);
-                var response = Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {bytes.Length}\r\nConnection: close\r\n\r\n");
+                var response = Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {bytes.Length}\r\n{ExtraHeaders}Connection: close\r\n\r\n");
                 await stream.WriteAsync(response, _stop.Token);
                 await stream.WriteAsync(bytes, _stop.Token);
                 await stream.FlushAsync(_stop.Token);

@@ -201,6 +201,90 @@ public sealed class EngineAllocationTests
         AssertNoAllocation(Build(evacuated: new Dictionary<string, EvacuationWindow> { ["eu"] = new(now.AddMinutes(-1), now.AddHours(1), "drill-alloc") }), "lb.alloc.test.", RecordType.A);
     }
 
+    /// <summary>
+    /// Issue 15's policy behaviour on the query path: load shedding over fed and probed loads (the client's /24 hashed),
+    /// feeds voting and vetoing, geofenced geo-proximity and geolocation failing open inside the region or answering the
+    /// fallback; per query (no locator) and through precompiled decision trees (a
+    /// locator over a geo-data override for the test client: the GeoIP-sized trees are covered above, and would cost
+    /// seconds per case here).
+    /// </summary>
+    [Theory]
+    [InlineData("shed.alloc.test.", false)]
+    [InlineData("shed.alloc.test.", true)]
+    [InlineData("fence.alloc.test.", false)]
+    [InlineData("fence.alloc.test.", true)]
+    [InlineData("fenceloc.alloc.test.", false)]
+    [InlineData("fenceloc.alloc.test.", true)]
+    [InlineData("fencefb.alloc.test.", true)]
+    [InlineData("fed.alloc.test.", false)]
+    public void Shedding_feeds_and_geofences_allocate_nothing(string name, bool precompiled)
+    {
+        var locator = precompiled
+            ? new ClientLocator(GeoOverrides.Parse("81.2.69.0/24 51.5,-0.1 continent=EU country=GB\n", "alloc.txt"), new GeoLocation(50, 8, null, null, null, null, null))
+            : null;
+        var zone = ZoneFileReader.ReadText("$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n  IN NS ns1\nns1 IN A 127.0.0.1\n", "alloc.test.zone", DnsName.Parse("alloc.test."));
+        var gslb = GslbConfigLoader.LoadFromText(
+            [("alloc.test.gslb.json", """
+            {
+              "dataCenters": {
+                "eu": {"latitude": 50.1, "longitude": 8.7, "region": "eu"},
+                "eu2": {"latitude": 48.8, "longitude": 2.3, "region": "eu"},
+                "us": {"latitude": 39.0, "longitude": -77.5, "region": "us"}
+              },
+              "defaultLocation": {"latitude": 51.5, "longitude": -0.1},
+              "services": {
+                "shed": {
+                  "loadShedding": {"lowWatermark": 0.5, "highWatermark": 0.9},
+                  "policy": [{"type": "healthy"}, {"type": "geo-proximity"}, {"type": "first"}],
+                  "endpoints": [{"dataCenter": "eu", "address": "198.51.100.1", "capacity": 2}, {"dataCenter": "eu", "address": "198.51.100.2"}, {"dataCenter": "us", "address": "198.51.100.3"}]
+                },
+                "fence": {
+                  "policy": [{"type": "healthy"}, {"type": "geo-proximity", "geofence": true}],
+                  "endpoints": [{"dataCenter": "eu", "address": "198.51.100.4"}, {"dataCenter": "eu2", "address": "198.51.100.5"}, {"dataCenter": "us", "address": "198.51.100.6"}]
+                },
+                "fenceloc": {
+                  "policy": [{"type": "healthy"}, {"type": "geolocation", "geofence": true, "rules": [{"continent": "EU", "dataCenters": ["eu"]}], "default": ["eu"]}],
+                  "endpoints": [{"dataCenter": "eu", "address": "198.51.100.7"}, {"dataCenter": "us", "address": "198.51.100.8"}]
+                },
+                "fencefb": {
+                  "whenAllUnhealthy": "fallback", "fallback": ["192.0.2.99"],
+                  "policy": [{"type": "healthy"}, {"type": "geo-proximity", "geofence": true}],
+                  "endpoints": [{"dataCenter": "eu", "address": "198.51.100.9"}, {"dataCenter": "us", "address": "198.51.100.10"}]
+                },
+                "fed": {
+                  "feed": "veto",
+                  "policy": [{"type": "healthy"}, {"type": "multivalue"}],
+                  "endpoints": [{"dataCenter": "eu", "address": "198.51.100.11"}, {"dataCenter": "us", "address": "198.51.100.12"}]
+                }
+              }
+            }
+            """)],
+            [zone.Origin]);
+        var geo = new GeoDecisionCompiler().Compile(gslb, locator);
+        var dynamic = gslb.Services.ToDictionary(s => s.Key, s => (IDynamicAnswerSource)new ServiceAnswer(s.Value, geo?.GetValueOrDefault(s.Key)));
+        var later = DateTimeOffset.UtcNow.AddHours(1);
+        var state = GslbState.Empty with
+        {
+            // Every eu endpoint of the fenced services is down, so the fence fails open (or falls back) inside eu.
+            Health = new Dictionary<string, bool>
+            {
+                ["fence.alloc.test/eu/198.51.100.4"] = false, ["fence.alloc.test/eu2/198.51.100.5"] = false,
+                ["fenceloc.alloc.test/eu/198.51.100.7"] = false, ["fencefb.alloc.test/eu/198.51.100.9"] = false,
+            }.ToFrozenDictionary(),
+            Tallies = new Dictionary<string, ProberTally> { ["fed.alloc.test/eu/198.51.100.11"] = new(3, 0) }.ToFrozenDictionary(),
+            Feeds = new Dictionary<string, FeedSignal>
+            {
+                ["shed.alloc.test/eu/198.51.100.1"] = new(null, 1.6, later),
+                ["fed.alloc.test/eu/198.51.100.11"] = new(false, null, later),
+                ["fed.alloc.test/us/198.51.100.12"] = new(true, 0.5, later.AddHours(-2)),
+            }.ToFrozenDictionary(),
+            ProbedLoads = new Dictionary<string, double> { ["shed.alloc.test/eu/198.51.100.2"] = 0.8 }.ToFrozenDictionary(),
+        };
+        var holder = new SnapshotHolder(ServerSnapshot.Empty with { Zones = new ZoneSet([CompiledZone.Build(zone, dynamic)]), Gslb = gslb, State = state, Locator = locator });
+        var stats = new GslbDns.Observability.DnsStatsGroup("dns://127.0.0.1:53", "udp", "1").NewBlock();
+        AssertNoAllocation((new QueryEngine(holder, new QueryEngineOptions()), new QueryContext(ushort.MaxValue) { Stats = stats }), name, RecordType.A);
+    }
+
     private static void AssertNoAllocation((QueryEngine Engine, QueryContext Context) built, string name, ushort type, bool dnssecOk = false)
     {
         var (engine, context) = built;

@@ -60,7 +60,7 @@ public sealed class PolicyOptionErrorTests
     {
         { "{ \"type\": \"healthy\" }", Marker + "{ \"type\": \"healthy\", \"count\": 2 }", "[0].count", "unknown option (healthy takes no options)" },
         { "{ \"type\": \"failover\" }", Marker + "{ \"type\": \"failover\", \"sticky\": true }", "[1].sticky", "unknown option (failover takes no options)" },
-        { "{ \"type\": \"geolocation\",", Marker + "{ \"type\": \"geolocation\", \"rulez\": [],", "[2].rulez", "unknown option (geolocation takes rules, default)" },
+        { "{ \"type\": \"geolocation\",", Marker + "{ \"type\": \"geolocation\", \"rulez\": [],", "[2].rulez", "unknown option (geolocation takes rules, default, geofence)" },
         { "{ \"country\": \"US\", \"dataCenters\": [\"us-east\"] }", Marker + "{ \"country\": \"US\", \"dataCenters\": [\"us-west\"] }", "[2].rules[1].dataCenters[0]", "unknown data center 'us-west'" },
         { "{ \"continent\": \"EU\",", Marker + "{ \"continent\": \"XX\",", "[2].rules[0].continent", "'XX' is not one of AF, AN, AS, EU, NA, OC, SA" },
         { "\"default\": [\"us-east\"] },", Marker + "\"default\": \"us-east\" },", "[2].default", "must be a non-empty array of data center names" },

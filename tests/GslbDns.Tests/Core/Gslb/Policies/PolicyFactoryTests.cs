@@ -95,7 +95,7 @@ public sealed class PolicyFactoryTests
     [InlineData("""{"type": 3}""", ".type: must be a string")]
     [InlineData("""{"count": 2}""", ": needs a \"type\"")]
     [InlineData("""["healthy"]""", ": must be an object")]
-    [InlineData("""{"type": "geo-proximity", "cout": 2}""", ".cout: unknown option (geo-proximity takes count)")]
+    [InlineData("""{"type": "geo-proximity", "cout": 2}""", ".cout: unknown option (geo-proximity takes count, geofence)")]
     [InlineData("""{"type": "healthy", "count": 2}""", ".count: unknown option (healthy takes no options)")]
     [InlineData("""{"type": "failover", "sticky": true}""", ".sticky: unknown option")]
     [InlineData("""{"type": "weighted", "some option": 1}""", "['some option']: unknown option (weighted takes count, sticky)")]
