@@ -31,7 +31,7 @@ public sealed class InvariantViolationException : Exception
 /// <summary>The targets by the names the command line and bench/fuzz/fuzz.sh use.</summary>
 public static class FuzzTargets
 {
-    public static readonly string[] Names = ["query", "zone", "config", "geo", "api"];
+    public static readonly string[] Names = ["query", "zone", "config", "geo", "api", "rrl", "cookie"];
 
     /// <summary>Builds the named target (once per process: the world it answers from is built here, not per input).</summary>
     public static IFuzzTarget Create(string name) => name switch
@@ -41,6 +41,8 @@ public static class FuzzTargets
         "config" => new Targets.GslbConfigTarget(),
         "geo" => new Targets.GeoDataTarget(),
         "api" => new Targets.ApiTarget(),
+        "rrl" => new Targets.RateLimitTarget(),
+        "cookie" => new Targets.CookieTarget(),
         _ => throw new ArgumentException($"unknown target '{name}'; one of: {string.Join(", ", Names)}", nameof(name)),
     };
 }
