@@ -15,6 +15,12 @@ public static class ZoneFileReader
     public const int MaxIncludeDepth = 8;
 
     /// <summary>
+    /// The largest zone file, and the largest file it may <c>$INCLUDE</c>, in bytes: a million records are about
+    /// 40 MB, so this only stops a mistake (or <c>$INCLUDE /dev/zero</c>'s cousins) from filling memory.
+    /// </summary>
+    public const long MaxFileBytes = 64L << 20;
+
+    /// <summary>
     /// Reads and validates the zone in <paramref name="path"/>. Without <paramref name="origin"/> the origin is the
     /// file name less a <c>.zone</c> suffix (<c>example.com.zone</c> is <c>example.com.</c>).
     /// </summary>
@@ -74,7 +80,7 @@ public static class ZoneFileReader
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = IO.BoundedFile.ReadAllBytes(path, MaxFileBytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -225,8 +225,18 @@ internal sealed class ZoneParser
     private void Include(ZoneToken fileToken, DnsName origin, FileState state)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(state.File)) ?? ".";
-        var path = Path.GetFullPath(Path.Combine(directory, fileToken.Text));
         var here = new SourceLocation(state.File, fileToken.Line);
+        string path;
+        try
+        {
+            path = Path.GetFullPath(Path.Combine(directory, fileToken.Text));
+        }
+        catch (ArgumentException)
+        {
+            // A NUL in the name (a raw one or \000): no file system takes it, and .NET would throw from deep in the reload.
+            throw new ZoneLoadException(here, $"$INCLUDE: '{Printable(fileToken.Text)}' is not a file name (it holds a NUL character)");
+        }
+
         if (_includeStack.Contains(path, StringComparer.Ordinal))
         {
             throw new ZoneLoadException(here, $"$INCLUDE loop: {string.Join(" -> ", _includeStack)} -> {path}");
@@ -244,6 +254,10 @@ internal sealed class ZoneParser
         Parse(text, new FileState(path, origin, state.Ttl));
         _includeStack.RemoveAt(_includeStack.Count - 1);
     }
+
+    /// <summary>The text with control characters as \DDD, as a zone file would write them, so an error message stays one clean line.</summary>
+    private static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\\{(int)c:D3}") : c.ToString()));
 
     private void Arguments(FileState state, ZoneToken directive, ReadOnlySpan<ZoneToken> args, int min, int max)
     {

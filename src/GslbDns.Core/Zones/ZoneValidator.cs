@@ -67,14 +67,17 @@ internal static class ZoneValidator
             }
         }
 
+        // A zone-wide error still points somewhere an editor can jump to (kzonecheck names none): where the SOA
+        // should have been, the first record (line 1 of an empty file); for a missing NS, the apex's SOA.
         if (soa is null)
         {
-            throw new ZoneLoadException(new SourceLocation(file, 0), $"no SOA record at the zone origin '{origin}'");
+            var where = records.Count > 0 ? records[0].Source : new SourceLocation(file, 1);
+            throw new ZoneLoadException(where, $"no SOA record at the zone origin '{origin}' (a zone starts with its SOA; the first record is here)");
         }
 
         if (!apexNs)
         {
-            throw new ZoneLoadException(new SourceLocation(file, 0), $"no NS record at the zone origin '{origin}'");
+            throw new ZoneLoadException(soa.Source, $"no NS record at the zone origin '{origin}' beside its SOA here");
         }
 
         return result;

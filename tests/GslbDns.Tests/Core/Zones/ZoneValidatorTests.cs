@@ -32,7 +32,8 @@ public sealed class ZoneValidatorTests
         Assert.Equal("t.zone:5: second SOA record (the first is at t.zone:2); a zone has exactly one", ex.Message);
 
         ex = Fails("$TTL 1h\n@ NS ns1\nns1 A 192.0.2.1\n");
-        Assert.Equal("t.zone:0: no SOA record at the zone origin 'example.com.'", ex.Message);
+        Assert.Equal("t.zone:2: no SOA record at the zone origin 'example.com.' (a zone starts with its SOA; the first record is here)", ex.Message);
+        Assert.Equal("t.zone:1: no SOA record at the zone origin 'example.com.' (a zone starts with its SOA; the first record is here)", Fails("; nothing but a comment\n").Message);
 
         // An identical second SOA is a duplicate, not a second SOA (RFC 2181 5).
         var zone = Read("@ SOA ns1 hostmaster 1 1h 15m 1w 5m\n");
@@ -43,7 +44,7 @@ public sealed class ZoneValidatorTests
     public void At_least_one_ns_at_the_origin()
     {
         var ex = Fails("$TTL 1h\n@ SOA ns1 host 1 1 1 1 1\nsub NS ns1\nns1 A 192.0.2.1\n");
-        Assert.Equal("t.zone:0: no NS record at the zone origin 'example.com.'", ex.Message);
+        Assert.Equal("t.zone:2: no NS record at the zone origin 'example.com.' beside its SOA here", ex.Message);
     }
 
     [Fact]
