@@ -36,6 +36,9 @@ internal sealed record ApiOptions
     public TimeSpan ReportStaleAfter { get; init; } = TimeSpan.FromSeconds(5);
 
     public Drills.DrillOptions Drills { get; init; } = new();
+
+    /// <summary>Wrong tokens a client address may present before 429.</summary>
+    public AuthFailureLimit AuthFailureLimit { get; init; } = new();
 }
 
 /// <summary>The API's command line as a table; shared options come from <see cref="CommonOptions"/>.</summary>
@@ -73,6 +76,7 @@ internal static class ApiCommandLine
                 CommonOptions.GeoIp, CommonOptions.GeoData,
             ],
             TlsOptions.Api,
+            ApiAuthOptions.Api,
             TlsOptions.Consul,
             Drills.DrillOptions.CommandLine)));
 
@@ -134,6 +138,7 @@ internal static class ApiCommandLine
             GeoIpDatabase = cl.Get(CommonOptions.GeoIp),
             GeoDataFolder = cl.Get(CommonOptions.GeoData),
             Drills = Drills.DrillOptions.Bind(cl),
+            AuthFailureLimit = ApiAuthOptions.Bind(cl),
         };
     }
 }

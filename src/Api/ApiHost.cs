@@ -2,6 +2,7 @@ using System.Net;
 using GslbDns.Api.Auth;
 using GslbDns.Consul;
 using GslbDns.Health;
+using GslbDns.Hosting;
 using GslbDns.Query;
 using GslbDns.State;
 using Microsoft.AspNetCore.Authentication;

@@ -32,6 +32,9 @@ public sealed record EmbeddedApiOptions
 
     /// <summary>Serve HTTPS with this certificate (owned by the caller); null: HTTP.</summary>
     public Tls.ApiCertificate? Certificate { get; init; }
+
+    /// <summary>Wrong tokens a client address may present before 429.</summary>
+    public Hosting.AuthFailureLimit AuthFailureLimit { get; init; } = new();
 }
 
 /// <summary>
@@ -105,7 +108,7 @@ public sealed class EmbeddedApi : IAsyncDisposable
             watcher = new OperatorStateWatcher(store, publisher, loggerFactory.CreateLogger("GslbDns.State"), time);
             watcher.Start();
             var host = await ApiHost.StartAsync(
-                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills, Certificate = options.Certificate },
+                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills, Certificate = options.Certificate, AuthFailureLimit = options.AuthFailureLimit },
                 store,
                 snapshots,
                 engine,

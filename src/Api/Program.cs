@@ -63,7 +63,7 @@ internal static class Program
         if (options.Embedded)
         {
             await using var embedded = await EmbeddedApi.StartAsync(
-                new EmbeddedApiOptions { StateFolder = options.StateFolder!, Listen = options.Listen, TokensFile = options.TokensFile, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate },
+                new EmbeddedApiOptions { StateFolder = options.StateFolder!, Listen = options.Listen, TokensFile = options.TokensFile, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate, AuthFailureLimit = options.AuthFailureLimit },
                 snapshots,
                 engine,
                 null);
@@ -97,7 +97,7 @@ internal static class Program
         var store = new ConsulOperatorStateStore(client, options.ConsulPrefix, loggerFactory.CreateLogger("GslbDns.State"));
         var readiness = new GslbDns.Observability.Readiness()
             .Add(GslbDns.Observability.ReadinessChecks.SyncedOnce("consul_watch", "the prober reports from Consul", () => reports.FirstRead.IsCompleted));
-        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate, Readiness = readiness }, store, snapshots, engine, health);
+        await using var host = await ApiHost.StartAsync(new ApiHostOptions { Listen = options.Listen, Tokens = tokens, Logger = Log.Logger, Drills = options.Drills, Certificate = certificate, Readiness = readiness, AuthFailureLimit = options.AuthFailureLimit }, store, snapshots, engine, health);
         await Console.Out.WriteLineAsync($"gslbdns-api listening on {string.Join(", ", host.Urls)} (Consul mode, keys under {options.ConsulPrefix})");
         context.NotifyReady($"listening on {string.Join(", ", host.Urls)} (Consul mode)");
         await Console.Out.FlushAsync();

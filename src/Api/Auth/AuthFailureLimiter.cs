@@ -1,22 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
+using GslbDns.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace GslbDns.Api.Auth;
-
-/// <summary>How many wrong tokens a client address may present.</summary>
-public sealed record AuthFailureLimit
-{
-    /// <summary>Wrong tokens an address may present in a burst before it is refused with 429.</summary>
-    public int Burst { get; init; } = 10;
-
-    /// <summary>One more wrong token is allowed per this interval (10 a minute by default).</summary>
-    public TimeSpan RefillInterval { get; init; } = TimeSpan.FromSeconds(6);
-
-    /// <summary>Client addresses tracked at once; beyond this the newcomers share one bucket, so memory stays bounded.</summary>
-    public int MaxTrackedClients { get; init; } = 4096;
-}
 
 /// <summary>
 /// Wrong bearer tokens per client: a token bucket per address (IPv4 address, IPv6 /64: one host can use its whole

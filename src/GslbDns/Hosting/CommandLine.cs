@@ -125,6 +125,7 @@ internal static class CommandLine
         Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile,
     ],
     TlsOptions.Api,
+    ApiAuthOptions.Api,
     TlsOptions.Consul);
 
     public static readonly CommandOption<string?> ExplainName = Option.OptionalText("--name", "NAME", "the name to resolve", required: true);
@@ -154,6 +155,12 @@ internal static class CommandLine
         if (apiTls is not null && (consul.Count > 0 || cl.Get(Api) is null))
         {
             cl.AddError($"{TlsOptions.ApiCertificate.Name}: the server serves the API only in embedded mode (no --consul, --api not off); give it to gslbdns-api instead");
+        }
+
+        if (ApiAuthOptions.AnySet(cl) && (consul.Count > 0 || cl.Get(Api) is null))
+        {
+            var option = cl.IsSet(ApiAuthOptions.FailureBurst) ? ApiAuthOptions.FailureBurst.Name : ApiAuthOptions.FailureInterval.Name;
+            cl.AddError($"{option}: the server serves the API only in embedded mode (no --consul, --api not off); give it to gslbdns-api instead");
         }
 
         var options = new ServerOptions
@@ -196,6 +203,7 @@ internal static class CommandLine
             DnssecZones = cl.All(DnssecZone),
             DnssecKeysFolder = cl.Get(DnssecKeys) ?? Path.Combine(cl.Get(State), "dnssec"),
             DnssecKeyEncryptionFile = cl.Get(DnssecKeyEncryptionFile),
+            ApiAuthFailureLimit = ApiAuthOptions.Bind(cl),
             EmbeddedProberInfo = new Reports.ProberInfo("embedded", cl.Get(ProberRegion), 0, 0, DateTimeOffset.UtcNow),
         };
         var explain = command == "explain"

@@ -232,6 +232,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
                         TokensFile = _options.ApiTokensFile,
                         Logger = Serilog.Log.Logger,
                         Certificate = _apiCertificate,
+                        AuthFailureLimit = _options.ApiAuthFailureLimit,
 
                         // One process is the only authoritative server: drills verify it on its own listeners.
                         Drills = new Api.Drills.DrillOptions { Servers = [.. _options.DnsEndPoints.Select(LoopbackIfAny)] },

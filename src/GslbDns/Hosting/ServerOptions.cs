@@ -61,6 +61,9 @@ internal sealed record ServerOptions
     /// <summary>Embedded mode: serve the API over HTTPS with these files; null: HTTP.</summary>
     public GslbDns.Hosting.ApiTlsFiles? ApiTls { get; init; }
 
+    /// <summary>Embedded mode: wrong API tokens a client address may present before 429.</summary>
+    public GslbDns.Hosting.AuthFailureLimit ApiAuthFailureLimit { get; init; } = new();
+
     /// <summary>Root of GslbDns keys in Consul KV.</summary>
     public string ConsulPrefix { get; init; } = HealthKeys.DefaultPrefix;
 

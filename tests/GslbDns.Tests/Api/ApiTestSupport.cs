@@ -6,6 +6,7 @@ using System.Text.Json;
 using GslbDns.Api;
 using GslbDns.Api.Auth;
 using GslbDns.Consul;
+using GslbDns.Hosting;
 using GslbDns.Query;
 using GslbDns.Snapshots;
 using GslbDns.State;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using GslbDns.Api.Auth;
+using GslbDns.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GslbDns.Tests.Api;

@@ -9,7 +9,7 @@ public sealed class AuthTests : IAsyncLifetime
     private InProcessApi _api = null!;
 
     // The walk below presents a wrong token on every route; the per-address limit on that is AuthRateLimitTests' subject, not this one's.
-    public async Task InitializeAsync() => _api = await InProcessApi.StartAsync("sqlite", authFailureLimit: new GslbDns.Api.Auth.AuthFailureLimit { Burst = 100_000 });
+    public async Task InitializeAsync() => _api = await InProcessApi.StartAsync("sqlite", authFailureLimit: new GslbDns.Hosting.AuthFailureLimit { Burst = 100_000 });
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 
