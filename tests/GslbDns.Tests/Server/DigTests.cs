@@ -55,6 +55,20 @@ public sealed class DigTests(DigServersFixture fixture) : IClassFixture<DigServe
     [Theory]
     [InlineData("dig")]
     [InlineData("kdig")]
+    public async Task A_QNAME_of_the_longest_legal_255_octets_gets_its_answer_with_the_question_echoed(string tool)
+    {
+        // 119 one-octet labels, "bb", example, test and the root: 238 + 3 + 8 + 5 + 1 = 255 octets (RFC 1035 3.1). The
+        // query fuzz target's reply cross-check stumbled on such a name (ARSoft.Tools.Net refuses it); dig and kdig must not.
+        var name = string.Concat(Enumerable.Repeat("a.", 119)) + "bb.example.test.";
+        var reply = await Ask(tool, V4, name, "A");
+        Assert.True(reply.Status == "NXDOMAIN", reply.ToString());
+        Assert.Equal(name, Assert.Single(reply.Question).Name);
+        Assert.Equal("example.test.", Assert.Single(reply.Authority).Name);
+    }
+
+    [Theory]
+    [InlineData("dig")]
+    [InlineData("kdig")]
     public async Task NXDOMAIN_and_NODATA_carry_the_SOA_with_the_negative_TTL(string tool)
     {
         var nx = await Ask(tool, V4, "nope.example.test", "A");
