@@ -237,7 +237,8 @@ public sealed partial class QueryEngine
             builder.StartSection(ResponseBuilder.Section.Authority);
             if (!builder.Add(negativeZone.Origin.Wire, negativeZone.NegativeSoaWire))
             {
-                return Truncate(context);
+                // The answer is known (NXDOMAIN at the end of a CNAME chain, say): the TC reply carries its RCODE.
+                return Truncate(context, rcode: rcode);
             }
 
             if (query.DnssecOk && negativeZone.Signer is { } denier)
@@ -545,12 +546,17 @@ public sealed partial class QueryEngine
         return false;
     }
 
-    private int Truncate(QueryContext context, bool authoritative = true)
+    /// <summary>
+    /// RFC 2181 9: TC tells the client to retry over TCP; a partial RRset would mislead a cache, so the sections go
+    /// empty. The header stays the answer's: its AA and, once the lookup has decided it, its RCODE (a resolver that
+    /// does not retry still learns the name does not exist; Knot keeps the RCODE too, though it leaves the SOA out
+    /// of such an NXDOMAIN instead of setting TC).
+    /// </summary>
+    private int Truncate(QueryContext context, bool authoritative = true, int rcode = ResponseCode.NoError)
     {
-        // RFC 2181 9: TC tells the client to retry over TCP; a partial RRset would mislead a cache.
         context.Response.ClearRecords();
         context.Counters.Truncated++;
-        return Finish(context, authoritative, truncated: true, ResponseCode.NoError, true);
+        return Finish(context, authoritative, truncated: true, rcode, true);
     }
 
     private int AnswerChaos(QueryContext context)

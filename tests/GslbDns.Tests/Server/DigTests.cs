@@ -219,6 +219,25 @@ public sealed class DigTests(DigServersFixture fixture) : IClassFixture<DigServe
         Assert.Equal(TestZones.MediumTxtStrings, medium.Answer.Count);
     }
 
+    [Theory]
+    [InlineData("dig")]
+    [InlineData("kdig")]
+    public async Task A_truncated_reply_keeps_the_answers_RCODE_with_its_sections_empty(string tool)
+    {
+        // Three CNAMEs fit in 512 octets, the SOA of the NXDOMAIN they end in does not: TC, and the RCODE of the answer.
+        var udp = await Ask(tool, V4, "+noedns", "+ignore", "nxchain.example.test", "A");
+        Assert.True(udp.Status == "NXDOMAIN", udp.ToString());
+        Flags(udp, "qr", "aa", "tc");
+        Assert.Equal((0, 0, 0), (udp.AnswerCount, udp.AuthorityCount, udp.AdditionalCount));
+
+        var tcp = await Ask(tool, V4, "+tcp", "nxchain.example.test", "A");
+        Assert.True(tcp.Status == "NXDOMAIN", tcp.ToString());
+        Flags(tcp, "qr", "aa");
+        Assert.Equal(["CNAME", "CNAME", "CNAME"], tcp.Answer.Select(r => r.Type));
+        Assert.Equal("SOA", Assert.Single(tcp.Authority).Type);
+        Assert.True(tcp.Size > 512, tcp.ToString());
+    }
+
     [Fact]
     public async Task Kdig_sees_BADVERS_for_EDNS_version_1()
     {

@@ -38,6 +38,9 @@ internal static class TestZones
     public const int BigDelegationServers = 12;
 
     /// <summary>The RRset of medtxt: 3 records of 200 octets, about 690 bytes on the wire with its question.</summary>
+    /// <summary>The long links of the nxchain CNAME chain, one 61-octet label each: its CNAMEs fit in 512 octets, not with the SOA.</summary>
+    public static string NxChainName(int i) => new((char)('p' + i), 61);
+
     public static string MediumTxt(int i) => new((char)('a' + i), TxtStringLength);
 
     /// <summary>The RRset of bigtxt: 7 records of 200 octets, about 1530 bytes on the wire.</summary>
@@ -73,6 +76,10 @@ internal static class TestZones
             cross   IN CNAME www.other.test.
             outside IN CNAME www.example.net.
             dangling IN CNAME nothere
+            ; A chain to a name that does not exist, whose CNAMEs fit in 512 octets but not with the SOA of the NXDOMAIN.
+            nxchain IN CNAME {{NxChainName(0)}}
+            {{NxChainName(0)}} IN CNAME {{NxChainName(1)}}
+            {{NxChainName(1)}} IN CNAME {{NxChainName(2)}}.{{new string('v', 40)}}
             _sip._udp IN SRV 10 60 5060 sip
             sip     IN A    192.0.2.50
             txt     IN TXT  "first string" "second string" "third"
