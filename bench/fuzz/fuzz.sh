@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of GslbDns with SharpFuzz and AFL++ (README "Fuzzing").
 #
-#   DURATION=1800 TARGETS=query,zone,config,geo,api bench/fuzz/fuzz.sh
+#   DURATION=1800 TARGETS=query,zone,config,geo,api,rrl,cookie bench/fuzz/fuzz.sh
 #
 # Builds tests/GslbDns.Fuzz, copies its output to $OUT/bin, instruments the copies of GslbDns.Core.dll and Api.dll
 # with the sharpfuzz tool (the repository's tool manifest), then runs afl-fuzz on each target in turn for DURATION
@@ -10,7 +10,7 @@
 # Replay one with the uninstrumented build: dotnet tests/GslbDns.Fuzz/bin/Release/net10.0/GslbDns.Fuzz.dll TARGET FILE
 #
 # DURATION   seconds per target (default 60)
-# TARGETS    comma-separated (default all: query,zone,config,geo,api)
+# TARGETS    comma-separated (default all: query,zone,config,geo,api,rrl,cookie)
 # OUT        work folder (default .cache/fuzz); findings of an earlier run of a target are replaced
 # TIMEOUT    afl-fuzz -t per input in ms (default 5000: the first inputs run while .NET compiles)
 # NICE       niceness (default 10: the machine is shared)
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 DURATION=${DURATION:-60}
-TARGETS=${TARGETS:-query,zone,config,geo,api}
+TARGETS=${TARGETS:-query,zone,config,geo,api,rrl,cookie}
 OUT=${OUT:-$root/.cache/fuzz}
 TIMEOUT=${TIMEOUT:-5000}
 NICE=${NICE:-10}
