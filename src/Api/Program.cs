@@ -36,8 +36,9 @@ internal static class Program
         var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         var loggerFactory = context.LoggerFactory;
         using var certificate = options.Tls is null ? null : Tls.ApiCertificate.Load(options.Tls, loggerFactory.CreateLogger("GslbDns.Api.Tls"));
-        using var consulHttp = TlsOptions.CreateConsulHttpClient(options.ConsulTls);
+        using var consulHttp = ConsulHttp.Create(options.ConsulTls, loggerFactory.CreateLogger("GslbDns.Consul"));
         certificate?.WatchForChanges(context.Signals, watchFiles: true);
+        consulHttp.WatchForChanges(context.Signals, watchFiles: true);
         var snapshots = new SnapshotHolder(ServerSnapshot.Empty);
         using var geoIp = options.GeoIpDatabase is null ? null : GeoIpDatabase.Open(options.GeoIpDatabase, logger: loggerFactory.CreateLogger("GslbDns.Geo"));
         // As the DNS server: listen at once, geo trees follow in the background (explain locates per query until then).
@@ -74,7 +75,7 @@ internal static class Program
             return 0;
         }
 
-        var client = new ConsulClient(consulHttp, new ConsulClientOptions { Addresses = options.ConsulAddresses, Token = token }, loggerFactory.CreateLogger<ConsulClient>());
+        var client = new ConsulClient(consulHttp.Client, new ConsulClientOptions { Addresses = options.ConsulAddresses, Token = token }, loggerFactory.CreateLogger<ConsulClient>());
 
         // The live health view (per-prober detail for the list routes, and the health explain decides on).
         var health = new HealthStatePublisher(snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter);

@@ -17,8 +17,9 @@ internal static partial class Program
         var token = ConsulToken.Read(options.ConsulTokenFile);
 
         // Before anything starts: a CA or client certificate that cannot be used is a start-up error (exit 2).
-        using var http = TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1));
         var loggerFactory = context.LoggerFactory;
+        using var http = ConsulHttp.Create(options.ConsulTls, loggerFactory.CreateLogger("GslbDns.Consul"), pooledConnectionLifetime: TimeSpan.FromMinutes(1));
+        http.WatchForChanges(context.Signals, options.WatchZones);
         var logger = loggerFactory.CreateLogger("GslbDns.Prober");
 
         if (!ConfigWatcher.TryLoad(options.ZonesFolder, logger, out var config))
@@ -34,7 +35,7 @@ internal static partial class Program
 
         // ConsulClient times each attempt itself; a quarter of the TTL leaves room to try a second agent before the session lapses.
         var consul = new ConsulClient(
-            http,
+            http.Client,
             new ConsulClientOptions
             {
                 Addresses = options.ConsulAddresses,

@@ -29,7 +29,7 @@ public static class TlsOptions
         "--consul-ca-file", "FILE", "trust only the CA(s) in this PEM file for https Consul addresses (else the system store)", OptionValues.ExistingFile);
 
     public static readonly CommandOption<string?> ConsulClientCertificate = Option.Value<string?>(
-        "--consul-client-cert", "FILE", "client certificate (PEM) for Consul's verify_incoming; needs --consul-client-key", OptionValues.ExistingFile);
+        "--consul-client-cert", "FILE", "client certificate (PEM) for Consul's verify_incoming; needs --consul-client-key\nreloaded on SIGHUP and when the file changes", OptionValues.ExistingFile);
 
     public static readonly CommandOption<string?> ConsulClientKey = Option.Value<string?>(
         "--consul-client-key", "FILE", "the Consul client certificate's PEM private key", OptionValues.ExistingFile);
@@ -72,41 +72,6 @@ public static class TlsOptions
         }
 
         return new ConsulTlsFiles(ca, certificate, key);
-    }
-
-    /// <summary>
-    /// The HttpClient a process talks to Consul with: TLS 1.2+, trusting only the CA file when given, presenting the
-    /// client certificate when given. Files are read now, so a bad one stops start-up (exit 2) naming it.
-    /// Infinite timeout: ConsulClient times each attempt itself and must not have its blocking queries cut.
-    /// </summary>
-    /// <exception cref="StartupException">A CA, certificate or key file that cannot be used.</exception>
-    public static HttpClient CreateConsulHttpClient(ConsulTlsFiles? tls, TimeSpan? pooledConnectionLifetime = null)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = pooledConnectionLifetime ?? Timeout.InfiniteTimeSpan,
-            SslOptions = new SslClientAuthenticationOptions { EnabledSslProtocols = Protocols },
-        };
-        try
-        {
-            if (tls?.CaFile is { } ca)
-            {
-                handler.SslOptions.RemoteCertificateValidationCallback = TrustAnchors.Only(Read(() => PemCertificates.LoadCertificates(ca), (ConsulCaFile, ca)));
-            }
-
-            if (tls is { ClientCertificateFile: { } certificate, ClientKeyFile: { } key })
-            {
-                var loaded = Read(() => PemCertificates.LoadWithKey(certificate, key, DateTimeOffset.UtcNow), (ConsulClientCertificate, certificate), (ConsulClientKey, key));
-                handler.SslOptions.ClientCertificates = [loaded.Certificate, .. loaded.Intermediates];
-            }
-        }
-        catch
-        {
-            handler.Dispose();
-            throw;
-        }
-
-        return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <summary>

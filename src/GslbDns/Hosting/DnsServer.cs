@@ -23,7 +23,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private readonly string? _consulToken;
     private SnapshotWatcher? _watcher;
     private ServerMetrics? _metrics;
-    private HttpClient? _consulHttp;
+    private GslbDns.Hosting.ConsulHttp? _consulHttp;
     private Health.ConsulReportWatcher? _consulWatcher;
     private Timer? _healthTicker;
     private Probing.ProbeScheduler? _embeddedProber;
@@ -41,7 +41,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
         _consulToken = GslbDns.Hosting.ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         if (options.ConsulAddresses.Count > 0)
         {
-            _consulHttp = GslbDns.Hosting.TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1));
+            _consulHttp = GslbDns.Hosting.ConsulHttp.Create(options.ConsulTls, loggerFactory.CreateLogger("GslbDns.Consul"), pooledConnectionLifetime: TimeSpan.FromMinutes(1));
         }
 
         if (options.ApiTls is { } apiTls)
@@ -209,6 +209,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
             _cookieReload = signals?.OnReload(ReloadCookieSecret);
         }
         _apiCertificate?.WatchForChanges(signals, _options.WatchZones);
+        _consulHttp?.WatchForChanges(signals, _options.WatchZones);
 
         if (_options.ConsulAddresses.Count > 0)
         {
@@ -363,7 +364,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private void StartConsulWatch()
     {
         var consulOptions = new Consul.ConsulClientOptions { Addresses = _options.ConsulAddresses, Token = _consulToken };
-        var client = new Consul.ConsulClient(_consulHttp!, consulOptions);
+        var client = new Consul.ConsulClient(_consulHttp!.Client, consulOptions);
         _consulWatcher = new Health.ConsulReportWatcher(client, _options.ConsulPrefix, HealthPublisher.OnReports, _loggerFactory.CreateLogger("GslbDns.Consul"));
         _consulWatcher.Start();
         var watcher = _consulWatcher;

@@ -135,14 +135,7 @@ public sealed class ApiTlsTests
         return (certificate, key);
     }
 
-    /// <summary>Key first, then certificate, each written beside and renamed over (atomic, as deployment tools do).</summary>
-    private static void Replace(PemPair pair, string certificate, string key)
-    {
-        File.Copy(pair.KeyFile, key + ".tmp", overwrite: true);
-        File.Move(key + ".tmp", key, overwrite: true);
-        File.Copy(pair.CertificateFile, certificate + ".tmp", overwrite: true);
-        File.Move(certificate + ".tmp", certificate, overwrite: true);
-    }
+    private static void Replace(PemPair pair, string certificate, string key) => pair.ReplaceFiles(certificate, key);
 
     /// <summary>The serial of the certificate a new connection gets; null when the handshake or request fails.</summary>
     private static async Task<string?> ServedSerialAsync(TestCertificates pki, Uri url)

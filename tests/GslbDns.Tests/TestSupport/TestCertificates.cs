@@ -8,6 +8,15 @@ namespace GslbDns.Tests.TestSupport;
 internal sealed record PemPair(string CertificateFile, string KeyFile)
 {
     public string Serial => X509CertificateLoader.LoadCertificateFromFile(CertificateFile).SerialNumber;
+
+    /// <summary>Key first, then certificate, each written beside and renamed over (atomic, as deployment tools do).</summary>
+    public void ReplaceFiles(string certificate, string key)
+    {
+        File.Copy(KeyFile, key + ".tmp", overwrite: true);
+        File.Move(key + ".tmp", key, overwrite: true);
+        File.Copy(CertificateFile, certificate + ".tmp", overwrite: true);
+        File.Move(certificate + ".tmp", certificate, overwrite: true);
+    }
 }
 
 /// <summary>
