@@ -60,6 +60,9 @@ public sealed record ApiHostOptions
 /// </summary>
 public sealed class ApiHost : IAsyncDisposable
 {
+    /// <summary>All request headers together, in bytes: Kestrel answers 431 (before the API sees it) past this.</summary>
+    public const int MaxRequestHeadersBytes = 16 * 1024;
+
     private readonly WebApplication _app;
     private readonly OperatorStateWatcher? _ownedWatcher;
     private readonly Serilog.Core.Logger _logger;
@@ -121,7 +124,7 @@ public sealed class ApiHost : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
-            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersBytes;
             kestrel.Limits.MaxRequestLineSize = 8 * 1024;
             foreach (var endPoint in options.Listen)
             {
