@@ -90,8 +90,8 @@ internal static class Program
         }
 
         var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
-        using var consulHttp = options.ConsulAddresses.Count > 0 ? TlsOptions.CreateConsulHttpClient(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1)) : null;
-        foreach (var keys in DnsServer.LoadDnssecKeys(options, consulHttp, token).Values)
+        using var consulHttp = options.ConsulAddresses.Count > 0 ? ConsulHttp.Create(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1)) : null;
+        foreach (var keys in DnsServer.LoadDnssecKeys(options, consulHttp?.Client, token).Values)
         {
             Console.WriteLine(keys.DsText());
         }

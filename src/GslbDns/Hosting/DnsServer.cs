@@ -69,7 +69,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
         Builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, GeoIp, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time)
         {
             GeoTreesInBackground = true,
-            DnssecKeys = LoadDnssecKeys(options, _consulHttp, _consulToken),
+            DnssecKeys = LoadDnssecKeys(options, _consulHttp?.Client, _consulToken),
         };
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
         if (options.Dnstap is { } dnstap)
