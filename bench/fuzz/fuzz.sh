@@ -16,6 +16,8 @@
 # NICE       niceness (default 10: the machine is shared)
 # RESUME=1   continue from the findings in OUT instead of the seeds
 # NO_BUILD=1 use tests/GslbDns.Fuzz/bin/Release as it is (the test suite has just built the solution)
+# SEED_LIMIT=N start from the first N seeds of each corpus only (the test suite's smoke run: AFL calibrating a whole
+#            corpus is most of a short run's time, and the suite replays every seed in-process anyway)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -53,6 +55,12 @@ for target in "${targets[@]}"; do
   seeds="$root/tests/GslbDns.Fuzz/corpus/$target"
   [ -d "$seeds" ] || { echo "fuzz.sh: no seed corpus for '$target' ($seeds)" >&2; exit 2; }
   findings="$OUT/$target"
+  if [ -n "${SEED_LIMIT:-}" ]; then
+    few="$OUT/seeds-$target"
+    rm -rf "$few" && mkdir -p "$few"
+    find "$seeds" -maxdepth 1 -type f | sort | head -n "$SEED_LIMIT" | xargs -r cp -t "$few"
+    seeds="$few"
+  fi
   input=(-i "$seeds")
   if [ "${RESUME:-0}" = 1 ] && [ -d "$findings/default" ]; then
     input=(-i -)

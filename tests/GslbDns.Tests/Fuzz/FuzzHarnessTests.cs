@@ -106,7 +106,7 @@ public sealed partial class FuzzHarnessTests
             "bash",
             [Path.Combine(RepoLayout.Root, "bench", "fuzz", "fuzz.sh")],
             RepoLayout.Root,
-            new Dictionary<string, string> { ["DURATION"] = "1", ["AFL_FAST_CAL"] = "1", ["NO_BUILD"] = "1", ["OUT"] = output.Path, ["TIMEOUT"] = "10000" });
+            new Dictionary<string, string> { ["DURATION"] = "1", ["AFL_FAST_CAL"] = "1", ["NO_BUILD"] = "1", ["SEED_LIMIT"] = "2", ["OUT"] = output.Path, ["TIMEOUT"] = "10000" });
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(180)), "fuzz.sh did not finish in 180 s\n" + run.Describe());
         Assert.True(run.ExitCode == 0, run.Describe());
         foreach (var name in FuzzTargets.Names)
