@@ -104,7 +104,7 @@ internal static class CommandLine
         v => GslbDns.Dns.DnsName.TryParse(v, GslbDns.Dns.DnsName.Root, out var name, out var error) ? name : throw new FormatException(error));
 
     public static readonly CommandOption<string?> DnssecKeys = Option.Value<string?>(
-        "--dnssec-keys", "DIR", "DNSSEC key folder (one folder per zone: ksk.pem, zsk.pem, mode 0600)", v => v, null, "STATE/dnssec");
+        "--dnssec-keys", "DIR", "DNSSEC key folder (one folder per zone: ksk.pem, zsk*.pem, state.json with the ZSK schedule, mode 0600)", v => v, null, "STATE/dnssec");
 
     public static readonly CommandOption<string?> DnssecKeyEncryptionFile = Option.Value<string?>(
         "--dnssec-key-encryption-file", "FILE", "with --consul: the zones' keys are shared in Consul KV, encrypted (AES-256-GCM) with the 64 hex digits in FILE", OptionValues.ExistingFile, null, "none; required with --consul and --dnssec-zone");
