@@ -13,9 +13,15 @@ namespace GslbDns.Dnssec;
 /// data, so a value copied to another zone's key does not decrypt. The first server to start creates the keys with
 /// check-and-set index 0 (create only); the others, and every later start, read them.
 /// </summary>
-public sealed class SharedZoneKeyStore
+/// <remarks>
+/// Version 2 values hold the keys with their schedule (<see cref="ZoneKeyStateJson"/>, the keys inline in base64) so
+/// a rollover is one check-and-set write at the value's modify index: every server reads the same times and derives
+/// what to publish and sign with from its clock. Version 1 values (a KSK and a ZSK) are read as keys in use since now.
+/// </remarks>
+public sealed class SharedZoneKeyStore : IZoneKeyStateStore
 {
-    private const byte Version = 1;
+    private const byte Version1 = 1;
+    private const byte Version = 2;
     private const int NonceLength = 12;
     private const int TagLength = 16;
 
@@ -56,19 +62,25 @@ public sealed class SharedZoneKeyStore
         throw new InvalidDataException($"{file}: expected 64 hex digits (32 bytes, e.g. openssl rand -hex 32)");
     }
 
-    public async Task<ZoneKeys> LoadOrCreateAsync(DnsName zone, CancellationToken cancellationToken = default)
+    public string Where(DnsName zone) => $"Consul key {KeyOf(zone)}";
+
+    /// <summary>The zone's keys in use now, created first when there are none.</summary>
+    public async Task<ZoneKeys> LoadOrCreateAsync(DnsName zone, CancellationToken cancellationToken = default) =>
+        (await LoadOrCreateStateAsync(zone, DateTimeOffset.UtcNow, cancellationToken)).State.KeysAt(DateTimeOffset.UtcNow);
+
+    public async Task<StoredKeyState> LoadOrCreateStateAsync(DnsName zone, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var name = KeyOf(zone);
         for (var attempt = 0; attempt < 3; attempt++)
         {
             if (await _consul.KvGetAsync(name, cancellationToken) is { } stored)
             {
-                return Decrypt(zone, name, stored.Value);
+                return new StoredKeyState(Decrypt(zone, name, stored.Value, now), stored.ModifyIndex);
             }
 
             using var ksk = DnssecKey.Generate(DnssecKey.KeySigningFlags);
             using var zsk = DnssecKey.Generate(DnssecKey.ZoneKeyFlags);
-            var value = Encrypt(name, ksk.ExportPkcs8(), zsk.ExportPkcs8());
+            var value = Encrypt(name, ZoneKeyState.Initial(zone, ksk, zsk, now));
             if (await _consul.KvCasAsync(name, value, modifyIndex: 0, cancellationToken: cancellationToken))
             {
                 // Read back what was stored, so this server signs with exactly what the others will read.
@@ -79,9 +91,14 @@ public sealed class SharedZoneKeyStore
         throw new InvalidOperationException($"Consul key {name}: could not create or read the zone's keys");
     }
 
-    private byte[] Encrypt(string name, byte[] ksk, byte[] zsk)
+    public Task<bool> TrySaveStateAsync(StoredKeyState read, ZoneKeyState next, CancellationToken cancellationToken = default) =>
+        _consul.KvCasAsync(KeyOf(next.Zone), Encrypt(KeyOf(next.Zone), next), read.Version, cancellationToken: cancellationToken);
+
+    private byte[] Encrypt(string name, ZoneKeyState state) =>
+        Encrypt(name, ZoneKeyStateJson.Write(state, Convert.ToBase64String(state.Ksk.ExportPkcs8()), k => Convert.ToBase64String(k.ExportPkcs8())));
+
+    private byte[] Encrypt(string name, byte[] plain)
     {
-        var plain = Encoding.UTF8.GetBytes($"{Convert.ToBase64String(ksk)}\n{Convert.ToBase64String(zsk)}\n");
         var blob = new byte[1 + NonceLength + TagLength + plain.Length];
         blob[0] = Version;
         var nonce = blob.AsSpan(1, NonceLength);
@@ -92,9 +109,9 @@ public sealed class SharedZoneKeyStore
         return blob;
     }
 
-    private ZoneKeys Decrypt(DnsName zone, string name, byte[] blob)
+    private ZoneKeyState Decrypt(DnsName zone, string name, byte[] blob, DateTimeOffset now)
     {
-        if (blob.Length < 1 + NonceLength + TagLength || blob[0] != Version)
+        if (blob.Length < 1 + NonceLength + TagLength || blob[0] is not (Version or Version1))
         {
             throw new InvalidDataException($"Consul key {name}: not GslbDns DNSSEC keys (version {(blob.Length > 0 ? blob[0] : 0)})");
         }
@@ -110,6 +127,18 @@ public sealed class SharedZoneKeyStore
             throw new InvalidDataException($"Consul key {name}: cannot decrypt the zone's keys: another key encryption key was used, or the value was altered");
         }
 
+        if (blob[0] == Version)
+        {
+            try
+            {
+                return ZoneKeyStateJson.Read(zone, plain, (text, flags) => DnssecKey.FromPkcs8(Convert.FromBase64String(text), flags), $"Consul key {name}");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plain);
+            }
+        }
+
         var lines = Encoding.UTF8.GetString(plain).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         CryptographicOperations.ZeroMemory(plain);
         if (lines.Length != 2)
@@ -117,6 +146,6 @@ public sealed class SharedZoneKeyStore
             throw new InvalidDataException($"Consul key {name}: expected a KSK and a ZSK");
         }
 
-        return new ZoneKeys(zone, DnssecKey.FromPkcs8(Convert.FromBase64String(lines[0]), DnssecKey.KeySigningFlags), DnssecKey.FromPkcs8(Convert.FromBase64String(lines[1]), DnssecKey.ZoneKeyFlags));
+        return ZoneKeyState.Initial(zone, DnssecKey.FromPkcs8(Convert.FromBase64String(lines[0]), DnssecKey.KeySigningFlags), DnssecKey.FromPkcs8(Convert.FromBase64String(lines[1]), DnssecKey.ZoneKeyFlags), now);
     }
 }

@@ -42,11 +42,15 @@ public sealed class ZoneSigner
 
     private long _signatures;
 
-    /// <summary>The records the apex publishes: DNSKEY (both keys), and CDS and CDNSKEY of the KSK (RFC 7344) for parents that poll.</summary>
+    /// <summary>
+    /// The records the apex publishes: DNSKEY (the KSK, the signing ZSK and any ZSK of a rollover under way), and CDS
+    /// and CDNSKEY of the KSK (RFC 7344) for parents that poll.
+    /// </summary>
     public IReadOnlyList<(ushort Type, byte[] RData)> ApexRecords() =>
     [
         (RecordType.DNSKEY, Keys.Ksk.DnskeyRData),
         (RecordType.DNSKEY, Keys.Zsk.DnskeyRData),
+        .. Keys.OtherZsks.Select(k => (RecordType.DNSKEY, k.DnskeyRData)),
         (RecordType.CDS, Keys.Ksk.DsRData(Origin)),
         (RecordType.CDNSKEY, Keys.Ksk.DnskeyRData),
     ];

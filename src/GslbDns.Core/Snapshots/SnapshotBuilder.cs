@@ -81,8 +81,17 @@ public sealed partial class SnapshotBuilder
     /// </summary>
     public bool GeoTreesInBackground { get; init; }
 
-    /// <summary>The keys of each zone to sign (DNSSEC); a zone without keys is served unsigned.</summary>
-    public IReadOnlyDictionary<DnsName, Dnssec.ZoneKeys> DnssecKeys { get; init; } = new Dictionary<DnsName, Dnssec.ZoneKeys>();
+    /// <summary>
+    /// The keys of each zone to sign (DNSSEC); a zone without keys is served unsigned. Replaced by the key rollover
+    /// timer when what a zone publishes or signs with changes; the next <see cref="Reload"/> recompiles that zone.
+    /// </summary>
+    public IReadOnlyDictionary<DnsName, Dnssec.ZoneKeys> DnssecKeys
+    {
+        get => Volatile.Read(ref _dnssecKeys);
+        set => Volatile.Write(ref _dnssecKeys, value);
+    }
+
+    private IReadOnlyDictionary<DnsName, Dnssec.ZoneKeys> _dnssecKeys = new Dictionary<DnsName, Dnssec.ZoneKeys>();
 
     /// <summary>The background tree build under way, if any (tests wait for it).</summary>
     public Task GeoTreesBuilt
@@ -198,7 +207,7 @@ public sealed partial class SnapshotBuilder
             var compiled = new List<CompiledZone>(byOrigin.Count);
             foreach (var loaded in byOrigin.Values)
             {
-                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged && !geoChanged
+                var current = loaded.Compiled is not null && ReferenceEquals(loaded.CompiledWith, gslb) && !originsChanged && !geoChanged && SignedWithCurrentKeys(loaded.Compiled)
                     ? loaded
                     : Compile(loaded, origins, gslb, errors);
                 if (current is null && accepted.TryGetValue(loaded.File, out var previous) && !ReferenceEquals(previous, loaded))
@@ -463,6 +472,10 @@ public sealed partial class SnapshotBuilder
             return null;
         }
     }
+
+    /// <summary>Whether a compiled zone signs with the keys the zone has now (a key rollover recompiles it).</summary>
+    private bool SignedWithCurrentKeys(CompiledZone compiled) =>
+        DnssecKeys.TryGetValue(compiled.Origin, out var keys) ? ReferenceEquals(compiled.Signer?.Keys, keys) : compiled.Signer is null;
 
     /// <summary>
     /// A geo policy without a GeoIP database places every client outside the geo-data overrides at the default

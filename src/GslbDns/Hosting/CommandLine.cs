@@ -104,10 +104,22 @@ internal static class CommandLine
         v => GslbDns.Dns.DnsName.TryParse(v, GslbDns.Dns.DnsName.Root, out var name, out var error) ? name : throw new FormatException(error));
 
     public static readonly CommandOption<string?> DnssecKeys = Option.Value<string?>(
-        "--dnssec-keys", "DIR", "DNSSEC key folder (one folder per zone: ksk.pem, zsk.pem, mode 0600)", v => v, null, "STATE/dnssec");
+        "--dnssec-keys", "DIR", "DNSSEC key folder (one folder per zone: ksk.pem, zsk*.pem, state.json with the ZSK schedule, mode 0600)", v => v, null, "STATE/dnssec");
 
     public static readonly CommandOption<string?> DnssecKeyEncryptionFile = Option.Value<string?>(
         "--dnssec-key-encryption-file", "FILE", "with --consul: the zones' keys are shared in Consul KV, encrypted (AES-256-GCM) with the 64 hex digits in FILE", OptionValues.ExistingFile, null, "none; required with --consul and --dnssec-zone");
+
+    public static readonly CommandOption<int> DnssecZskLifetime = Option.Value(
+        "--dnssec-zsk-lifetime", "SEC", "how long a ZSK signs before a rollover (pre-publication) replaces it", OptionValues.Int(60, 10 * 365 * 86400), 30 * 86400, "2592000 (30 days)");
+
+    public static readonly CommandOption<int> DnssecMaxTtl = Option.Value(
+        "--dnssec-max-ttl", "SEC", "the largest TTL in the signed zones (DNSKEY and every RRset): a new ZSK signs, and an old one goes, this long + the propagation delay after a change", OptionValues.Int(0, 7 * 86400), 86400, "86400");
+
+    public static readonly CommandOption<int> DnssecPropagationDelay = Option.Value(
+        "--dnssec-propagation-delay", "SEC", "time for a key change to reach every server of the fleet and secondaries, added to each rollover step", OptionValues.Int(0, 86400), 3600, "3600");
+
+    public static readonly CommandOption<string?> RolloverKey = Option.Value<string?>(
+        "--key", "zsk", "dnssec-rollover: the key to roll (zsk)", v => v is "zsk" ? v : throw new FormatException("expected zsk"), null, "none");
 
     public static readonly CommandOption<bool> NoProber = Option.Flag("--no-prober", "embedded mode without the in-process prober (every endpoint counts as healthy)");
 
@@ -122,7 +134,7 @@ internal static class CommandLine
         NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, DnstapOutput, DnstapSample, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
-        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile,
+        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile, DnssecZskLifetime, DnssecMaxTtl, DnssecPropagationDelay,
     ],
     TlsOptions.Api,
     ApiAuthOptions.Api,
@@ -140,9 +152,10 @@ internal static class CommandLine
         new CommandDefinition("serve", "serve [options]", "run the authoritative DNS server", ServeOptions),
         new CommandDefinition("check", "check [options]", "load every zone and the GSLB config, print problems, exit 1 if any", ServeOptions),
         new CommandDefinition("dnssec-ds", "dnssec-ds --dnssec-zone ZONE [--state DIR | --dnssec-keys DIR]", "print the DS records to give the parent zone (registrar) for each --dnssec-zone, creating its keys if there are none yet", ServeOptions),
+        new CommandDefinition("dnssec-rollover", "dnssec-rollover --dnssec-zone ZONE --key zsk [--state DIR | --dnssec-keys DIR | --consul ...]", "start a ZSK rollover now (pre-publication): the new ZSK is published at once and signs after --dnssec-max-ttl + --dnssec-propagation-delay; prints the schedule", ServeOptions.With(RolloverKey)),
         new CommandDefinition("explain", "explain --name NAME [--type A|AAAA] --client ADDR[/PREFIX] [options]", "the answer a client would get, and why (location, each policy step)", ServeOptions.With(ExplainName, ExplainType, ExplainClient)));
 
-    public sealed record Parsed(string Command, ServerOptions Options, ExplainRequest? Explain);
+    public sealed record Parsed(string Command, ServerOptions Options, ExplainRequest? Explain, string? RolloverKey = null);
 
     public sealed record ExplainRequest(string Name, string Type, string Client);
 
@@ -204,11 +217,12 @@ internal static class CommandLine
             DnssecKeysFolder = cl.Get(DnssecKeys) ?? Path.Combine(cl.Get(State), "dnssec"),
             DnssecKeyEncryptionFile = cl.Get(DnssecKeyEncryptionFile),
             ApiAuthFailureLimit = ApiAuthOptions.Bind(cl),
+            DnssecTimings = new GslbDns.Dnssec.RolloverTimings(TimeSpan.FromSeconds(cl.Get(DnssecMaxTtl)), TimeSpan.FromSeconds(cl.Get(DnssecPropagationDelay)), TimeSpan.FromSeconds(cl.Get(DnssecZskLifetime))),
             EmbeddedProberInfo = new Reports.ProberInfo("embedded", cl.Get(ProberRegion), 0, 0, DateTimeOffset.UtcNow),
         };
         var explain = command == "explain"
             ? new ExplainRequest(cl.Get(ExplainName) ?? ".", cl.Get(ExplainType), cl.Get(ExplainClient) ?? "0.0.0.0")
             : null;
-        return new Parsed(command, options, explain);
+        return new Parsed(command, options, explain, command == "dnssec-rollover" ? cl.Get(RolloverKey) : null);
     }
 }

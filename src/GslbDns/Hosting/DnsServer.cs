@@ -35,8 +35,11 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private IDisposable? _cookieReload;
     private readonly Api.Tls.ApiCertificate? _apiCertificate;
 
+    private readonly TimeProvider _time;
+
     public DnsServer(ServerOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         // Read before anything opens, binds or starts: a token file that cannot be read is a start-up error.
         _consulToken = GslbDns.Hosting.ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         if (options.ConsulAddresses.Count > 0)
@@ -69,8 +72,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
         Builder = new SnapshotBuilder(options.ZonesFolder, options.GeoDataFolder, GeoIp, Snapshots, loggerFactory.CreateLogger("GslbDns.Zones"), time)
         {
             GeoTreesInBackground = true,
-            DnssecKeys = LoadDnssecKeys(options, _consulHttp?.Client, _consulToken),
         };
+        _dnssecRollover = CreateKeyRollover(options, _consulHttp?.Client, _consulToken, _time);
+        Builder.DnssecKeys = LoadDnssecKeys(options, _dnssecRollover, _time);
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
         if (options.Dnstap is { } dnstap)
         {
@@ -83,70 +87,6 @@ internal sealed partial class DnsServer : IAsyncDisposable
                 throw new GslbDns.Hosting.StartupException($"--dnstap: cannot create '{dnstap.Target.Path}': {ex.Message}");
             }
         }
-    }
-
-    /// <summary>Reads (or on first start generates) the keys of every zone to sign; a key that cannot be read stops the start.</summary>
-    /// <remarks>
-    /// With Consul the keys are the fleet's, in Consul KV (<see cref="GslbDns.Dnssec.SharedZoneKeyStore"/>), so every
-    /// server signs with the same ones; without, they are this server's files in the keys folder.
-    /// </remarks>
-    internal static Dictionary<GslbDns.Dns.DnsName, GslbDns.Dnssec.ZoneKeys> LoadDnssecKeys(ServerOptions options, HttpClient? consulHttp, string? consulToken)
-    {
-        var keys = new Dictionary<GslbDns.Dns.DnsName, GslbDns.Dnssec.ZoneKeys>();
-        if (options.DnssecZones.Count == 0)
-        {
-            return keys;
-        }
-
-        if (options.ConsulAddresses.Count > 0)
-        {
-            if (options.DnssecKeyEncryptionFile is not { } file)
-            {
-                throw new GslbDns.Hosting.StartupException("--dnssec-zone with --consul: the zones' keys are shared through Consul, encrypted; give --dnssec-key-encryption-file FILE (64 hex digits, e.g. openssl rand -hex 32)");
-            }
-
-            byte[] encryptionKey;
-            try
-            {
-                encryptionKey = GslbDns.Dnssec.SharedZoneKeyStore.ReadEncryptionKey(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
-            {
-                throw new GslbDns.Hosting.StartupException($"--dnssec-key-encryption-file: {ex.Message}");
-            }
-
-            var client = new Consul.ConsulClient(consulHttp!, new Consul.ConsulClientOptions { Addresses = options.ConsulAddresses, Token = consulToken });
-            var shared = new GslbDns.Dnssec.SharedZoneKeyStore(client, options.ConsulPrefix, encryptionKey);
-            foreach (var zone in options.DnssecZones)
-            {
-                try
-                {
-                    // Start-up only: the server does not answer before it knows which keys it signs with.
-                    keys[zone] = shared.LoadOrCreateAsync(zone).GetAwaiter().GetResult();
-                }
-                catch (Exception ex) when (ex is HttpRequestException or InvalidDataException or InvalidOperationException or TaskCanceledException)
-                {
-                    throw new GslbDns.Hosting.StartupException($"--dnssec-zone {zone}: keys in Consul ({shared.KeyOf(zone)}): {ex.Message}");
-                }
-            }
-
-            return keys;
-        }
-
-        var store = new GslbDns.Dnssec.ZoneKeyStore(options.DnssecKeysFolder);
-        foreach (var zone in options.DnssecZones)
-        {
-            try
-            {
-                keys[zone] = store.LoadOrCreate(zone);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
-            {
-                throw new GslbDns.Hosting.StartupException($"--dnssec-zone {zone}: keys in {store.ZoneFolder(zone)}: {ex.Message}");
-            }
-        }
-
-        return keys;
     }
 
     /// <summary>/readyz: zones loaded, snapshot fresh, and with Consul the first reads of the fleet's reports and the operator state.</summary>
@@ -245,6 +185,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
             }
         }
 
+        StartKeyRolloverTimer();
         Dnstap?.Start();
 
         // Only now, with health known (the first prober round, or the first read of the fleet's reports), do the
@@ -402,6 +343,11 @@ internal sealed partial class DnsServer : IAsyncDisposable
         if (_cookieRotation is not null)
         {
             await _cookieRotation.DisposeAsync();
+        }
+
+        if (_keyRolloverTimer is not null)
+        {
+            await _keyRolloverTimer.DisposeAsync();
         }
 
         if (_healthTicker is not null)

@@ -91,6 +91,9 @@ internal sealed record ServerOptions
     /// <summary>Where each signed zone's keys live (<c>ZONE/ksk.pem</c>, <c>ZONE/zsk.pem</c>).</summary>
     public string DnssecKeysFolder { get; init; } = Path.Combine("state", "dnssec");
 
+    /// <summary>The ZSK rollover schedule: max TTL, propagation delay, ZSK lifetime.</summary>
+    public GslbDns.Dnssec.RolloverTimings DnssecTimings { get; init; } = GslbDns.Dnssec.RolloverTimings.Default;
+
     /// <summary>Consul mode: the file with the key that encrypts the zones' keys in Consul KV.</summary>
     public string? DnssecKeyEncryptionFile { get; init; }
 

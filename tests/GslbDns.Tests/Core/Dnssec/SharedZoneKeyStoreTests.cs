@@ -27,6 +27,27 @@ public sealed class SharedZoneKeyStoreTests(ConsulDevAgent agent) : IClassFixtur
     }
 
     [Fact]
+    public async Task Three_servers_seeing_a_ZSK_lifetime_end_at_once_start_one_rollover_and_agree_on_its_schedule()
+    {
+        var encryption = RandomNumberGenerator.GetBytes(32);
+        var zone = NewZone();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        var timings = new RolloverTimings(TimeSpan.FromSeconds(300), TimeSpan.FromSeconds(60), TimeSpan.FromDays(30));
+        var servers = Enumerable.Range(0, 3).Select(_ => new ZoneKeyRollover(new SharedZoneKeyStore(agent.CreateClient(), "dnssec-test/", encryption), timings, time)).ToArray();
+        var first = await servers[0].EvaluateAsync(zone);
+
+        time.Advance(timings.ZskLifetime);
+        var states = await Task.WhenAll(servers.Select(s => s.EvaluateAsync(zone)));
+
+        // Check-and-set at the modify index: one successor, whichever server wrote it, the same times everywhere.
+        var schedule = states.Select(s => string.Join(' ', s.Zsks.Select(z => $"{z.Key.KeyTag}/{z.ActiveAt.ToUnixTimeSeconds()}/{z.RemoveAt?.ToUnixTimeSeconds()}"))).Distinct().ToArray();
+        Assert.Single(schedule);
+        Assert.Equal(2, states[0].Zsks.Count);
+        Assert.Equal(first.Zsks[0].Key.KeyTag, states[0].Zsks[0].Key.KeyTag);
+        Assert.All(states, s => Assert.Equal(first.Zsks[0].Key.KeyTag, s.KeysAt(time.GetUtcNow()).Zsk.KeyTag));
+    }
+
+    [Fact]
     public async Task The_stored_value_holds_no_usable_key_and_another_encryption_key_cannot_read_it()
     {
         var zone = NewZone();

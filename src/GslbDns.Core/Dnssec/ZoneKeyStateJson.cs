@@ -1,0 +1,106 @@
+using System.Text.Json;
+using GslbDns.Dns;
+
+namespace GslbDns.Dnssec;
+
+/// <summary>
+/// A <see cref="ZoneKeyState"/> as JSON, the keys themselves by reference (a file name in the file store, the
+/// PKCS#8 in base64 inside the encrypted Consul value): <c>{"ksk":REF,"zsks":[{"key":REF,"published":UNIX,
+/// "active":UNIX,"retire":UNIX|null,"remove":UNIX|null}]}</c>. Times in Unix seconds, so every server reads the same.
+/// </summary>
+public static class ZoneKeyStateJson
+{
+    /// <summary>Bounds what is read: a zone has a handful of keys.</summary>
+    public const int MaxZsks = 16;
+
+    public static byte[] Write(ZoneKeyState state, string kskReference, Func<DnssecKey, string> zskReference)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("ksk", kskReference);
+            json.WriteStartArray("zsks");
+            foreach (var zsk in state.Zsks)
+            {
+                json.WriteStartObject();
+                json.WriteString("key", zskReference(zsk.Key));
+                json.WriteNumber("tag", zsk.Key.KeyTag);
+                json.WriteNumber("published", zsk.Published.ToUnixTimeSeconds());
+                json.WriteNumber("active", zsk.ActiveAt.ToUnixTimeSeconds());
+                WriteTime(json, "retire", zsk.RetireAt);
+                WriteTime(json, "remove", zsk.RemoveAt);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads the state; <paramref name="where"/> names the file or Consul key in errors.</summary>
+    /// <exception cref="InvalidDataException">Not a key state, with the JSON path at fault.</exception>
+    public static ZoneKeyState Read(DnsName zone, ReadOnlySpan<byte> utf8, Func<string, ushort, DnssecKey> resolve, string where)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(utf8.ToArray());
+            var root = document.RootElement;
+            var ksk = resolve(Text(root, "ksk", where, "$"), DnssecKey.KeySigningFlags);
+            if (!root.TryGetProperty("zsks", out var zsks) || zsks.ValueKind != JsonValueKind.Array || zsks.GetArrayLength() is 0 or > MaxZsks)
+            {
+                throw new InvalidDataException($"{where}: $.zsks: expected 1 to {MaxZsks} ZSKs");
+            }
+
+            var entries = new List<ZskEntry>();
+            var index = 0;
+            foreach (var zsk in zsks.EnumerateArray())
+            {
+                var path = $"$.zsks[{index++}]";
+                entries.Add(new ZskEntry(
+                    resolve(Text(zsk, "key", where, path), DnssecKey.ZoneKeyFlags),
+                    Time(zsk, "published", where, path) ?? throw new InvalidDataException($"{where}: {path}.published: required"),
+                    Time(zsk, "active", where, path) ?? throw new InvalidDataException($"{where}: {path}.active: required"),
+                    Time(zsk, "retire", where, path),
+                    Time(zsk, "remove", where, path)));
+            }
+
+            return new ZoneKeyState(zone, ksk, entries);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{where}: not JSON: {ex.Message}", ex);
+        }
+    }
+
+    private static void WriteTime(Utf8JsonWriter json, string name, DateTimeOffset? time)
+    {
+        if (time is { } value)
+        {
+            json.WriteNumber(name, value.ToUnixTimeSeconds());
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private static string Text(JsonElement element, string name, string where, string path) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+            ? text
+            : throw new InvalidDataException($"{where}: {path}.{name}: expected a string");
+
+    private static DateTimeOffset? Time(JsonElement element, string name, string where, string path)
+    {
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds) && seconds is >= 0 and < 253402300800
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : throw new InvalidDataException($"{where}: {path}.{name}: expected Unix seconds");
+    }
+}
