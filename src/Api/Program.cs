@@ -1,4 +1,5 @@
 using GslbDns.Api.Auth;
+using GslbDns.Certificates;
 using GslbDns.Consul;
 using GslbDns.Geo;
 using GslbDns.Health;

@@ -1,3 +1,4 @@
+using GslbDns.Certificates;
 using GslbDns.Hosting;
 using GslbDns.Server.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,8 @@
+using GslbDns.Certificates;
 using GslbDns.Consul;
-using GslbDns.Reports;
 using GslbDns.Hosting;
 using GslbDns.Probing;
+using GslbDns.Reports;
 using Microsoft.Extensions.Logging;
 
 namespace GslbDns.Prober;

@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using GslbDns.Certificates;
 using GslbDns.Hosting;
 using GslbDns.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Https;

@@ -23,7 +23,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
     private readonly string? _consulToken;
     private SnapshotWatcher? _watcher;
     private ServerMetrics? _metrics;
-    private GslbDns.Hosting.ConsulHttp? _consulHttp;
+    private GslbDns.Certificates.ConsulHttp? _consulHttp;
     private Health.ConsulReportWatcher? _consulWatcher;
     private Timer? _healthTicker;
     private Probing.ProbeScheduler? _embeddedProber;
@@ -44,7 +44,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
         _consulToken = GslbDns.Hosting.ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         if (options.ConsulAddresses.Count > 0)
         {
-            _consulHttp = GslbDns.Hosting.ConsulHttp.Create(options.ConsulTls, loggerFactory.CreateLogger("GslbDns.Consul"), pooledConnectionLifetime: TimeSpan.FromMinutes(1));
+            _consulHttp = GslbDns.Certificates.ConsulHttp.Create(options.ConsulTls, loggerFactory.CreateLogger("GslbDns.Consul"), pooledConnectionLifetime: TimeSpan.FromMinutes(1));
         }
 
         if (options.ApiTls is { } apiTls)

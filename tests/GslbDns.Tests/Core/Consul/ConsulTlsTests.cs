@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Authentication;
+using GslbDns.Certificates;
 using GslbDns.Consul;
 using GslbDns.Hosting;
 using GslbDns.Tests.TestSupport;

@@ -2,9 +2,10 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using GslbDns.Hosting;
 using GslbDns.Snapshots;
+using GslbDns.Tls;
 using Microsoft.Extensions.Logging;
 
-namespace GslbDns.Tls;
+namespace GslbDns.Certificates;
 
 /// <summary>
 /// A certificate and its key read from PEM files, swapped atomically when they are read again (on SIGHUP and, when

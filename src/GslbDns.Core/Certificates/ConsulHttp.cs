@@ -1,9 +1,10 @@
 using System.Net.Security;
+using GslbDns.Hosting;
 using GslbDns.Tls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace GslbDns.Hosting;
+namespace GslbDns.Certificates;
 
 /// <summary>
 /// The HttpClient a process talks to Consul with: TLS 1.2+, trusting only the CA file when given, presenting the
