@@ -193,7 +193,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 StartSlot(slot);
             }
 
-            _publisher = Task.Run(() => PublishLoopAsync(_stop.Token));
+            // The first cycle counts from now, not from whenever the pool runs the loop: a late start must not delay the first report.
+            var started = _time.GetUtcNow();
+            _publisher = Task.Run(() => PublishLoopAsync(started, _stop.Token));
         }
     }
 
@@ -489,9 +491,9 @@ public sealed class ProbeScheduler : IAsyncDisposable
         }
     }
 
-    private async Task PublishLoopAsync(CancellationToken ct)
+    private async Task PublishLoopAsync(DateTimeOffset started, CancellationToken ct)
     {
-        var last = _time.GetUtcNow();
+        var last = started;
         var lastFlip = DateTimeOffset.MinValue;
         while (!ct.IsCancellationRequested)
         {
