@@ -106,23 +106,7 @@ public sealed class SignedZoneFixture : IAsyncLifetime
 
     internal string UnboundLog => _unbound?.Describe() ?? "";
 
-    private string UnboundConfig(string directory, int port) => $"""
-        server:
-            verbosity: 1
-            interface: 127.0.0.1
-            port: {port}
-            do-ip4: yes
-            do-ip6: no
-            do-daemonize: no
-            use-syslog: no
-            logfile: ""
-            chroot: ""
-            username: ""
-            pidfile: ""
-            directory: "{directory}"
-            num-threads: 1
-            access-control: 127.0.0.0/8 allow
-            do-not-query-localhost: no
+    private string UnboundConfig(string directory, int port) => UnboundProcess.ServerSection(directory, port) + $"""
             module-config: "subnetcache validator iterator"
             send-client-subnet: 127.0.0.1
             client-subnet-always-forward: yes

@@ -10,6 +10,19 @@ namespace GslbDns.Tests.Server;
 /// </summary>
 internal static class UnboundProcess
 {
+    /// <summary>
+    /// The start of every test resolver's config: a foreground, unprivileged, single-threaded Unbound on
+    /// 127.0.0.1:<paramref name="port"/> that may query servers on loopback. Callers add their server options
+    /// (indented by four spaces) and their other sections.
+    /// </summary>
+    public static string ServerSection(string directory, int port) =>
+        "server:\n" + string.Concat(new[]
+        {
+            "verbosity: 1", "interface: 127.0.0.1", $"port: {port}", "do-ip4: yes", "do-ip6: no", "do-daemonize: no",
+            "use-syslog: no", "logfile: \"\"", "chroot: \"\"", "username: \"\"", "pidfile: \"\"", $"directory: \"{directory}\"",
+            "num-threads: 1", "access-control: 127.0.0.0/8 allow", "do-not-query-localhost: no",
+        }.Select(option => "    " + option + "\n"));
+
     public static async Task<(ChildProcess Process, IPEndPoint Resolver)> StartAsync(TempFolder folder, Func<int, string> config, string probeName)
     {
         var failures = new List<string>();

@@ -34,26 +34,10 @@ public sealed class UnboundFixture : IAsyncLifetime
     private static string Config(string directory, int port, IPEndPoint server)
     {
         var ours = $"{server.Address}@{server.Port.ToString(CultureInfo.InvariantCulture)}";
-        return $"""
-            server:
-                verbosity: 1
-                interface: 127.0.0.1
-                port: {port}
-                do-ip4: yes
-                do-ip6: no
+        return UnboundProcess.ServerSection(directory, port) + $"""
                 do-udp: yes
                 do-tcp: yes
-                do-daemonize: no
-                use-syslog: no
-                logfile: ""
-                chroot: ""
-                username: ""
-                pidfile: ""
-                directory: "{directory}"
-                num-threads: 1
                 outgoing-range: 64
-                access-control: 127.0.0.0/8 allow
-                do-not-query-localhost: no
                 module-config: "iterator"
                 qname-minimisation: yes
                 edns-buffer-size: 1232
