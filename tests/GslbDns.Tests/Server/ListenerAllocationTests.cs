@@ -12,10 +12,13 @@ namespace GslbDns.Tests.Server;
 /// <summary>
 /// Invariant 5 for the listener loops, not only the engine: 100,000 queries over real sockets, counted in bytes the
 /// serving side allocated. UDP: the receive threads' own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which each
-/// publishes (recvmmsg path and the portable fallback). TCP runs on thread-pool threads, so it is counted for the whole
-/// process (<see cref="GC.GetTotalAllocatedBytes"/>, precise) with a client that allocates nothing; hence the class runs
-/// alone. Bounded at one byte per query on average: one allocation per query, the smallest 24 bytes, fails it 24 times
-/// over, while one-off costs pass (a tier-up, a type load; for TCP whatever else the runtime does meanwhile, 27 KB measured).
+/// publishes (recvmmsg path and the portable fallback), bounded at one byte per query on average: one allocation per
+/// query, the smallest 24 bytes, fails it 24 times over, while one-off costs pass (a tier-up, a type load).
+/// TCP runs on thread-pool threads, so it is counted for the whole process (<see cref="GC.GetTotalAllocatedBytes"/>,
+/// precise) with a client that allocates nothing; hence the class runs alone. That count also holds what the test host
+/// does meanwhile (27 KB per round measured on a quiet machine, 103 KB once on the 2-core CI), so TCP gets four bytes
+/// per query (a 24-byte allocation per query still fails it six times over) and up to three rounds: the first within
+/// the budget passes, since a per-query allocation fails every round while the host's bursts do not repeat.
 /// </summary>
 [Collection(SoakCollection.Name)]
 public sealed class ListenerAllocationTests(ITestOutputHelper output)
@@ -23,6 +26,8 @@ public sealed class ListenerAllocationTests(ITestOutputHelper output)
     private const int Queries = 100_000;
     private const int Warmup = 20_000;
     private const long Budget = Queries;
+    private const long TcpBudget = 4 * Queries;
+    private const int TcpRounds = 3;
 
     private static readonly byte[][] Mix =
     [
@@ -75,8 +80,7 @@ public sealed class ListenerAllocationTests(ITestOutputHelper output)
         try
         {
             var target = server.TcpListeners[0].LocalEndPoint;
-            long allocated = 0;
-            var answered = 0;
+            var rounds = new List<(int Answered, long Allocated)>();
             Exception? failure = null;
 
             // A plain thread with synchronous sockets and buffers made up front: the only allocations left in the process are the server's.
@@ -89,9 +93,17 @@ public sealed class ListenerAllocationTests(ITestOutputHelper output)
                     var window = FramedWindow(32);
                     var replies = new byte[65536 * 2];
                     TcpClientLoop(socket, window, replies, 32, Warmup);
-                    var before = GC.GetTotalAllocatedBytes(precise: true);
-                    answered = TcpClientLoop(socket, window, replies, 32, Queries);
-                    allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+                    for (var round = 0; round < TcpRounds; round++)
+                    {
+                        var before = GC.GetTotalAllocatedBytes(precise: true);
+                        var answered = TcpClientLoop(socket, window, replies, 32, Queries);
+                        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+                        rounds.Add((answered, allocated));
+                        if (allocated <= TcpBudget)
+                        {
+                            break;
+                        }
+                    }
                 }
                 catch (Exception ex)
                 {
@@ -99,11 +111,15 @@ public sealed class ListenerAllocationTests(ITestOutputHelper output)
                 }
             });
             client.Start();
-            await Deadline.Within(Task.Run(() => client.Join()), TimeSpan.FromSeconds(60), "the TCP client loop");
+            await Deadline.Within(Task.Run(() => client.Join()), TimeSpan.FromSeconds(90), "the TCP client loop");
             Assert.Null(failure);
-            output.WriteLine($"TCP: {answered} answers, {allocated} bytes allocated in the process");
-            Assert.Equal(Queries, answered);
-            Assert.True(allocated <= Budget, $"TCP: {allocated} bytes over {answered} queries");
+            foreach (var (answered, allocated) in rounds)
+            {
+                output.WriteLine($"TCP: {answered} answers, {allocated} bytes allocated in the process");
+                Assert.Equal(Queries, answered);
+            }
+
+            Assert.True(rounds[^1].Allocated <= TcpBudget, $"TCP: every one of {rounds.Count} rounds of {Queries} queries allocated over {TcpBudget} bytes: {string.Join(", ", rounds.Select(r => r.Allocated))}");
         }
         finally
         {
