@@ -179,11 +179,11 @@ internal static class StatusPage
             html.Append("<th>").Append(HtmlEncode(p)).Append("</th>");
         }
 
-        html.Append("<th>usable</th><th>drained</th><th>forced</th><th>priority</th><th>weight (configured)</th></tr>");
+        html.Append("<th>usable</th><th>drained</th><th>forced</th><th>feed</th><th>priority</th><th>weight (configured)</th></tr>");
         foreach (var e in endpoints)
         {
             html.Append("<tr data-endpoint=\"").Append(HtmlEncode(e.Id)).Append("\" data-verdict=\"").Append(HtmlEncode(e.Health.Verdict)).Append("\" data-usable=\"").Append(Bool(e.Usable))
-                .Append("\" data-drained=\"").Append(Bool(e.Drained)).Append("\" data-weight=\"").Append(e.EffectiveWeight).Append("\"><td>").Append(HtmlEncode(e.Id))
+                .Append("\" data-drained=\"").Append(Bool(e.Drained)).Append("\" data-weight=\"").Append(e.EffectiveWeight).Append("\" data-feed=\"").Append(FeedState(e.Feed)).Append("\"><td>").Append(HtmlEncode(e.Id))
                 .Append("</td><td class=\"").Append(HtmlEncode(e.Health.Verdict)).Append("\">").Append(HtmlEncode(e.Health.Verdict)).Append("</td><td>")
                 .Append(e.Health.Down).Append(" of ").Append(e.Health.Voters).Append("</td>");
             foreach (var p in probers)
@@ -193,7 +193,7 @@ internal static class StatusPage
             }
 
             html.Append("<td>").Append(e.Usable ? "yes" : "no").Append("</td><td").Append(e.Drained ? " class=\"drained\">by " + HtmlEncode(e.DrainedBy ?? "?") : ">").Append("</td><td>")
-                .Append(e.ForcedHealthy is { } f ? (f ? "healthy" : "unhealthy") : "").Append("</td><td>").Append(e.Priority).Append("</td><td>")
+                .Append(e.ForcedHealthy is { } f ? (f ? "healthy" : "unhealthy") : "").Append("</td><td>").Append(HtmlEncode(FeedText(e.Feed))).Append("</td><td>").Append(e.Priority).Append("</td><td>")
                 .Append(e.EffectiveWeight).Append(" (").Append(e.ConfiguredWeight).Append(")</td></tr>");
         }
 
@@ -329,8 +329,18 @@ internal static class StatusPage
     {
         "weight" => $"weight {e.Weight}",
         "override" => $"forced {(e.Healthy == true ? "healthy" : "unhealthy")} until {(e.Expires is { } x ? Time(x) : "?")}{(e.Expired == true ? " (expired)" : "")}",
+        "feed" => $"feed{Vote(e.Healthy)}{(e.Load is { } load ? $" load {load.ToString("0.###", CultureInfo.InvariantCulture)}" : "")} until {(e.Expires is { } y ? Time(y) : "?")}{(e.Expired == true ? " (expired)" : "")}",
         _ => "drained",
     };
+
+    /// <summary>The endpoint row's <c>data-feed</c>: none, expired, or the live feed's vote (up, down, or load-only).</summary>
+    private static string FeedState(FeedView? feed) => feed is null ? "none" : feed.Expired ? "expired" : feed.Up switch { true => "up", false => "down", null => "load" };
+
+    private static string FeedText(FeedView? feed) => feed is null
+        ? ""
+        : $"{(feed.Expired ? "expired:" : "")}{Vote(feed.Up)}{(feed.Load is { } load ? $" load {load.ToString("0.###", CultureInfo.InvariantCulture)}" : "")} ({feed.Mode}{(feed.Counted ? "" : ", not counted")})".TrimStart();
+
+    private static string Vote(bool? up) => up switch { true => " up", false => " down", null => "" };
 
     private static void Row(StringBuilder html, string name, string value, string id) =>
         html.Append("<tr id=\"status-").Append(id).Append("\"><th>").Append(HtmlEncode(name)).Append("</th><td>").Append(HtmlEncode(value)).Append("</td></tr>");

@@ -7,7 +7,7 @@ namespace GslbDns.Server.Ctl;
 
 /// <summary>
 /// <c>gslbdns ctl ...</c>: the operator REST API from a shell (status, endpoints, drains, weights, forced verdicts,
-/// explain, audit, drills). JSON or a table on standard output, errors on standard error, and the exit statuses of
+/// external feeds, explain, audit, drills). JSON or a table on standard output, errors on standard error, and the exit statuses of
 /// <see cref="CtlExit"/>. The token comes from a file or the environment, never from the command line.
 /// </summary>
 internal static class CtlCommand
@@ -78,6 +78,14 @@ internal static class CtlCommand
                     ["force"] = parsed.Get(Force),
                 }),
                 "override" => await run.EntryAsync(HttpMethod.Delete, words[1], "override", ClearBody(parsed)),
+                "feed" when words[0] == "set" => await run.EntryAsync(HttpMethod.Put, words[1], "feed", new JsonObject
+                {
+                    ["up"] = parsed.Get(FeedUp),
+                    ["load"] = parsed.Get(FeedLoad),
+                    ["expiresIn"] = parsed.Get(ExpiresIn),
+                    ["reason"] = parsed.Get(Reason),
+                }),
+                "feed" => await run.EntryAsync(HttpMethod.Delete, words[1], "feed", new JsonObject { ["reason"] = parsed.Get(Reason) }),
                 "explain" => await run.ShowAsync(await client.SendAsync(HttpMethod.Get, "v1/explain" + Query(("name", parsed.Get(Name)), ("type", parsed.Get(QueryType)), ("client", parsed.Get(Client)))), TableWriter.Object),
                 "audit" => await run.ShowAsync(
                     await client.SendAsync(HttpMethod.Get, "v1/audit" + Query(("from", parsed.Get(From)), ("to", parsed.Get(To)), ("object", parsed.Get(AuditObject)), ("kind", parsed.Get(Kind)), ("limit", parsed.Get(Limit)))),
@@ -109,6 +117,10 @@ internal static class CtlCommand
             "override" when words[0] == "set" && parsed.Get(Healthy) is null => "override set: --healthy true|false is required",
             "override" when words[0] == "set" && parsed.IsSet(Ttl) == parsed.IsSet(Expires) => "override set: give one of --ttl SEC or --expires T",
             "override" when words[0] == "set" && parsed.Get(Reason) is null => "override set: --reason is required",
+            "feed" when words.Count != 2 || words[0] is not ("set" or "clear") => "feed: feed set SERVICE/DC/ADDRESS ... or feed clear SERVICE/DC/ADDRESS",
+            "feed" when !words[1].Contains('/', StringComparison.Ordinal) => $"feed: '{words[1]}' is not an endpoint id (SERVICE/DC/ADDRESS): a feed belongs to one endpoint",
+            "feed" when words[0] == "set" && parsed.Get(FeedUp) is null && parsed.Get(FeedLoad) is null => "feed set: give --up true|false, --load N, or both",
+            "feed" when words[0] == "set" && parsed.Get(ExpiresIn) is null => "feed set: --expires-in is required: a feed always expires",
             "drill" when words.Count == 0 || words[0] is not ("plan" or "start" or "status" or "abort" or "report") => "drill: plan, start, status, abort or report",
             "drill" when words[0] is "abort" or "report" && words.Count < 2 => $"drill {words[0]}: the drill id is required",
             "drill" when words[0] is "plan" or "start" && words.Count > 1 => $"drill {words[0]}: unexpected argument '{words[1]}'",
@@ -118,7 +130,7 @@ internal static class CtlCommand
         };
     }
 
-    /// <summary>--token-file, else env GSLBDNS_API_TOKEN_FILE, else env GSLBDNS_API_TOKEN. A tokens-file line (<c>role token name</c>) gives its token.</summary>
+    /// <summary>--token-file, else env GSLBDNS_API_TOKEN_FILE, else env GSLBDNS_API_TOKEN. A tokens-file line (<c>role token name</c>, any of the API's roles) gives its token.</summary>
     private static async Task<(string? Token, string? Error)> ReadTokenAsync(string? tokenFile)
     {
         tokenFile ??= Environment.GetEnvironmentVariable("GSLBDNS_API_TOKEN_FILE");
@@ -141,7 +153,7 @@ internal static class CtlCommand
 
         var line = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0 && !l.StartsWith('#')) ?? "";
         var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        var token = fields.Length >= 2 && fields[0] is "operator" or "read" ? fields[1] : line;
+        var token = fields.Length >= 2 && fields[0] is "operator" or "read" or "feed" ? fields[1] : line;
         return token.Length == 0
             ? (null, "no API token: give --token-file FILE, or set GSLBDNS_API_TOKEN_FILE or GSLBDNS_API_TOKEN")
             : (token, null);
@@ -164,12 +176,13 @@ internal static class CtlCommand
         json["items"]!.AsArray(),
         TableWriter.Column("endpoint", "id"), TableWriter.Column("verdict", "health.verdict"), TableWriter.Column("votes", "health.byProber"),
         TableWriter.Column("usable", "usable"), TableWriter.Column("drained", "drainedBy"), TableWriter.Column("forced", "forcedHealthy"),
-        TableWriter.Column("weight", "effectiveWeight"), TableWriter.Column("configured", "configuredWeight"));
+        TableWriter.Column("weight", "effectiveWeight"), TableWriter.Column("configured", "configuredWeight"),
+        TableWriter.Column("feed", "feed.up"), TableWriter.Column("load", "load.utilisation"));
 
     private static string EntryTable(JsonNode json) => TableWriter.Rows(
         [json],
         TableWriter.Column("kind", "kind"), TableWriter.Column("target", "target"), TableWriter.Column("set", "set"), TableWriter.Column("version", "version"),
-        TableWriter.Column("weight", "weight"), TableWriter.Column("healthy", "healthy"), TableWriter.Column("expires", "expires"), TableWriter.Column("reason", "reason"));
+        TableWriter.Column("weight", "weight"), TableWriter.Column("healthy", "healthy"), TableWriter.Column("load", "load"), TableWriter.Column("expires", "expires"), TableWriter.Column("reason", "reason"));
 
     private static string AuditTable(JsonNode json) => TableWriter.Rows(
         json["entries"]!.AsArray(),

@@ -33,6 +33,10 @@ internal static class CtlCommandLine
     public static readonly CommandOption<int?> Ttl = Option.Value<int?>("--ttl", "SEC", "the forced verdict expires after SEC seconds", static t => OptionValues.Int(1, 30 * 86400)(t));
     public static readonly CommandOption<string?> Expires = Option.OptionalText("--expires", "RFC3339", "the forced verdict expires at this time");
 
+    public static readonly CommandOption<bool?> FeedUp = Option.Value<bool?>("--up", "true|false", "the feed's vote: up or down", static t => bool.TryParse(t, out var b) ? b : throw new FormatException("is not true or false"));
+    public static readonly CommandOption<double?> FeedLoad = Option.Value<double?>("--load", "N", "the feed's load figure, in the unit of the endpoint's capacity", Number);
+    public static readonly CommandOption<string?> ExpiresIn = Option.OptionalText("--expires-in", "DURATION", "the feed stops counting after DURATION (1s..24h, e.g. 60s, 5m)");
+
     public static readonly CommandOption<string?> Name = Option.OptionalText("--name", "NAME", "the name to resolve", required: true);
     public static readonly CommandOption<string> QueryType = Option.Text("--type", "A|AAAA", "the record type", "A", "A");
     public static readonly CommandOption<string?> Client = Option.OptionalText("--client", "ADDR[/PREFIX]", "the client, or its subnet (as EDNS Client Subnet)", required: true);
@@ -72,6 +76,7 @@ internal static class CtlCommandLine
         new CommandDefinition("undrain", "undrain TARGET [--reason TEXT] [--force] [--if-match V]", "answer from TARGET again", Table(Reason, Force, IfMatch), 1),
         new CommandDefinition("weight", "weight TARGET (N | --add N | --clear) [--reason TEXT] [--if-match V]", "set, change or clear a weight", Table(Clear, Add, Reason, IfMatch), 2),
         new CommandDefinition("override", "override set TARGET --healthy true|false (--ttl SEC | --expires T) --reason TEXT\noverride clear TARGET [--reason TEXT]", "force a verdict, or drop it", Table(Healthy, Ttl, Expires, Reason, Force, IfMatch), 2),
+        new CommandDefinition("feed", "feed set SERVICE/DC/ADDRESS [--up true|false] [--load N] --expires-in DURATION [--reason TEXT] [--if-match V]\nfeed clear SERVICE/DC/ADDRESS [--reason TEXT] [--if-match V]", "an external health and load feed (a feed token may do only this)", Table(FeedUp, FeedLoad, ExpiresIn, Reason, IfMatch), 2),
         new CommandDefinition("explain", "explain --name NAME [--type A|AAAA] --client ADDR[/PREFIX]", "the answer a client gets, and why", Table(Name, QueryType, Client)),
         new CommandDefinition("audit", "audit [--from T] [--to T] [--object ID] [--kind KIND] [--limit N]", "the audit log, oldest first", Table(From, To, AuditObject, Kind, Limit)),
         new CommandDefinition("drills", "drills", "every drill, newest first", Table()),

@@ -9,6 +9,8 @@ namespace GslbDns.Tests.Api;
 /// </summary>
 public sealed class CtlTests
 {
+    private const string FeedToken = "feed-token-0123456789-ctl-tests";
+
     [Fact]
     public async Task Every_command_and_every_exit_status_against_a_running_api()
     {
@@ -16,6 +18,9 @@ public sealed class CtlTests
         var zones = folder.Folder("zones");
         ApiTestZones.Write(zones);
         var tokens = ApiProcess.WriteTokensFile(folder.File("tokens"));
+        File.AppendAllText(tokens, $"feed {FeedToken} monitor\n");
+        var feedToken = folder.File("feed-token");
+        File.WriteAllText(feedToken, $"feed {FeedToken} monitor\n");
         var operatorToken = folder.File("operator-token");
         File.WriteAllText(operatorToken, InProcessApi.OperatorToken + "\n");
         var readToken = folder.File("read-token");
@@ -85,12 +90,30 @@ public sealed class CtlTests
         Assert.False(forced.Json.GetProperty("healthy").GetBoolean());
         Assert.Equal(0, (await Ctl(operatorToken, "override", "clear", w, "--reason", "ctl")).Exit);
 
+        // External feeds: a feed token sets and clears one endpoint's vote and load, and may do nothing else.
+        var feed = await Ctl(feedToken, "feed", "set", w, "--up", "false", "--load", "3.5", "--expires-in", "60s", "--reason", "monitor says so");
+        Assert.True(feed.Exit == 0, feed.Run.ToString());
+        Assert.Equal("feed", feed.Json.GetProperty("kind").GetString());
+        Assert.False(feed.Json.GetProperty("healthy").GetBoolean());
+        Assert.Equal(3.5, feed.Json.GetProperty("load").GetDouble());
+        var fed = (await Ctl(readToken, "endpoints", "--service", ApiTestZones.Weighted, "--dc", "dc-a")).Json.GetProperty("items").EnumerateArray().Single(e => e.GetProperty("id").GetString() == w);
+        Assert.False(fed.GetProperty("feed").GetProperty("up").GetBoolean());
+        Assert.Equal(3, (await Ctl(feedToken, "drain", "dc-c", "--reason", "x")).Exit); // 403: a feed token writes feeds only
+        var badExpiry = await Ctl(feedToken, "feed", "set", w, "--up", "true", "--expires-in", "3d");
+        Assert.Equal(1, badExpiry.Exit); // 400 naming the field
+        Assert.Contains("expiresIn", badExpiry.Run.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, (await Ctl(feedToken, "feed", "set", w, "--up", "true")).Exit); // no --expires-in: refused before sending
+        Assert.Equal(2, (await Ctl(feedToken, "feed", "set", "dc-a", "--up", "true", "--expires-in", "60s")).Exit); // not an endpoint
+        var cleared = await Ctl(feedToken, "feed", "clear", w, "--reason", "recovered");
+        Assert.True(cleared.Exit == 0, cleared.Run.ToString());
+        Assert.False(cleared.Json.GetProperty("set").GetBoolean());
+
         var explain = await Ctl(readToken, "explain", "--name", ApiTestZones.Weighted, "--client", "192.0.2.0/24");
         Assert.True(explain.Exit == 0, explain.Run.ToString());
         Assert.Contains("192.0.2.", explain.Run.StandardOutput, StringComparison.Ordinal);
 
         var audit = await Ctl(readToken, "audit", "--object", w);
-        Assert.Equal(5, audit.Json.GetProperty("count").GetInt32()); // weight set, add, clear; override set, clear
+        Assert.Equal(7, audit.Json.GetProperty("count").GetInt32()); // weight set, add, clear; override set, clear; feed set, clear
 
         // Drills: plan (dry run), start one two hours ahead, list, status, report, abort; a second abort is a 409.
         var plan = await Ctl(operatorToken, "drill", "plan", "--dc", "dc-b", "--reason", "ctl practice");

@@ -25,11 +25,12 @@ public sealed partial class StatusPageTests
         var url = await ApiProcess.WaitForUrlAsync(api);
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
 
-        // State to show: a drained data center (with markup in the reason), a weight, a forced verdict and a scheduled drill.
+        // State to show: a drained data center (with markup in the reason), a weight, a forced verdict, an external feed and a scheduled drill.
         const string hostileReason = "maintenance <script>alert(1)</script> & \"quotes\"";
         await ExpectOkAsync(http, HttpMethod.Put, "/v1/datacenters/dc-c/drain", new { reason = hostileReason });
         await ExpectOkAsync(http, HttpMethod.Put, ApiCalls.EndpointPath(ApiTestZones.WeightedId("dc-a")) + "/weight", new { weight = 300, reason = "more to a" });
         await ExpectOkAsync(http, HttpMethod.Put, ApiCalls.EndpointPath($"{ApiTestZones.Pair}/dc-b/{ApiTestZones.PairAddress("dc-b")}") + "/override", new { healthy = true, ttlSeconds = 600, reason = "known good" });
+        await ExpectOkAsync(http, HttpMethod.Put, ApiCalls.EndpointPath(ApiTestZones.WeightedId("dc-b")) + "/feed", new { up = true, load = 2.5, expiresIn = "10m", reason = "monitor" });
         var drill = await ExpectOkAsync(http, HttpMethod.Post, "/v1/drills", new { dataCenters = new[] { "dc-b" }, reason = "practice", start = DateTimeOffset.UtcNow.AddHours(2), durationSeconds = 600, force = true });
         var drillId = drill.GetProperty("id").GetString()!;
 
@@ -121,15 +122,21 @@ public sealed partial class StatusPageTests
         }
 
         Assert.Equal("300", Attribute(Row(dom, "data-endpoint", ApiTestZones.WeightedId("dc-a")), "data-weight"));
+        var fedRow = Row(dom, "data-endpoint", ApiTestZones.WeightedId("dc-b"));
+        Assert.Equal("up", Attribute(fedRow, "data-feed"));
+        Assert.Contains("up load 2.5 (vote)", fedRow, StringComparison.Ordinal);
+        Assert.Equal("none", Attribute(Row(dom, "data-endpoint", ApiTestZones.WeightedId("dc-a")), "data-feed"));
         Assert.Equal("false", Attribute(Row(dom, "data-endpoint", ApiTestZones.WeightedId("dc-c")), "data-usable"));
 
         var entries = before.GetProperty("state").GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("kind").GetString() != "drill").ToList();
-        Assert.Equal(3, entries.Count);
+        Assert.Equal(4, entries.Count);
         foreach (var entry in entries)
         {
             var row = Row(dom, "data-entry", $"{entry.GetProperty("kind").GetString()}:{entry.GetProperty("target").GetString()}");
             Assert.Equal(entry.GetProperty("version").GetUInt64().ToString(CultureInfo.InvariantCulture), Attribute(row, "data-version"));
         }
+
+        Assert.Contains("<td>feed up load 2.5 until ", Row(dom, "data-entry", $"feed:{ApiTestZones.WeightedId("dc-b")}"), StringComparison.Ordinal); // not "drained"
 
         var drills = before.GetProperty("drills").GetProperty("items").EnumerateArray().ToList();
         Assert.Single(drills);
