@@ -53,6 +53,6 @@ public sealed partial class SnapshotWatcher : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Reload failed")]
     private static partial void LogReloadFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Zone folder {Folder} does not exist: file changes are not watched (SIGHUP still reloads)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Zone folder {Folder} does not exist yet: it is watched for, and its files reload once it appears (SIGHUP too)")]
     private static partial void LogNotWatched(ILogger logger, string folder);
 }
