@@ -31,7 +31,7 @@ internal static class Program
 
         if (parsed.Command == "dnssec-rollover")
         {
-            return await StartRolloverAsync(parsed.Options, parsed.RolloverKey);
+            return await DnssecRolloverCommand.RunAsync(parsed.Options, parsed.Rollover!, Console.Out, Console.Error);
         }
 
         if (parsed.Command == "explain")
@@ -100,38 +100,6 @@ internal static class Program
         foreach (var keys in DnsServer.LoadDnssecKeys(options, DnsServer.CreateKeyRollover(options, consulHttp?.Client, token, TimeProvider.System)).Values)
         {
             Console.WriteLine(keys.DsText());
-        }
-
-        return 0;
-    }
-
-    /// <summary>Starts a ZSK rollover of each --dnssec-zone now; the running servers pick it up from the key store on their next pass.</summary>
-    private static async Task<int> StartRolloverAsync(ServerOptions options, string? key)
-    {
-        if (options.DnssecZones.Count == 0 || key is null)
-        {
-            Console.Error.WriteLine("dnssec-rollover: give the zone with --dnssec-zone ZONE and the key with --key zsk");
-            return 2;
-        }
-
-        var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
-        using var consulHttp = options.ConsulAddresses.Count > 0 ? ConsulHttp.Create(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1)) : null;
-        var rollover = DnsServer.CreateKeyRollover(options, consulHttp?.Client, token, TimeProvider.System)!;
-        foreach (var zone in options.DnssecZones)
-        {
-            try
-            {
-                var state = await rollover.StartZskRolloverAsync(zone);
-                foreach (var line in state.Describe(DateTimeOffset.UtcNow))
-                {
-                    Console.WriteLine(line);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or HttpRequestException)
-            {
-                Console.Error.WriteLine($"dnssec-rollover {zone}: {rollover.Where(zone)}: {ex.Message}");
-                return 1;
-            }
         }
 
         return 0;

@@ -95,7 +95,7 @@ public sealed class SharedZoneKeyStore : IZoneKeyStateStore
         _consul.KvCasAsync(KeyOf(next.Zone), Encrypt(KeyOf(next.Zone), next), read.Version, cancellationToken: cancellationToken);
 
     private byte[] Encrypt(string name, ZoneKeyState state) =>
-        Encrypt(name, ZoneKeyStateJson.Write(state, Convert.ToBase64String(state.Ksk.ExportPkcs8()), k => Convert.ToBase64String(k.ExportPkcs8())));
+        Encrypt(name, ZoneKeyStateJson.Write(state, k => Convert.ToBase64String(k.ExportPkcs8())));
 
     private byte[] Encrypt(string name, byte[] plain)
     {

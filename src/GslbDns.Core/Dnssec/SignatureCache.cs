@@ -3,7 +3,11 @@ namespace GslbDns.Dnssec;
 /// <summary>A signature made once and reused until <see cref="RefreshAt"/> (Unix seconds), then made again.</summary>
 /// <param name="Key">What it signs (owner, type, TTL, RDATAs in canonical order); null for a static RRset's own slot.</param>
 /// <param name="Rrsig">The RRSIG record, TYPE..RDATA, written after the owner as it is.</param>
-public sealed record SignedSet(byte[]? Key, byte[] Rrsig, long RefreshAt);
+public sealed record SignedSet(byte[]? Key, byte[] Rrsig, long RefreshAt)
+{
+    /// <summary>Further RRSIG records over the same RRset (the other KSKs of a KSK rollover); empty almost always.</summary>
+    public byte[][] More { get; init; } = [];
+}
 
 /// <summary>
 /// Signatures of answers that vary per query (load-balanced answer sets, compact-denial NSECs, wildcard

@@ -9,24 +9,31 @@ namespace GslbDns.Dnssec;
 /// </summary>
 public sealed class ZoneKeys
 {
+    /// <param name="ksk">The KSK that CDS/CDNSKEY name (the DS the parent should have) and that signs the DNSKEY RRset.</param>
     /// <param name="otherZsks">ZSKs published but not signing: a successor before it signs, a predecessor while its signatures expire from caches.</param>
-    public ZoneKeys(DnsName zone, DnssecKey ksk, DnssecKey zsk, IReadOnlyList<DnssecKey>? otherZsks = null)
+    /// <param name="otherKsks">KSKs of a rollover under way: published, and signing the DNSKEY RRset too, so it validates under the old DS and the new.</param>
+    public ZoneKeys(DnsName zone, DnssecKey ksk, DnssecKey zsk, IReadOnlyList<DnssecKey>? otherZsks = null, IReadOnlyList<DnssecKey>? otherKsks = null)
     {
         otherZsks ??= [];
-        if (!ksk.IsKeySigningKey || zsk.IsKeySigningKey || otherZsks.Any(k => k.IsKeySigningKey))
+        otherKsks ??= [];
+        if (!ksk.IsKeySigningKey || zsk.IsKeySigningKey || otherZsks.Any(k => k.IsKeySigningKey) || otherKsks.Any(k => !k.IsKeySigningKey))
         {
-            throw new ArgumentException("expected a KSK (flags 257) and ZSKs (flags 256)");
+            throw new ArgumentException("expected KSKs (flags 257) and ZSKs (flags 256)");
         }
 
         Zone = zone;
         Ksk = ksk;
         Zsk = zsk;
         OtherZsks = otherZsks;
+        OtherKsks = otherKsks;
     }
 
     public DnsName Zone { get; }
 
     public DnssecKey Ksk { get; }
+
+    /// <summary>KSKs in the DNSKEY RRset besides <see cref="Ksk"/>, each signing the DNSKEY, CDS and CDNSKEY RRsets too (a KSK rollover under way).</summary>
+    public IReadOnlyList<DnssecKey> OtherKsks { get; }
 
     /// <summary>The ZSK that signs.</summary>
     public DnssecKey Zsk { get; }
@@ -38,6 +45,7 @@ public sealed class ZoneKeys
     public bool SameAs(ZoneKeys other) =>
         Zone == other.Zone && Ksk.KeyTag == other.Ksk.KeyTag && Zsk.KeyTag == other.Zsk.KeyTag
         && OtherZsks.Select(k => k.KeyTag).SequenceEqual(other.OtherZsks.Select(k => k.KeyTag))
+        && OtherKsks.Select(k => k.KeyTag).SequenceEqual(other.OtherKsks.Select(k => k.KeyTag))
         && Ksk.DnskeyRData.AsSpan().SequenceEqual(other.Ksk.DnskeyRData) && Zsk.DnskeyRData.AsSpan().SequenceEqual(other.Zsk.DnskeyRData);
 
     /// <summary>The DS record for the registrar, in presentation format.</summary>
@@ -66,8 +74,8 @@ public interface IZoneKeyStateStore
 
 /// <summary>
 /// Keys kept in files, one folder per zone under the keys folder (by default <c>STATE/dnssec</c>): <c>ksk.pem</c>,
-/// the ZSKs (<c>zsk.pem</c> first, then <c>zsk-TAG.pem</c> per rollover) in PKCS#8, each created with mode 0600 in a
-/// 0700 folder, and <c>state.json</c>, the ZSKs' schedule (<see cref="ZoneKeyStateJson"/>). A key file that exists is
+/// then <c>ksk-TAG.pem</c> per KSK rollover, the ZSKs (<c>zsk.pem</c> first, then <c>zsk-TAG.pem</c> per rollover) in PKCS#8, each created with mode 0600 in a
+/// 0700 folder, and <c>state.json</c>, the keys' schedule (<see cref="ZoneKeyStateJson"/>). A key file that exists is
 /// read and never replaced, so a restart signs with the same keys and the DS at the parent stays valid.
 /// </summary>
 public sealed class ZoneKeyStore : IZoneKeyStateStore
@@ -178,8 +186,8 @@ public sealed class ZoneKeyStore : IZoneKeyStateStore
         WriteState(folder, next);
 
         // The files of keys the new state no longer holds: removed from the DNSKEY RRset, never used again.
-        var kept = next.Zsks.Select(z => FileOf(z.Key)).Append(FileOf(next.Ksk)).ToHashSet(StringComparer.Ordinal);
-        foreach (var old in read.State.Zsks.Select(z => FileOf(z.Key)).Where(f => !kept.Contains(f)))
+        var kept = AllKeys(next).Select(FileOf).ToHashSet(StringComparer.Ordinal);
+        foreach (var old in AllKeys(read.State).Select(FileOf).Where(f => !kept.Contains(f)))
         {
             File.Delete(Path.Combine(folder, old));
         }
@@ -189,22 +197,24 @@ public sealed class ZoneKeyStore : IZoneKeyStateStore
 
     private void WriteState(string folder, ZoneKeyState state)
     {
-        foreach (var key in state.Zsks.Select(z => z.Key).Append(state.Ksk))
+        foreach (var key in AllKeys(state))
         {
             if (!_files.TryGetValue(key, out _))
             {
-                var name = $"zsk-{key.KeyTag}.pem";
+                var name = $"{(key.IsKeySigningKey ? "ksk" : "zsk")}-{key.KeyTag}.pem";
                 WriteKey(Path.Combine(folder, name), key);
                 _files.AddOrUpdate(key, name);
             }
         }
 
-        var json = ZoneKeyStateJson.Write(state, FileOf(state.Ksk), FileOf);
+        var json = ZoneKeyStateJson.Write(state, FileOf);
         var temporary = Path.Combine(folder, StateFile + ".new");
         File.Delete(temporary);
         WriteNew(temporary, stream => stream.Write(json));
         File.Move(temporary, Path.Combine(folder, StateFile), overwrite: true);
     }
+
+    private static IEnumerable<DnssecKey> AllKeys(ZoneKeyState state) => state.Ksks.Select(k => k.Key).Concat(state.Zsks.Select(z => z.Key));
 
     private string FileOf(DnssecKey key) => _files.TryGetValue(key, out var name) ? name : throw new InvalidOperationException($"key {key.KeyTag} has no file");
 

@@ -43,12 +43,13 @@ public sealed class ZoneSigner
     private long _signatures;
 
     /// <summary>
-    /// The records the apex publishes: DNSKEY (the KSK, the signing ZSK and any ZSK of a rollover under way), and CDS
-    /// and CDNSKEY of the KSK (RFC 7344) for parents that poll.
+    /// The records the apex publishes: DNSKEY (the KSKs, the signing ZSK and any ZSK of a rollover under way), and CDS
+    /// and CDNSKEY of the KSK the parent's DS should name (RFC 7344) for parents that poll.
     /// </summary>
     public IReadOnlyList<(ushort Type, byte[] RData)> ApexRecords() =>
     [
         (RecordType.DNSKEY, Keys.Ksk.DnskeyRData),
+        .. Keys.OtherKsks.Select(k => (RecordType.DNSKEY, k.DnskeyRData)),
         (RecordType.DNSKEY, Keys.Zsk.DnskeyRData),
         .. Keys.OtherZsks.Select(k => (RecordType.DNSKEY, k.DnskeyRData)),
         (RecordType.CDS, Keys.Ksk.DsRData(Origin)),
@@ -56,30 +57,50 @@ public sealed class ZoneSigner
     ];
 
     /// <summary>The DNSKEY RRset and the CDS/CDNSKEY the parent reads are signed by the KSK; the rest by the ZSK.</summary>
-    public DnssecKey KeyFor(ushort type) => type is RecordType.DNSKEY or RecordType.CDS or RecordType.CDNSKEY ? Keys.Ksk : Keys.Zsk;
+    public DnssecKey KeyFor(ushort type) => IsKeySigned(type) ? Keys.Ksk : Keys.Zsk;
 
-    /// <summary>Signs now; <paramref name="key"/> is stored with the signature for cache lookups.</summary>
+    private static bool IsKeySigned(ushort type) => type is RecordType.DNSKEY or RecordType.CDS or RecordType.CDNSKEY;
+
+    /// <summary>
+    /// Signs now; <paramref name="key"/> is stored with the signature for cache lookups. During a KSK rollover the
+    /// RRsets the KSK signs get one signature per KSK (<see cref="SignedSet.More"/>): a resolver holding the old DS
+    /// and one holding the new both find a signature by the key their DS names.
+    /// </summary>
     public SignedSet Sign(byte[]? key, ReadOnlySpan<byte> owner, ushort type, uint ttl, ReadOnlySpan<byte> records, long now)
     {
-        var inception = now - (long)Validity.Backdate.TotalSeconds;
+        var inception = (uint)(now - (long)Validity.Backdate.TotalSeconds);
         var expiration = now + (long)Validity.Lifetime.TotalSeconds;
-        var rrsig = RRsetSignature.Sign(KeyFor(type), Origin, owner, type, ttl, records, (uint)inception, (uint)expiration);
-        Interlocked.Increment(ref _signatures);
-        return new SignedSet(key, rrsig, expiration - (long)Validity.RefreshBefore.TotalSeconds);
+        var rrsig = RRsetSignature.Sign(KeyFor(type), Origin, owner, type, ttl, records, inception, (uint)expiration);
+        var more = Array.Empty<byte[]>();
+        if (IsKeySigned(type) && Keys.OtherKsks.Count > 0)
+        {
+            more = new byte[Keys.OtherKsks.Count][];
+            for (var i = 0; i < more.Length; i++)
+            {
+                more[i] = RRsetSignature.Sign(Keys.OtherKsks[i], Origin, owner, type, ttl, records, inception, (uint)expiration);
+            }
+        }
+
+        Interlocked.Add(ref _signatures, 1 + more.Length);
+        return new SignedSet(key, rrsig, expiration - (long)Validity.RefreshBefore.TotalSeconds) { More = more };
     }
 
     /// <summary>The signature of a static RRset, from its own slot while fresh; made (and the slot replaced) otherwise.</summary>
-    public byte[] Static(ref SignedSet? slot, ReadOnlySpan<byte> owner, ushort type, uint ttl, ReadOnlySpan<byte> records, long now)
+    public byte[] Static(ref SignedSet? slot, ReadOnlySpan<byte> owner, ushort type, uint ttl, ReadOnlySpan<byte> records, long now) =>
+        StaticSet(ref slot, owner, type, ttl, records, now).Rrsig;
+
+    /// <summary>As <see cref="Static"/>, with the further signatures of a KSK rollover (<see cref="SignedSet.More"/>).</summary>
+    public SignedSet StaticSet(ref SignedSet? slot, ReadOnlySpan<byte> owner, ushort type, uint ttl, ReadOnlySpan<byte> records, long now)
     {
         var current = Volatile.Read(ref slot);
         if (current is not null && current.RefreshAt > now)
         {
-            return current.Rrsig;
+            return current;
         }
 
         var signed = Sign(null, owner, type, ttl, records, now);
         Volatile.Write(ref slot, signed);
-        return signed.Rrsig;
+        return signed;
     }
 
     /// <summary>

@@ -19,18 +19,29 @@ public sealed partial class QueryEngine
     /// <param name="synthesized">A wildcard expansion: signed as the expanded name, so no proof of the wildcard match is needed.</param>
     private static bool SignStatic(QueryContext context, ZoneSigner signer, CompiledRRset set, DnsName nodeName, ReadOnlySpan<byte> owner, bool ownerIsQName, bool synthesized)
     {
-        byte[] rrsig;
         if (synthesized)
         {
             var scratch = context.Signing;
-            rrsig = signer.Cached(scratch, LowerCase(owner, scratch.Owner), set.Type, set.Ttl, set.Wire, SigningNow(context));
-        }
-        else
-        {
-            rrsig = signer.Static(ref set.SignatureSlot, nodeName.Wire, set.Type, set.Ttl, set.Wire, SigningNow(context));
+            var rrsig = signer.Cached(scratch, LowerCase(owner, scratch.Owner), set.Type, set.Ttl, set.Wire, SigningNow(context));
+            return ownerIsQName ? context.Response.AddAtQName(rrsig) : context.Response.Add(owner, rrsig);
         }
 
-        return ownerIsQName ? context.Response.AddAtQName(rrsig) : context.Response.Add(owner, rrsig);
+        // A KSK rollover signs the DNSKEY RRset (and CDS/CDNSKEY) with each KSK: the further RRSIGs follow the first.
+        var signed = signer.StaticSet(ref set.SignatureSlot, nodeName.Wire, set.Type, set.Ttl, set.Wire, SigningNow(context));
+        if (!(ownerIsQName ? context.Response.AddAtQName(signed.Rrsig) : context.Response.Add(owner, signed.Rrsig)))
+        {
+            return false;
+        }
+
+        foreach (var more in signed.More)
+        {
+            if (!(ownerIsQName ? context.Response.AddAtQName(more) : context.Response.Add(owner, more)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A load-balanced answer, then (when signing) the RRSIG of exactly the set this query got.</summary>

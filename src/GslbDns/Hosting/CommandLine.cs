@@ -118,8 +118,17 @@ internal static class CommandLine
     public static readonly CommandOption<int> DnssecPropagationDelay = Option.Value(
         "--dnssec-propagation-delay", "SEC", "time for a key change to reach every server of the fleet and secondaries, added to each rollover step", OptionValues.Int(0, 86400), 3600, "3600");
 
+    public static readonly CommandOption<int> DnssecParentDsTtl = Option.Value(
+        "--dnssec-parent-ds-ttl", "SEC", "the TTL of the zone's DS at the parent: after a KSK rollover's DS change the old KSK stays this long + the propagation delay", OptionValues.Int(0, 7 * 86400), 86400, "86400");
+
     public static readonly CommandOption<string?> RolloverKey = Option.Value<string?>(
-        "--key", "zsk", "dnssec-rollover: the key to roll (zsk)", v => v is "zsk" ? v : throw new FormatException("expected zsk"), null, "none");
+        "--key", "zsk|ksk", "dnssec-rollover: the key to roll (zsk: pre-publication, automatic from there; ksk: double-KSK, waits for --ds-published)", v => v is "zsk" or "ksk" ? v : throw new FormatException("expected zsk or ksk"), null, "none");
+
+    public static readonly CommandOption<bool> DsPublished = Option.Flag(
+        "--ds-published", "dnssec-rollover --key ksk: the parent's DS now names the new KSK (the one CDS shows): retire the old KSK");
+
+    public static readonly CommandOption<bool> RolloverStatus = Option.Flag(
+        "--status", "dnssec-rollover: print each key's phase and times, change nothing");
 
     public static readonly CommandOption<bool> NoProber = Option.Flag("--no-prober", "embedded mode without the in-process prober (every endpoint counts as healthy)");
 
@@ -134,7 +143,7 @@ internal static class CommandLine
         NoCookies, CookieSecretFile, CookieSecretLifetime, Metrics, DnstapOutput, DnstapSample, Nsid, Identity, VersionText, MaxUdpSize,
         CommonOptions.GeoIp, CommonOptions.GeoData,
         Consul, CommonOptions.ConsulTokenFile, CommonOptions.ConsulPrefix,
-        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile, DnssecZskLifetime, DnssecMaxTtl, DnssecPropagationDelay,
+        Api, State, ApiTokensFile, NoProber, ProberRegion, CommonOptions.NoWatch, DnssecZone, DnssecKeys, DnssecKeyEncryptionFile, DnssecZskLifetime, DnssecMaxTtl, DnssecPropagationDelay, DnssecParentDsTtl,
     ],
     TlsOptions.Api,
     ApiAuthOptions.Api,
@@ -152,10 +161,13 @@ internal static class CommandLine
         new CommandDefinition("serve", "serve [options]", "run the authoritative DNS server", ServeOptions),
         new CommandDefinition("check", "check [options]", "load every zone and the GSLB config, print problems, exit 1 if any", ServeOptions),
         new CommandDefinition("dnssec-ds", "dnssec-ds --dnssec-zone ZONE [--state DIR | --dnssec-keys DIR]", "print the DS records to give the parent zone (registrar) for each --dnssec-zone, creating its keys if there are none yet", ServeOptions),
-        new CommandDefinition("dnssec-rollover", "dnssec-rollover --dnssec-zone ZONE --key zsk [--state DIR | --dnssec-keys DIR | --consul ...]", "start a ZSK rollover now (pre-publication): the new ZSK is published at once and signs after --dnssec-max-ttl + --dnssec-propagation-delay; prints the schedule", ServeOptions.With(RolloverKey)),
+        new CommandDefinition("dnssec-rollover", "dnssec-rollover --dnssec-zone ZONE (--key zsk | --key ksk [--ds-published] | --status) [--state DIR | --dnssec-keys DIR | --consul ...]", "start a ZSK rollover now (pre-publication: the new ZSK signs after --dnssec-max-ttl + --dnssec-propagation-delay), or a KSK rollover (double-KSK: the new KSK is ready for the parent's DS after --dnssec-max-ttl + --dnssec-propagation-delay; confirm the DS change with --ds-published, the old KSK goes --dnssec-parent-ds-ttl + --dnssec-propagation-delay later); prints each key's phase and times", ServeOptions.With(RolloverKey, DsPublished, RolloverStatus)),
         new CommandDefinition("explain", "explain --name NAME [--type A|AAAA] --client ADDR[/PREFIX] [options]", "the answer a client would get, and why (location, each policy step)", ServeOptions.With(ExplainName, ExplainType, ExplainClient)));
 
-    public sealed record Parsed(string Command, ServerOptions Options, ExplainRequest? Explain, string? RolloverKey = null);
+    public sealed record Parsed(string Command, ServerOptions Options, ExplainRequest? Explain, RolloverRequest? Rollover = null);
+
+    /// <summary>What dnssec-rollover is asked: start a rollover of a key (zsk, ksk), confirm a KSK's DS, or only show the keys.</summary>
+    public sealed record RolloverRequest(string? Key, bool DsPublished, bool Status);
 
     public sealed record ExplainRequest(string Name, string Type, string Client);
 
@@ -217,12 +229,15 @@ internal static class CommandLine
             DnssecKeysFolder = cl.Get(DnssecKeys) ?? Path.Combine(cl.Get(State), "dnssec"),
             DnssecKeyEncryptionFile = cl.Get(DnssecKeyEncryptionFile),
             ApiAuthFailureLimit = ApiAuthOptions.Bind(cl),
-            DnssecTimings = new GslbDns.Dnssec.RolloverTimings(TimeSpan.FromSeconds(cl.Get(DnssecMaxTtl)), TimeSpan.FromSeconds(cl.Get(DnssecPropagationDelay)), TimeSpan.FromSeconds(cl.Get(DnssecZskLifetime))),
+            DnssecTimings = new GslbDns.Dnssec.RolloverTimings(TimeSpan.FromSeconds(cl.Get(DnssecMaxTtl)), TimeSpan.FromSeconds(cl.Get(DnssecPropagationDelay)), TimeSpan.FromSeconds(cl.Get(DnssecZskLifetime)))
+            {
+                ParentDsTtl = TimeSpan.FromSeconds(cl.Get(DnssecParentDsTtl)),
+            },
             EmbeddedProberInfo = new Reports.ProberInfo("embedded", cl.Get(ProberRegion), 0, 0, DateTimeOffset.UtcNow),
         };
         var explain = command == "explain"
             ? new ExplainRequest(cl.Get(ExplainName) ?? ".", cl.Get(ExplainType), cl.Get(ExplainClient) ?? "0.0.0.0")
             : null;
-        return new Parsed(command, options, explain, command == "dnssec-rollover" ? cl.Get(RolloverKey) : null);
+        return new Parsed(command, options, explain, command == "dnssec-rollover" ? new RolloverRequest(cl.Get(RolloverKey), cl.Get(DsPublished), cl.Get(RolloverStatus)) : null);
     }
 }

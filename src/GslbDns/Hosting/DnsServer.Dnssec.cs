@@ -107,7 +107,7 @@ internal sealed partial class DnsServer
 
                     changed ??= new Dictionary<DnsName, ZoneKeys>(current);
                     changed[zone] = keys;
-                    LogKeysChanged(_logger, zone.ToString(), keys.Zsk.KeyTag, string.Join(' ', keys.OtherZsks.Select(k => k.KeyTag)));
+                    LogKeysChanged(_logger, zone.ToString(), keys.Zsk.KeyTag, string.Join(' ', keys.OtherZsks.Select(k => k.KeyTag)), keys.Ksk.KeyTag, string.Join(' ', keys.OtherKsks.Select(k => k.KeyTag)));
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or HttpRequestException or TaskCanceledException)
                 {
@@ -131,8 +131,8 @@ internal sealed partial class DnsServer
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "DNSSEC {Zone}: signing with ZSK {Signing}, also published: [{Published}]")]
-    private static partial void LogKeysChanged(ILogger logger, string zone, ushort signing, string published);
+    [LoggerMessage(Level = LogLevel.Information, Message = "DNSSEC {Zone}: signing with ZSK {Signing}, also published: [{Published}]; KSK {Ksk} (CDS), other KSKs signing the DNSKEY RRset: [{OtherKsks}]")]
+    private static partial void LogKeysChanged(ILogger logger, string zone, ushort signing, string published, ushort ksk, string otherKsks);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DNSSEC {Zone}: cannot read or update the key state: {Error}")]
     private static partial void LogKeyStateError(ILogger logger, string zone, string error);
