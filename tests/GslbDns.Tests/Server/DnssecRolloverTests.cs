@@ -46,16 +46,16 @@ public sealed class DnssecRolloverTests
         await using var server = await InProcessServer.StartAsync(options);
         var authority = server.UdpListeners[0].LocalEndPoint;
 
-        var before = await DnskeySet(authority);
+        var before = await DnskeySet(authority, Zone);
         var ksk = Convert.ToBase64String(Assert.Single(before, k => k.Flags == 257).Key);
         var oldZsk = Assert.Single(before, k => k.Flags == 256).Tag;
-        var (unbound, resolver) = await UnboundProcess.StartAsync(folder, port => UnboundConfig(folder.Path, port, ksk, authority), Zone);
+        var (unbound, resolver) = await UnboundProcess.StartAsync(folder, port => UnboundConfig(folder.Path, port, Zone, ksk, (Zone, authority)), Zone);
         using var _ = unbound;
 
         using var stop = new CancellationTokenSource();
         var answers = new List<string>();
         var failures = new List<string>();
-        var resolving = Task.Run(() => ResolveContinuouslyAsync(resolver, answers, failures, stop.Token));
+        var resolving = Task.Run(() => ResolveContinuouslyAsync(resolver, [("www.roll.test", DnsWire.TypeA), ("nope.roll.test", DnsWire.TypeA), (Zone, Dnskey)], answers, failures, stop.Token));
 
         // Validated answers before the rollover starts, so the resolver holds the old DNSKEY RRset and signatures.
         await Deadline.UntilAsync("validated answers before the rollover", TimeSpan.FromSeconds(5), () => Task.FromResult((Count(answers) >= 6, $"{Count(answers)} answers")), TimeSpan.FromMilliseconds(50));
@@ -69,7 +69,7 @@ public sealed class DnssecRolloverTests
         IReadOnlyList<(ushort Flags, ushort Tag, byte[] Key)> published = [];
         await Deadline.UntilAsync("the new ZSK published", TimeSpan.FromSeconds(5), async () =>
         {
-            published = await DnskeySet(authority);
+            published = await DnskeySet(authority, Zone);
             return (published.Count(k => k.Flags == 256) == 2, Describe(published));
         }, TimeSpan.FromMilliseconds(50));
         var newZsk = Assert.Single(published, k => k.Flags == 256 && k.Tag != oldZsk).Tag;
@@ -81,13 +81,13 @@ public sealed class DnssecRolloverTests
             var tag = await SigningTag(authority);
             return (tag == newZsk, $"signed by {tag}, waiting for {newZsk}");
         }, TimeSpan.FromMilliseconds(50));
-        Assert.Contains(await DnskeySet(authority), k => k.Tag == oldZsk);
+        Assert.Contains(await DnskeySet(authority, Zone), k => k.Tag == oldZsk);
 
         // Max TTL + propagation after that the old key leaves the DNSKEY RRset: KSK and the new ZSK only.
         IReadOnlyList<(ushort Flags, ushort Tag, byte[] Key)> after = [];
         await Deadline.UntilAsync("the old ZSK removed", TimeSpan.FromSeconds(6), async () =>
         {
-            after = await DnskeySet(authority);
+            after = await DnskeySet(authority, Zone);
             return (after.All(k => k.Tag != oldZsk), Describe(after));
         }, TimeSpan.FromMilliseconds(50));
         Assert.Equal([(256, newZsk), (257, before.Single(k => k.Flags == 257).Tag)], after.Select(k => ((int)k.Flags, k.Tag)).Order());
@@ -105,9 +105,9 @@ public sealed class DnssecRolloverTests
         }
     }
 
-    private static string Describe(IEnumerable<(ushort Flags, ushort Tag, byte[] Key)> set) => string.Join(", ", set.Select(k => $"{k.Flags}/{k.Tag}"));
+    internal static string Describe(IEnumerable<(ushort Flags, ushort Tag, byte[] Key)> set) => string.Join(", ", set.Select(k => $"{k.Flags}/{k.Tag}"));
 
-    private static int Count(List<string> answers)
+    internal static int Count(List<string> answers)
     {
         lock (answers)
         {
@@ -115,12 +115,13 @@ public sealed class DnssecRolloverTests
         }
     }
 
-    private static async Task ResolveContinuouslyAsync(IPEndPoint resolver, List<string> answers, List<string> failures, CancellationToken stop)
+    /// <summary>Asks the questions in turn, each as soon as the last is answered; an answer that is not NOERROR with AD is a failure.</summary>
+    internal static async Task ResolveContinuouslyAsync(IPEndPoint resolver, (string Name, ushort Type)[] questions, List<string> answers, List<string> failures, CancellationToken stop)
     {
-        (string Name, ushort Type, int Rcode)[] questions = [("www.roll.test", DnsWire.TypeA, 0), ("nope.roll.test", DnsWire.TypeA, 0), (Zone, Dnskey, 0)];
+        const int rcode = 0;
         for (var i = 0; !stop.IsCancellationRequested; i++)
         {
-            var (name, type, rcode) = questions[i % questions.Length];
+            var (name, type) = questions[i % questions.Length];
             var id = DnsWire.NewId();
             var reply = await RawDnsClient.UdpQueryAsync(resolver, DnsWire.Query(name, type, id, new EdnsSpec(DnssecOk: true), recursionDesired: true), id, TimeSpan.FromSeconds(3));
             var line = $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {name}/{type}: {reply}";
@@ -139,9 +140,9 @@ public sealed class DnssecRolloverTests
         }
     }
 
-    private static async Task<IReadOnlyList<(ushort Flags, ushort Tag, byte[] Key)>> DnskeySet(IPEndPoint authority)
+    internal static async Task<IReadOnlyList<(ushort Flags, ushort Tag, byte[] Key)>> DnskeySet(IPEndPoint authority, string zone)
     {
-        var reply = await RawDnsClient.UdpQueryAsync(authority, Zone, Dnskey, new EdnsSpec());
+        var reply = await RawDnsClient.UdpQueryAsync(authority, zone, Dnskey, new EdnsSpec());
         return [.. reply.Answers.Where(r => r.Type == Dnskey).Select(r => (BinaryPrimitives.ReadUInt16BigEndian(r.RData), KeyTag(r.RData), r.RData[4..].ToArray()))];
     }
 
@@ -153,7 +154,7 @@ public sealed class DnssecRolloverTests
     }
 
     /// <summary>RFC 4034 appendix B, computed here rather than taken from the code under test.</summary>
-    private static ushort KeyTag(ReadOnlySpan<byte> rdata)
+    internal static ushort KeyTag(ReadOnlySpan<byte> rdata)
     {
         uint ac = 0;
         for (var i = 0; i < rdata.Length; i++)
@@ -165,19 +166,22 @@ public sealed class DnssecRolloverTests
         return (ushort)(ac & 0xFFFF);
     }
 
-    private static string UnboundConfig(string directory, int port, string ksk, IPEndPoint authority) => UnboundProcess.ServerSection(directory, port) + $"""
+    /// <summary>A validator trusting <paramref name="anchorZone"/>'s KSK, every cache capped at 1 s, each zone asked of its own server.</summary>
+    internal static string UnboundConfig(string directory, int port, string anchorZone, string ksk, params (string Zone, IPEndPoint Server)[] stubs) => UnboundProcess.ServerSection(directory, port) + $"""
             module-config: "validator iterator"
             prefetch: no
             cache-max-ttl: 1
             cache-max-negative-ttl: 1
             val-log-level: 2
-            trust-anchor: "{Zone}. DNSKEY 257 3 13 {ksk}"
+            trust-anchor: "{anchorZone}. DNSKEY 257 3 13 {ksk}"
             local-zone: "test." nodefault
         remote-control:
             control-enable: no
-        stub-zone:
-            name: "{Zone}"
-            stub-addr: {authority.Address}@{authority.Port.ToString(CultureInfo.InvariantCulture)}
 
-        """;
+        """ + string.Concat(stubs.Select(stub => $"""
+        stub-zone:
+            name: "{stub.Zone}"
+            stub-addr: {stub.Server.Address}@{stub.Server.Port.ToString(CultureInfo.InvariantCulture)}
+
+        """));
 }
