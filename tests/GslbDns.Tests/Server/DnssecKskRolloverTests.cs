@@ -37,14 +37,9 @@ public sealed class DnssecKskRolloverTests
             www IN A 192.0.2.7
             """);
         var childKeys = Path.Combine(folder.Path, "child-state", "dnssec");
-        var childOptions = InProcessServer.Options(childZones, new IPEndPoint(IPAddress.Loopback, 0)) with
+        var childOptions = InProcessServer.Signed(childZones, Child, Path.Combine(folder.Path, "child-state")) with
         {
-            DnssecZones = [GslbDns.Dns.DnsName.Parse(Child + ".")],
-            DnssecKeysFolder = childKeys,
             DnssecTimings = new RolloverTimings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromDays(30)) { ParentDsTtl = TimeSpan.FromSeconds(1) },
-            EmbeddedProber = false,
-            ApiEndPoint = null,
-            StateFolder = Path.Combine(folder.Path, "child-state"),
         };
         await using var child = await InProcessServer.StartAsync(childOptions);
         var childServer = child.UdpListeners[0].LocalEndPoint;
@@ -53,14 +48,7 @@ public sealed class DnssecKskRolloverTests
         var parentZones = folder.Folder("parent");
         var parentZone = Path.Combine(parentZones, Parent + ".zone");
         File.WriteAllText(parentZone, ParentZoneText(1, await CdsText(childServer)));
-        await using var parent = await InProcessServer.StartAsync(InProcessServer.Options(parentZones, new IPEndPoint(IPAddress.Loopback, 0)) with
-        {
-            DnssecZones = [GslbDns.Dns.DnsName.Parse(Parent + ".")],
-            DnssecKeysFolder = Path.Combine(folder.Path, "parent-state", "dnssec"),
-            EmbeddedProber = false,
-            ApiEndPoint = null,
-            StateFolder = Path.Combine(folder.Path, "parent-state"),
-        });
+        await using var parent = await InProcessServer.StartAsync(InProcessServer.Signed(parentZones, Parent, Path.Combine(folder.Path, "parent-state")));
         var parentServer = parent.UdpListeners[0].LocalEndPoint;
         var anchor = Convert.ToBase64String(Assert.Single(await DnssecRolloverTests.DnskeySet(parentServer, Parent), k => k.Flags == 257).Key);
         var (unbound, resolver) = await UnboundProcess.StartAsync(folder, port => DnssecRolloverTests.UnboundConfig(folder.Path, port, Parent, anchor, (Parent, parentServer), (Child, childServer)), Parent);

@@ -20,6 +20,16 @@ internal static class InProcessServer
         Tcp = new TcpLimits(MaxConnections: 64, IdleTimeout: TimeSpan.FromSeconds(10), ReadTimeout: TimeSpan.FromSeconds(5)),
     };
 
+    /// <summary>A server signing <paramref name="zone"/> (keys in STATE/dnssec), without prober or API.</summary>
+    public static ServerOptions Signed(string zonesFolder, string zone, string stateFolder, params IPEndPoint[] endPoints) => Options(zonesFolder, endPoints) with
+    {
+        DnssecZones = [GslbDns.Dns.DnsName.Parse(zone.TrimEnd('.') + ".")],
+        DnssecKeysFolder = Path.Combine(stateFolder, "dnssec"),
+        EmbeddedProber = false,
+        ApiEndPoint = null,
+        StateFolder = stateFolder,
+    };
+
     /// <summary>
     /// Embedded mode as shipped: its own prober probing the config's checks, and its REST API on a kernel-chosen loopback port
     /// (<see cref="DnsServer.ApiBaseAddress"/>) with the test tokens (<see cref="Api.InProcessApi"/>), state in the folder.
