@@ -30,6 +30,9 @@ internal sealed class ApiContext : IDisposable
 
     public HealthStatePublisher? Health { get; }
 
+    /// <summary>The signed zones' keys now, from the DNS server this API runs in; null outside it (the keys are the servers', encrypted in Consul).</summary>
+    public Func<IReadOnlyList<GslbDns.Dnssec.SignedZoneView>>? Dnssec { get; init; }
+
     public TimeProvider Time { get; }
 
     public HealthView HealthView => Health?.Current ?? HealthView.Empty;

@@ -49,6 +49,9 @@ public sealed record ApiHostOptions
     /// <summary>How many wrong tokens a client address may present before it gets 429.</summary>
     public AuthFailureLimit AuthFailureLimit { get; init; } = new();
 
+    /// <summary>Signed zones' keys (embedded mode: the DNS server holds them); null: GET /v1/dnssec lists none.</summary>
+    public Func<IReadOnlyList<GslbDns.Dnssec.SignedZoneView>>? Dnssec { get; init; }
+
     /// <summary>The process's /readyz checks (e.g. its Consul watch); the host adds <c>zones</c> and <c>operator_state</c>.</summary>
     public GslbDns.Observability.Readiness? Readiness { get; init; }
 }
@@ -154,7 +157,7 @@ public sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(options.Tokens);
         builder.Services.AddSingleton(new AuthFailureLimiter(options.AuthFailureLimit, time));
-        builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time));
+        builder.Services.AddSingleton(new ApiContext(store, watcher, snapshots, engine, health, time) { Dnssec = options.Dnssec });
         builder.Services.AddSingleton<StateWriter>();
         builder.Services.AddSingleton(new Ui.UiSessions(time));
         builder.Services.AddSingleton(options.Drills);

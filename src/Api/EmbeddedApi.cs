@@ -35,6 +35,9 @@ public sealed record EmbeddedApiOptions
 
     /// <summary>Wrong tokens a client address may present before 429.</summary>
     public Hosting.AuthFailureLimit AuthFailureLimit { get; init; } = new();
+
+    /// <summary>The DNS server's signed zones and their keys now (GET /v1/dnssec); null: the server signs nothing.</summary>
+    public Func<IReadOnlyList<GslbDns.Dnssec.SignedZoneView>>? Dnssec { get; init; }
 }
 
 /// <summary>
@@ -108,7 +111,7 @@ public sealed class EmbeddedApi : IAsyncDisposable
             watcher = new OperatorStateWatcher(store, publisher, loggerFactory.CreateLogger("GslbDns.State"), time);
             watcher.Start();
             var host = await ApiHost.StartAsync(
-                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills, Certificate = options.Certificate, AuthFailureLimit = options.AuthFailureLimit },
+                new ApiHostOptions { Listen = options.Listen, LoopbackOnly = true, Tokens = tokens, Logger = logger, Time = time, Drills = options.Drills, Certificate = options.Certificate, AuthFailureLimit = options.AuthFailureLimit, Dnssec = options.Dnssec },
                 store,
                 snapshots,
                 engine,

@@ -50,6 +50,10 @@ internal static class Routes
         read.MapGet("/services", ListServices).WithName("ListServices").WithSummary("Load-balanced names with their policies and endpoints").Produces<ListView<ServiceView>>();
         read.MapGet("/services/{name}", GetService).WithName("GetService").Produces<ServiceView>().ProducesProblem(404);
 
+        read.MapGet("/dnssec", ListSignedZones).WithName("ListSignedZones")
+            .WithSummary("Signed zones and their keys: role, tag, phase, times, next key event (embedded mode; empty from gslbdns-api)")
+            .Produces<ListView<GslbDns.Dnssec.SignedZoneView>>();
+
         read.MapGet("/explain", Explain).WithName("Explain")
             .WithSummary("The answer a client (address or subnet) gets for a name and type, and why; the DNS server's own engine")
             .Produces<Explanation>().ProducesValidationProblem();
@@ -63,6 +67,12 @@ internal static class Routes
     // ---- Reads ---------------------------------------------------------------------------------------
 
     private static IResult Status(ApiContext api) => Results.Ok(ViewBuilder.Status(api));
+
+    private static IResult ListSignedZones(ApiContext api)
+    {
+        var zones = api.Dnssec?.Invoke() ?? [];
+        return Results.Ok(new ListView<GslbDns.Dnssec.SignedZoneView>(zones.Count, zones));
+    }
 
     private static async Task<IResult> State(ApiContext api, CancellationToken ct)
     {

@@ -97,9 +97,10 @@ internal static class Program
 
         var token = ConsulToken.ReadIfUsed(options.ConsulAddresses, options.ConsulTokenFile);
         using var consulHttp = options.ConsulAddresses.Count > 0 ? ConsulHttp.Create(options.ConsulTls, pooledConnectionLifetime: TimeSpan.FromMinutes(1)) : null;
-        foreach (var keys in DnsServer.LoadDnssecKeys(options, DnsServer.CreateKeyRollover(options, consulHttp?.Client, token, TimeProvider.System)).Values)
+        foreach (var state in DnsServer.LoadDnssecKeyStates(options, DnsServer.CreateKeyRollover(options, consulHttp?.Client, token, TimeProvider.System)).Values)
         {
-            Console.WriteLine(keys.DsText());
+            // During a KSK rollover: the old KSK's DS until the new one is ready, then the new one's (what CDS shows).
+            Console.WriteLine(state.KeysAt(DateTimeOffset.UtcNow).DsText());
         }
 
         return 0;

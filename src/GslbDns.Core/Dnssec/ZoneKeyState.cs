@@ -261,12 +261,12 @@ public sealed class ZoneKeyState
     /// <summary>Every key for the operator: role, tag, phase, its times and the next event, in one list (the API, explain and dnssec-rollover share it).</summary>
     public IReadOnlyList<KeyView> View(DateTimeOffset now) =>
     [
-        .. Ksks.Select(k => new KeyView("KSK", k.Key.KeyTag, k.PhaseAt(now), k.Published, k.ReadyAt, k.ActiveAt, k.RetireAt, k.RemoveAt, k.PhaseAt(now) == KeyPhase.Ready ? "waiting for the parent's DS (--ds-published)" : null)),
-        .. Zsks.Select(z => new KeyView("ZSK", z.Key.KeyTag, z.PhaseAt(now), z.Published, null, z.ActiveAt, z.RetireAt, z.RemoveAt, null)),
+        .. Ksks.Select(k => KeyView.Of("KSK", k.Key.KeyTag, k.PhaseAt(now), k.Published, k.ReadyAt, k.ActiveAt, k.RetireAt, k.RemoveAt, now)),
+        .. Zsks.Select(z => KeyView.Of("ZSK", z.Key.KeyTag, z.PhaseAt(now), z.Published, null, z.ActiveAt, z.RetireAt, z.RemoveAt, now)),
     ];
 
     /// <summary>One line per key for the operator: role, tag, phase and times.</summary>
-    public IEnumerable<string> Describe(DateTimeOffset now) => View(now).Select(k => $"{Zone} {k.Describe(now)}");
+    public IEnumerable<string> Describe(DateTimeOffset now) => View(now).Select(k => $"{Zone} {k.Describe()}");
 
     private KskEntry[] LiveKsks(DateTimeOffset now)
     {
@@ -275,18 +275,30 @@ public sealed class ZoneKeyState
     }
 }
 
-/// <summary>One key as the operator sees it: role (KSK or ZSK), tag, phase at the time asked, and its stored times.</summary>
-public sealed record KeyView(string Role, ushort Tag, KeyPhase Phase, DateTimeOffset Published, DateTimeOffset? ReadyAt, DateTimeOffset? ActiveAt, DateTimeOffset? RetireAt, DateTimeOffset? RemoveAt, string? Waiting)
+/// <summary>
+/// One key as the operator sees it at <see cref="SignedZoneView.AsOf"/>: role (KSK or ZSK), tag, phase, its stored
+/// times, its next transition (null: none scheduled, as for an active key or a KSK waiting for the operator) and what
+/// it waits for, if anything.
+/// </summary>
+public sealed record KeyView(string Role, ushort Tag, string Phase, DateTimeOffset Published, DateTimeOffset? Ready, DateTimeOffset? Active, DateTimeOffset? Retire, DateTimeOffset? Remove, DateTimeOffset? NextEvent, string? Waiting)
 {
-    /// <summary>The key's next transition after <paramref name="now"/>; null: none scheduled (an active key, or one waiting for the operator).</summary>
-    public DateTimeOffset? NextEventAfter(DateTimeOffset now) =>
-        new[] { ReadyAt, ActiveAt, RetireAt, RemoveAt }.Where(t => t > now).Min();
+    public static KeyView Of(string role, ushort tag, KeyPhase phase, DateTimeOffset published, DateTimeOffset? ready, DateTimeOffset? active, DateTimeOffset? retire, DateTimeOffset? remove, DateTimeOffset now) =>
+        new(role, tag, ZoneKeyState.Name(phase), published, ready, active, retire, remove,
+            new[] { ready, active, retire, remove }.Where(t => t > now).Min(),
+            role == "KSK" && phase == KeyPhase.Ready ? "the parent's DS for this key, then dnssec-rollover --key ksk --ds-published" : null);
 
-    public string Describe(DateTimeOffset now) =>
-        $"{Role} {Tag} {ZoneKeyState.Name(Phase)} published {Published:u}"
-        + (ReadyAt is { } ready ? $" ready {ready:u}" : "")
-        + (ActiveAt is { } active ? $" active {active:u}" : "")
-        + (RetireAt is { } retire ? $" retire {retire:u}" : "")
-        + (RemoveAt is { } remove ? $" remove {remove:u}" : "")
-        + (Waiting is { } waiting ? $" ({waiting})" : "");
+    public string Describe() =>
+        $"{Role} {Tag} {Phase} published {Published:u}"
+        + (Ready is { } ready ? $" ready {ready:u}" : "")
+        + (Active is { } active ? $" active {active:u}" : "")
+        + (Retire is { } retire ? $" retire {retire:u}" : "")
+        + (Remove is { } remove ? $" remove {remove:u}" : "")
+        + (Waiting is { } waiting ? $" (waiting for {waiting})" : "");
+}
+
+/// <summary>A signed zone's keys for the operator (the API's /dnssec, explain, metrics): each key's phase and times, and the zone's next key event.</summary>
+public sealed record SignedZoneView(string Zone, DateTimeOffset AsOf, DateTimeOffset? NextKeyEvent, IReadOnlyList<KeyView> Keys)
+{
+    public static SignedZoneView Of(ZoneKeyState state, DateTimeOffset now, RolloverTimings timings) =>
+        new(state.Zone.ToString(), now, state.NextChangeAfter(now, timings), state.View(now));
 }

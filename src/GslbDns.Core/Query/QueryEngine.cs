@@ -125,7 +125,10 @@ public sealed partial class QueryEngine
             case RecordType.AXFR or RecordType.IXFR:
                 // No zone transfers are offered; refuse like NSD and Knot do without an ACL.
                 return Finish(context, false, false, ResponseCode.Refused, true);
-            case RecordType.MAILA or RecordType.MAILB or (>= 128 and < RecordType.ANY):
+            case RecordType.NXNAME:
+                // RFC 9824 3.5: the compact-denial meta-type is never a question; an explicit query for it is a format error.
+                return Finish(context, false, false, ResponseCode.FormErr, true);
+            case RecordType.MAILA or RecordType.MAILB or (> RecordType.NXNAME and < RecordType.ANY):
                 return Finish(context, false, false, ResponseCode.NotImp, true);
         }
 

@@ -12,6 +12,9 @@ namespace GslbDns.Server.Hosting;
 internal sealed partial class DnsServer
 {
     private readonly ZoneKeyRollover? _dnssecRollover;
+
+    // Each signed zone's key state as last read: the operator's view (API, metrics), swapped whole by the timer.
+    private volatile IReadOnlyDictionary<DnsName, ZoneKeyState> _keyStates = new Dictionary<DnsName, ZoneKeyState>();
     private Timer? _keyRolloverTimer;
     private int _keyRolloverRunning;
 
@@ -51,16 +54,27 @@ internal sealed partial class DnsServer
         return new ZoneKeyRollover(new SharedZoneKeyStore(client, options.ConsulPrefix, encryptionKey), options.DnssecTimings, time);
     }
 
-    /// <summary>Reads (or on first start generates) the keys of every zone to sign; a key that cannot be read stops the start.</summary>
-    internal static Dictionary<DnsName, ZoneKeys> LoadDnssecKeys(ServerOptions options, ZoneKeyRollover? rollover, TimeProvider? time = null)
+    /// <summary>Each signed zone's keys with their phases and times now, by zone name (the API's /dnssec, explain, metrics).</summary>
+    internal IReadOnlyList<SignedZoneView> DnssecView()
     {
-        var keys = new Dictionary<DnsName, ZoneKeys>();
+        var now = _time.GetUtcNow();
+        return [.. _keyStates.Values.Select(s => SignedZoneView.Of(s, now, _dnssecRollover!.Timings)).OrderBy(v => v.Zone, StringComparer.Ordinal)];
+    }
+
+    /// <summary>What each zone publishes and signs with at <paramref name="now"/>.</summary>
+    internal static Dictionary<DnsName, ZoneKeys> KeysAt(IReadOnlyDictionary<DnsName, ZoneKeyState> states, DateTimeOffset now) =>
+        states.ToDictionary(s => s.Key, s => s.Value.KeysAt(now));
+
+    /// <summary>Reads (or on first start generates) the keys of every zone to sign; a key that cannot be read stops the start.</summary>
+    internal static Dictionary<DnsName, ZoneKeyState> LoadDnssecKeyStates(ServerOptions options, ZoneKeyRollover? rollover)
+    {
+        var keys = new Dictionary<DnsName, ZoneKeyState>();
         foreach (var zone in options.DnssecZones)
         {
             try
             {
                 // Start-up only: the server does not answer before it knows which keys it signs with.
-                keys[zone] = rollover!.EvaluateAsync(zone).GetAwaiter().GetResult().KeysAt((time ?? TimeProvider.System).GetUtcNow());
+                keys[zone] = rollover!.EvaluateAsync(zone).GetAwaiter().GetResult();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or HttpRequestException or TaskCanceledException)
             {
@@ -94,11 +108,13 @@ internal sealed partial class DnsServer
         {
             var current = Builder.DnssecKeys;
             Dictionary<DnsName, ZoneKeys>? changed = null;
+            var states = new Dictionary<DnsName, ZoneKeyState>(_keyStates);
             foreach (var zone in _options.DnssecZones)
             {
                 try
                 {
                     var state = await _dnssecRollover!.EvaluateAsync(zone);
+                    states[zone] = state;
                     var keys = state.KeysAt(_time.GetUtcNow());
                     if (current.TryGetValue(zone, out var serving) && serving.SameAs(keys))
                     {
@@ -116,6 +132,7 @@ internal sealed partial class DnsServer
                 }
             }
 
+            _keyStates = states;
             if (changed is not null)
             {
                 Builder.DnssecKeys = changed;

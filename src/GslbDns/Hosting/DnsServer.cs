@@ -74,7 +74,8 @@ internal sealed partial class DnsServer : IAsyncDisposable
             GeoTreesInBackground = true,
         };
         _dnssecRollover = CreateKeyRollover(options, _consulHttp?.Client, _consulToken, _time);
-        Builder.DnssecKeys = LoadDnssecKeys(options, _dnssecRollover, _time);
+        _keyStates = LoadDnssecKeyStates(options, _dnssecRollover);
+        Builder.DnssecKeys = KeysAt(_keyStates, _time.GetUtcNow());
         HealthPublisher = new Health.HealthStatePublisher(Snapshots, loggerFactory.CreateLogger("GslbDns.Health"), options.ReportStaleAfter, time);
         if (options.Dnstap is { } dnstap)
         {
@@ -174,6 +175,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
                         Logger = Serilog.Log.Logger,
                         Certificate = _apiCertificate,
                         AuthFailureLimit = _options.ApiAuthFailureLimit,
+                        Dnssec = _dnssecRollover is null ? null : DnssecView,
 
                         // One process is the only authoritative server: drills verify it on its own listeners.
                         Drills = new Api.Drills.DrillOptions { Servers = [.. _options.DnsEndPoints.Select(LoopbackIfAny)] },

@@ -39,7 +39,15 @@ internal static class ExplainCommand
         }
 
         var explanation = new Explainer(server.Engine).Explain(name, type, address, prefix);
-        Console.WriteLine(JsonSerializer.Serialize(explanation, Json));
+        var json = JsonSerializer.SerializeToNode(explanation, Json)!.AsObject();
+
+        // A name in a signed zone: that zone's keys, their phases and the next key event, as the server reads them.
+        if (server.DnssecView().Where(z => name.IsAtOrBelow(DnsName.Parse(z.Zone))).MaxBy(z => z.Zone.Length) is { } signed)
+        {
+            json["Dnssec"] = JsonSerializer.SerializeToNode(signed, Json);
+        }
+
+        Console.WriteLine(json.ToJsonString(Json));
         return 0;
     }
 }

@@ -35,6 +35,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Counter _gcAllocated;
     private readonly Counter _tcpRejectedPerClient;
     private readonly Counter _tcpEvicted;
+    private readonly DnssecMetrics _dnssec;
 
     public ServerMetrics(DnsServer server, IPEndPoint endPoint)
     {
@@ -63,6 +64,7 @@ internal sealed class ServerMetrics : IDisposable
         _gcAllocated = factory.CreateCounter("gslbdns_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start, by every thread (the query path should add none).");
         _tcpRejectedPerClient = factory.CreateCounter("gslbdns_tcp_rejected_per_client_total", "TCP connections closed at once because their client address had its share of connections.");
         _tcpEvicted = factory.CreateCounter("gslbdns_tcp_evicted_total", "TCP connections waiting for input that were closed to make room for a new one at the cap.");
+        _dnssec = new DnssecMetrics(factory);
         _registry.AddBeforeCollectCallback(Collect);
         _http = new GslbDns.Observability.OpsHttpServer(endPoint, _registry, server.Readiness);
     }
@@ -117,6 +119,7 @@ internal sealed class ServerMetrics : IDisposable
         _geoIpLoaded.Set(_server.Builder.GeoIpLoaded ? 1 : 0);
         _gslb.Collect(snapshot, view, DateTimeOffset.UtcNow);
         _hosts.Collect(snapshot.Hosts, DateTimeOffset.UtcNow);
+        _dnssec.Collect(snapshot, _server.DnssecView());
         _reloads.WithLabels("success").IncTo(_server.Builder.ReloadsSucceeded);
         _reloads.WithLabels("failure").IncTo(_server.Builder.ReloadsFailed);
         if (_server.ConsulWatchErrors is { } errors)

@@ -64,7 +64,7 @@ public sealed class KskRolloverTests
         time.Advance(TimeSpan.FromDays(1));
         var waiting = await rollover.EvaluateAsync(Zone);
         Assert.Equal([KeyPhase.Active, KeyPhase.Ready], waiting.Ksks.Select(k => k.PhaseAt(time.GetUtcNow())));
-        Assert.Contains(waiting.Describe(time.GetUtcNow()), l => l.StartsWith($"ksk.test. KSK {niu} ready ", StringComparison.Ordinal) && l.EndsWith("(waiting for the parent's DS (--ds-published))", StringComparison.Ordinal));
+        Assert.Contains(waiting.Describe(time.GetUtcNow()), l => l.StartsWith($"ksk.test. KSK {niu} ready ", StringComparison.Ordinal) && l.EndsWith("(waiting for the parent's DS for this key, then dnssec-rollover --key ksk --ds-published)", StringComparison.Ordinal));
 
         // Confirmed: the new KSK is active, the old one retired but still published and co-signing for resolvers holding the old DS.
         var confirmedAt = time.GetUtcNow();

@@ -27,6 +27,32 @@ public sealed class SharedZoneKeyStoreTests(ConsulDevAgent agent) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_KSK_rollover_through_Consul_is_one_schedule_for_every_server_from_start_to_removal()
+    {
+        var encryption = RandomNumberGenerator.GetBytes(32);
+        var zone = NewZone();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        var timings = new RolloverTimings(TimeSpan.FromSeconds(300), TimeSpan.FromSeconds(60), TimeSpan.FromDays(30)) { ParentDsTtl = TimeSpan.FromSeconds(600) };
+        var servers = Enumerable.Range(0, 3).Select(_ => new ZoneKeyRollover(new SharedZoneKeyStore(agent.CreateClient(), "dnssec-test/", encryption), timings, time)).ToArray();
+        var old = (await servers[0].EvaluateAsync(zone)).Ksk.KeyTag;
+
+        // The operator's command (one writer) starts it; every server reads the same KSKs and times from the encrypted value.
+        var started = await servers[0].StartKskRolloverAsync(zone);
+        string Schedule(ZoneKeyState s) => string.Join(' ', s.Ksks.Select(k => $"{k.Key.KeyTag}/{k.ReadyAt.ToUnixTimeSeconds()}/{k.ActiveAt?.ToUnixTimeSeconds()}/{k.RemoveAt?.ToUnixTimeSeconds()}"));
+        Assert.All(await Task.WhenAll(servers.Select(s => s.EvaluateAsync(zone))), s => Assert.Equal(Schedule(started), Schedule(s)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => servers[1].ConfirmDsPublishedAsync(zone));
+
+        time.Advance(timings.KskReadySafety);
+        var confirmed = await servers[2].ConfirmDsPublishedAsync(zone);
+        var states = await Task.WhenAll(servers.Select(s => s.EvaluateAsync(zone)));
+        Assert.All(states, s => Assert.Equal(Schedule(confirmed), Schedule(s)));
+        Assert.All(states, s => Assert.Equal((started.Ksks[1].Key.KeyTag, old), (s.KeysAt(time.GetUtcNow()).Ksk.KeyTag, Assert.Single(s.KeysAt(time.GetUtcNow()).OtherKsks).KeyTag)));
+
+        time.Advance(timings.KskRetireSafety);
+        Assert.All(await Task.WhenAll(servers.Select(s => s.EvaluateAsync(zone))), s => Assert.Equal(started.Ksks[1].Key.KeyTag, Assert.Single(s.Ksks).Key.KeyTag));
+    }
+
+    [Fact]
     public async Task Three_servers_seeing_a_ZSK_lifetime_end_at_once_start_one_rollover_and_agree_on_its_schedule()
     {
         var encryption = RandomNumberGenerator.GetBytes(32);
