@@ -7,18 +7,22 @@
 #   WORKLOADS="static geo" ANCHORS=gdnsd bash bench/all.sh
 #
 # Workloads (WORKLOADS, space-separated) and their anchors:
-#   static    www.bench.test A (two records)                 Knot, NSD, gdnsd
-#   cname     c1 -> c2 -> c3 -> www (a CNAME chain)          Knot, NSD, gdnsd
-#   nxdomain  1000 distinct names not in the zone            Knot, NSD, gdnsd
-#   geo       geo.bench.test A with ECS over SUBNETS /24s    gdnsd geoip (same GeoLite2 database, same data centers)
-#   flood     the same with FLOOD distinct random /24s       gdnsd geoip
+#   static    www.bench.test A (two records)                 Knot, NSD, gdnsd, PowerDNS
+#   cname     c1 -> c2 -> c3 -> www (a CNAME chain)          Knot, NSD, gdnsd, PowerDNS
+#   nxdomain  1000 distinct names not in the zone            Knot, NSD, gdnsd, PowerDNS
+#   geo       geo.bench.test A with ECS over SUBNETS /24s    gdnsd geoip (same GeoLite2 database, same data centers),
+#                                                            PowerDNS LUA record over the same database and data centers
+#   flood     the same with FLOOD distinct random /24s       gdnsd geoip, PowerDNS LUA
 #   weighted  wrr.bench.test A, one of four by weight        gdnsd weighted
 #   multivalue mv.bench.test A, all four healthy             gdnsd multifo
 #   failover  fo.bench.test A, primary then secondary        gdnsd simplefo
 #
 # Environment (defaults in brackets):
 #   WORKLOADS [static cname nxdomain geo flood weighted multivalue failover]
-#   ANCHORS [knot nsd gdnsd]   anchors to run (a workload whose anchors are all left out runs GslbDns alone)
+#   ANCHORS [knot nsd gdnsd pdns]  anchors to run (a workload whose anchors are all left out runs GslbDns alone);
+#                              pdns = PowerDNS 4.7 with its packet cache off (the fair anchor: GslbDns caches no
+#                              answers), pdns-cache = the same with Debian's default packet cache (cache-ttl=20).
+#                              Either installs Debian's pdns-server, pdns-backend-bind, pdns-backend-geoip when missing.
 #   DURATION [10] WARMUP [10]  seconds of each measured run / of unmeasured load before it (JIT tiering)
 #   LAT_DURATION [5]           seconds of the latency run at LAT_SHARE % of the rate the measured run reached
 #   LAT_SHARE [50]             percent of the measured maximum for the latency run (dnsperf -Q)
@@ -41,7 +45,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-10}
 measure_defaults   # CLIENTS OUTSTANDING MAX_QPS ROUNDS SERVER_CPU CLIENT_CPU SKIP_BUILD KEEP_WORK NICE ADDR
 WORKLOADS=${WORKLOADS:-static cname nxdomain geo flood weighted multivalue failover}
-ANCHORS=${ANCHORS:-knot nsd gdnsd}
+ANCHORS=${ANCHORS:-knot nsd gdnsd pdns}
 LAT_DURATION=${LAT_DURATION:-5}
 LAT_SHARE=${LAT_SHARE:-50}
 SUBNETS=${SUBNETS:-200}
@@ -64,13 +68,23 @@ for w in $WORKLOADS; do
   [[ " static cname nxdomain geo flood weighted multivalue failover " == *" $w "* ]] || { log "unknown workload '$w'"; exit 2; }
 done
 for a in $ANCHORS; do
-  [[ " knot nsd gdnsd " == *" $a "* ]] || { log "unknown anchor '$a'"; exit 2; }
+  [[ " knot nsd gdnsd pdns pdns-cache " == *" $a "* ]] || { log "unknown anchor '$a'"; exit 2; }
 done
 check_cores
 tools=(dotnet dnsperf kdig python3 taskset ss)
 [[ " $ANCHORS " == *" knot "* ]] && tools+=(knotd knotc)
 [[ " $ANCHORS " == *" nsd "* ]] && tools+=(nsd)
 [[ " $ANCHORS " == *" gdnsd "* ]] && tools+=(gdnsd)
+PDNS_MODULES=/usr/lib/x86_64-linux-gnu/pdns
+if [[ " $ANCHORS " == *" pdns"* ]]; then
+  # Not in scripts/install-deps.sh (the test command does not need it): installed here, on first use.
+  if ! command -v pdns_server >/dev/null || [[ ! -f $PDNS_MODULES/libbindbackend.so || ! -f $PDNS_MODULES/libgeoipbackend.so ]]; then
+    log "installing PowerDNS (Debian pdns-server, pdns-backend-bind, pdns-backend-geoip)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pdns-server pdns-backend-bind pdns-backend-geoip \
+      >/tmp/gslbdns-bench-pdns-apt.log 2>&1 || { tail -5 /tmp/gslbdns-bench-pdns-apt.log >&2; log "could not install PowerDNS"; exit 2; }
+  fi
+  tools+=(pdns_server pdns_control)
+fi
 require_tools "${tools[@]}"
 [[ -s $GEOIP ]] || { log "no GeoIP database at $GEOIP: run 'bash scripts/install-deps.sh' first"; exit 2; }
 GEOIP=$(cd "$(dirname "$GEOIP")" && pwd)/$(basename "$GEOIP")
@@ -89,8 +103,11 @@ OURS_PORT=$(pick_port 25553)
 KNOT_PORT=$(pick_port $((OURS_PORT + 1)))
 NSD_PORT=$(pick_port $((KNOT_PORT + 1)))
 GDNSD_PORT=$(pick_port $((NSD_PORT + 1)))
+PDNS_PORT=$(pick_port $((GDNSD_PORT + 1)))
+PDNS_CACHE_PORT=$(pick_port $((PDNS_PORT + 1)))
 python3 "$BENCH_DIR/all/all_configs.py" --dcs "$BENCH_DIR/geo/datacenters.tsv" --geoip "$GEOIP" --work "$WORK" \
-  --addr "$ADDR" --knot-port "$KNOT_PORT" --nsd-port "$NSD_PORT" --gdnsd-port "$GDNSD_PORT" || die "could not write the configs"
+  --addr "$ADDR" --knot-port "$KNOT_PORT" --nsd-port "$NSD_PORT" --gdnsd-port "$GDNSD_PORT" \
+  --pdns-port "$PDNS_PORT" --pdns-cache-port "$PDNS_CACHE_PORT" || die "could not write the configs"
 Q=$WORK/queries
 if [[ " $WORKLOADS " == *" geo "* ]]; then
   log "drawing $SUBNETS client subnets (seed $SEED)"
@@ -115,12 +132,14 @@ anchors_of() { # workload: the anchors run for it
   for a in $ANCHORS; do
     case $1 in
       static|cname|nxdomain) echo "$a" ;;
+      geo|flood) if [[ $a == gdnsd || $a == pdns* ]]; then echo "$a"; fi ;;
       *) if [[ $a == gdnsd ]]; then echo "$a"; fi ;;
     esac
   done
 }
 
 # ---------------------------------------------------------------- servers --
+declare -A PDNS_PORT_OF=([pdns]=$PDNS_PORT [pdns-cache]=$PDNS_CACHE_PORT)
 NEEDED=" "
 for w in $WORKLOADS; do for a in $(anchors_of "$w"); do NEEDED+="$a "; done; done
 if [[ $NEEDED == *" gdnsd "* ]]; then
@@ -140,6 +159,12 @@ if [[ $NEEDED == *" nsd "* ]]; then
   log "starting NSD on $ADDR:$NSD_PORT"
   start_server nsd "$NSD_PORT" nsd -d -c "$WORK/nsd/nsd.conf"
 fi
+for p in pdns pdns-cache; do
+  [[ $NEEDED == *" $p "* ]] || continue
+  log "starting PowerDNS ($p) on $ADDR:${PDNS_PORT_OF[$p]}"
+  start_server "$p" "${PDNS_PORT_OF[$p]}" pdns_server --config-dir="$WORK/$p"
+  detail "== $p: $(grep -E '^(cache-ttl|query-cache-ttl|receiver-threads|distributor-threads)=' "$WORK/$p/pdns.conf" | tr '\n' ' ')"
+done
 log "starting GslbDns on $ADDR:$OURS_PORT"
 # shellcheck disable=SC2086 # OURS_ARGS is a list of words
 start_server ours "$OURS_PORT" dotnet "$OURS_DLL" serve --zones "$WORK/ours/zones" --dns "$ADDR:$OURS_PORT" --udp-threads 1 \
@@ -161,6 +186,26 @@ for w in $WORKLOADS; do
     detail "$(sed -n '/ANSWER SECTION/,/^$/p' <<<"$got" | sed 's/^/    /')"
   done
 done
+
+# The anchors of the geo workload must answer it as GslbDns does (PowerDNS's LUA record is our own code in its Lua):
+# every subnet asked of both, each answer held against the haversine-nearest data center.
+GEO_SAME=()
+if [[ " $WORKLOADS " == *" geo "* ]]; then
+  for s in $(anchors_of geo); do
+    [[ $s == pdns* ]] || continue
+    same=$(python3 "$BENCH_DIR/geo/geo_bench.py" same --dcs "$BENCH_DIR/geo/datacenters.tsv" --subnets "$WORK/subnets.tsv" \
+      --name "geo.$ORIGIN" --addr "$ADDR" --ours-port "$OURS_PORT" --other "$s" --other-port "${PORT[$s]}") \
+      || { echo "$same" >&2; die "$s does not answer the geo workload as GslbDns does"; }
+    log "$(head -1 <<<"$same")"
+    detail "== geo answers: $same"
+    GEO_SAME+=("$(head -1 <<<"$same")")
+  done
+fi
+
+pdns_cache_counters() { # name: PowerDNS's packet cache hits and misses so far
+  echo "packetcache-hit $(pdns_control --config-dir="$WORK/$1" show packetcache-hit 2>/dev/null)" \
+    "packetcache-miss $(pdns_control --config-dir="$WORK/$1" show packetcache-miss 2>/dev/null)"
+}
 
 # ---------------------------------------------------------------- measure --
 all_dnsperf() { # port seconds logfile workload [extra dnsperf args]
@@ -189,7 +234,9 @@ for w in $WORKLOADS; do
   anchors=$(anchors_of "$w")
   for s in $anchors ours; do
     tag=$s.$w
+    [[ $s == pdns* ]] && detail "== $s before $w: $(pdns_cache_counters "$s")"
     measure_run "$s" "$s $w" "$tag" all_dnsperf "$w"
+    [[ $s == pdns* ]] && detail "== $s after $w's measured run: $(pdns_cache_counters "$s")"
     R[$tag.lost]=$M_LOST
     R[$tag.load]=$(cut -d' ' -f1 /proc/loadavg)
     latency_run "$s" "$tag" "$w"
@@ -206,8 +253,10 @@ for w in $WORKLOADS; do
     MD_ROWS+=("$(awk -v w="$w" -v a="$a" -v uo="${R[ours.$w.us]}" -v ua="${R[$a.$w.us]}" -v qo="${R[ours.$w.qps]}" -v qa="${R[$a.$w.qps]}" \
       -v po="${R[ours.$w.p50]}" -v pa="${R[$a.$w.p50]}" -v o9="${R[ours.$w.p99]}" -v a9="${R[$a.$w.p99]}" \
       -v ro="${R[ours.$w.rss]}" -v ra="${R[$a.$w.rss]}" -v ld="${R[ours.$w.load]}" \
-      'BEGIN { printf "| %s | %s | %.2f | %.2f | **%.2fx** | %.0fk | %.0fk | %.2fx | %s / %s | %s / %s | %.1f / %.1f | %s |",
-        w, a, uo, ua, uo / ua, qo / 1000, qa / 1000, qo / qa, po, pa, o9, a9, ro / 1024, ra / 1024, ld }')")
+      'BEGIN { r = uo / ua; rt = sprintf("**%.2fx**", r)
+        if (r < 0.1) rt = sprintf("**%.4fx** (anchor %.0fx ours)", r, 1 / r)   # PowerDNS LUA: two decimals would read 0.01x
+        printf "| %s | %s | %.2f | %.2f | %s | %.1fk | %.1fk | %.2fx | %s / %s | %s / %s | %.1f / %.1f | %s |",
+        w, a, uo, ua, rt, qo / 1000, qa / 1000, qo / qa, po, pa, o9, a9, ro / 1024, ra / 1024, ld }')")
   done
   if [[ -z $anchors ]]; then
     MD_ROWS+=("$(awk -v w="$w" -v uo="${R[ours.$w.us]}" -v qo="${R[ours.$w.qps]}" -v po="${R[ours.$w.p50]}" -v o9="${R[ours.$w.p99]}" \
@@ -237,6 +286,8 @@ MD=$OUT_DIR/$OUT_PREFIX-$STAMP.md
   echo "each workload: dnsperf -c $CLIENTS -q $OUTSTANDING, ${WARMUP}s warm-up, ${DURATION}s measured unbounded; then ${LAT_DURATION}s at ${LAT_SHARE}% of the rate reached (-Q) for latency"
   [[ -n ${SUBNET_NOTE:-} ]] && echo "geo: $SUBNET_NOTE"
   [[ " $WORKLOADS " == *" flood "* ]] && echo "flood: $FLOOD distinct random /24 ECS subnets, cycled"
+  for line in "${GEO_SAME[@]}"; do echo "geo answers: $line"; done
+  [[ $NEEDED == *" pdns"* ]] && echo "PowerDNS $(pdns_server --version 2>&1 | grep -o 'Server [0-9.]*' | head -1 | cut -d' ' -f2): bind backend, geo as a LUA record (haversine over the geoip backend's latlon()), one receiver and one distributor thread; pdns: packet cache off (cache-ttl=0, the fair anchor), pdns-cache: cache-ttl=20 (Debian's default)"
   echo
   echo "| workload | anchor | GslbDns us/answer | anchor us/answer | CPU ratio | GslbDns q/s | anchor q/s | q/s ratio | p50 us (ours / anchor) | p99 us (ours / anchor) | RSS MiB (ours / anchor) | load1 |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -5,6 +5,7 @@
   subnets   pick client /24s spread over the world, placed by our own MMDB reader
   packets   write a dnsperf -B file: one A query with an ECS option per subnet
   agree     ask both servers for every subnet and classify every disagreement
+  same      ask GslbDns and another server (bench/all.sh's PowerDNS) for every subnet: same data center?
 
 The MMDB reader below follows MaxMind's published format spec
 (https://maxmind.github.io/MaxMind-DB/); it is an independent third opinion: for every
@@ -626,6 +627,33 @@ def cmd_agree(a):
     print("\n".join(lines))
 
 
+def cmd_same(a):
+    """bench/all.sh's check that an anchor answers the geo workload as GslbDns does: every subnet asked of both, each
+    answer named by its data center and held against the haversine-nearest one (ref_dc). Exit 1 when the anchor's
+    share of nearest answers is below --min-share (it would be timing some other answer)."""
+    by_addr = {d["addr"]: d["name"] for d in read_dcs(a.dcs)}
+    subs = read_subnets(a.subnets)
+    nets = [s["subnet"] for s in subs]
+    got = {"ours": ask_all(a.addr, a.ours_port, a.name, nets), a.other: ask_all(a.addr, a.other_port, a.name, nets)}
+
+    def dc_of(ans):
+        if ans is None or ans[0] != 0 or len(ans[1]) != 1:
+            return "none"
+        return by_addr.get(ans[1][0], ans[1][0])
+    placed = [i for i, s in enumerate(subs) if s["class"] == "placed"]
+    same = sum(1 for i in range(len(subs)) if dc_of(got["ours"].get(i)) == dc_of(got[a.other].get(i)) != "none")
+    nearest = {w: sum(1 for i in placed if dc_of(g.get(i)) == subs[i]["ref_dc"]) for w, g in got.items()}
+    lines = [f"{a.other} vs ours, {len(subs)} subnets: same data center {same}/{len(subs)}; haversine-nearest "
+             f"(independent MMDB reader) ours {nearest['ours']}/{len(placed)}, {a.other} {nearest[a.other]}/{len(placed)}"]
+    for i in [i for i in range(len(subs)) if dc_of(got["ours"].get(i)) != dc_of(got[a.other].get(i))][:5]:
+        s = subs[i]
+        lines.append(f"  differs: {s['subnet']} ({s['country']}, DB {s['lat']},{s['lon']}): ours {dc_of(got['ours'].get(i))}, "
+                     f"{a.other} {dc_of(got[a.other].get(i))}, nearest {s['ref_dc']} {float(s['ref_km']):.1f} km")
+    print("\n".join(lines))
+    if placed and nearest[a.other] < a.min_share * len(placed):
+        sys.exit(f"{a.other} answers the nearest data center for only {nearest[a.other]}/{len(placed)} placed subnets")
+
+
 # ---------------------------------------------------------------------------- main --
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -661,6 +689,17 @@ def main():
     c.add_argument("--seed", type=int, default=7)
     c.add_argument("--out", required=True)
     c.set_defaults(func=cmd_flood)
+    c = sp.add_parser("same")
+    c.add_argument("--dcs", required=True)
+    c.add_argument("--subnets", required=True)
+    c.add_argument("--name", required=True)
+    c.add_argument("--addr", default="127.0.0.1")
+    c.add_argument("--ours-port", type=int, required=True)
+    c.add_argument("--other", required=True, help="the other server's name in the output")
+    c.add_argument("--other-port", type=int, required=True)
+    c.add_argument("--min-share", type=float, default=0.95, help="least share of placed subnets answered nearest")
+    c.set_defaults(func=cmd_same)
+
     c = sp.add_parser("agree")
     c.add_argument("--dcs", required=True)
     c.add_argument("--subnets", required=True)
