@@ -17,7 +17,7 @@ namespace GslbDns.Snapshots;
 /// <list type="bullet">
 /// <item>Each zone file stands alone: a bad one is reported as <c>file:line: reason</c> and its zone keeps serving
 /// the last version that loaded, while the other zones move on.</item>
-/// <item>A zone is re-read only when the content of its file or of a file it <c>$INCLUDE</c>s changed (SHA-256, not
+/// <item>A zone is re-read only when the content of its file or of a file it <c>$INCLUDE</c>s changed (IO.ContentHash, not
 /// mtime), and compiled once per (zone, GSLB config) pair: an unchanged zone under an unchanged config is reused.</item>
 /// <item>The GSLB config and the overrides are validated as a whole; a bad version leaves the last good one in force.</item>
 /// <item>A zone folder that is missing (or cannot be listed) is an error and changes nothing: the last good
@@ -330,7 +330,7 @@ public sealed partial class SnapshotBuilder
     {
         try
         {
-            return System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)).AsSpan().SequenceEqual(hash);
+            return IO.ContentHash.Of(File.ReadAllBytes(file)).AsSpan().SequenceEqual(hash);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -74,7 +74,7 @@ public static class ZoneFileReader
     /// Reads a file as strict UTF-8 so that non-ASCII text in TXT records keeps its octets; invalid UTF-8 is an
     /// error with its line rather than a silent U+FFFD.
     /// </summary>
-    /// <param name="contentHash">SHA-256 of the octets read, so a reload can tell whether this exact content was loaded before.</param>
+    /// <param name="contentHash"><see cref="IO.ContentHash"/> of the octets read, so a reload can tell whether this exact content was loaded before.</param>
     internal static string ReadSource(string path, SourceLocation blame, out byte[] contentHash)
     {
         byte[] bytes;
@@ -87,7 +87,7 @@ public static class ZoneFileReader
             throw new ZoneLoadException(blame, $"cannot read '{path}': {ex.Message}");
         }
 
-        contentHash = System.Security.Cryptography.SHA256.HashData(bytes);
+        contentHash = IO.ContentHash.Of(bytes);
         var chars = new char[bytes.Length];
         var status = Utf8.ToUtf16(bytes, chars, out var read, out var written, replaceInvalidSequences: false);
         if (status != System.Buffers.OperationStatus.Done)

@@ -65,9 +65,9 @@ public sealed record ParsedZone(DnsName Origin, IReadOnlyList<ZoneRecord> Record
     /// <summary>Files pulled in by $INCLUDE, with the hash of what was read, so a reload notices when only an included file changed.</summary>
     public IReadOnlyList<IncludedFile> Includes { get; init; } = [];
 
-    /// <summary>SHA-256 of the zone file's octets as parsed; empty for zones read from text.</summary>
+    /// <summary>IO.ContentHash of the zone file's octets as parsed; empty for zones read from text.</summary>
     public byte[] ContentHash { get; init; } = [];
 }
 
-/// <summary>A file read through $INCLUDE, with the SHA-256 of its octets as parsed (content, not mtime: a same-size edit within one clock tick still counts).</summary>
+/// <summary>A file read through $INCLUDE, with the IO.ContentHash of its octets as parsed (content, not mtime: a same-size edit within one clock tick still counts).</summary>
 public sealed record IncludedFile(string Path, byte[] ContentHash);

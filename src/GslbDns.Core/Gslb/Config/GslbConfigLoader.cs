@@ -185,35 +185,29 @@ public static class GslbConfigLoader
 public sealed record GslbConfigSources(IReadOnlyList<(string File, string Json)> Files, IReadOnlyList<ConfigError> ReadErrors)
 {
     /// <summary>
-    /// SHA-256 over every file's name and text, the read errors and <paramref name="servedZones"/> (which the config is
+    /// <see cref="IO.ContentHash"/> over every file's name and text, the read errors and <paramref name="servedZones"/> (which the config is
     /// validated against): equal fingerprints load to equal configs, so a reload can keep the config it has.
     /// </summary>
     public byte[] Fingerprint(IEnumerable<DnsName> servedZones)
     {
         ArgumentNullException.ThrowIfNull(servedZones);
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        void Add(string text)
-        {
-            hash.AppendData(Encoding.UTF8.GetBytes(text));
-            hash.AppendData([0]);
-        }
-
+        var hash = new IO.ContentHash.Builder();
         foreach (var (file, json) in Files)
         {
-            Add(file);
-            Add(json);
+            hash.Add(file);
+            hash.Add(json);
         }
 
         foreach (var error in ReadErrors)
         {
-            Add(error.ToString());
+            hash.Add(error.ToString());
         }
 
         foreach (var zone in servedZones.Select(z => z.ToString()).Order(StringComparer.Ordinal))
         {
-            Add(zone);
+            hash.Add(zone);
         }
 
-        return hash.GetHashAndReset();
+        return hash.Finish();
     }
 }
