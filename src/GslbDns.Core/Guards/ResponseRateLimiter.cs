@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Security.Cryptography;
 
 namespace GslbDns.Guards;
 
@@ -113,7 +112,7 @@ public sealed class ResponseRateLimiter
 
         // A secret hash key: without it an attacker could aim many keys at one slot and keep evicting a victim's bucket.
         Span<byte> key = stackalloc byte[16];
-        RandomNumberGenerator.Fill(key);
+        KernelRandom.Fill(key);
         (_k0, _k1) = SipHash.Key(key);
     }
 

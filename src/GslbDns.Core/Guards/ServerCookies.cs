@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 
 namespace GslbDns.Guards;
 
@@ -23,7 +22,7 @@ public sealed record CookieSecrets(byte[] Current, byte[]? Previous)
     public static CookieSecrets Generate(CookieSecrets? rotatedFrom = null)
     {
         var secret = new byte[16];
-        RandomNumberGenerator.Fill(secret);
+        KernelRandom.Fill(secret);
         return new CookieSecrets(secret, rotatedFrom?.Current);
     }
 
