@@ -16,6 +16,8 @@
 # NICE       niceness (default 10: the machine is shared)
 # RESUME=1   continue from the findings in OUT instead of the seeds
 # NO_BUILD=1 use tests/GslbDns.Fuzz/bin/Release as it is (the test suite has just built the solution)
+# JOBS=N     fuzz N targets at a time (default 1). The test suite's smoke run uses it: each target spends most of a
+#            one-second run starting .NET and calibrating, waiting more than computing
 # SEED_LIMIT=N start from the first N seeds of each corpus only (the test suite's smoke run: AFL calibrating a whole
 #            corpus is most of a short run's time, and the suite replays every seed in-process anyway)
 set -euo pipefail
@@ -26,6 +28,7 @@ TARGETS=${TARGETS:-query,zone,config,geo,api,rrl,cookie}
 OUT=${OUT:-$root/.cache/fuzz}
 TIMEOUT=${TIMEOUT:-5000}
 NICE=${NICE:-10}
+JOBS=${JOBS:-1}
 
 command -v afl-fuzz >/dev/null || { echo "fuzz.sh: afl-fuzz missing: scripts/install-deps.sh installs Debian afl++" >&2; exit 2; }
 mkdir -p "$OUT"
@@ -49,31 +52,33 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # A crash must end the run now, not after a core dump of a .NET process is written.
 ulimit -c 0
 
-status=0
 IFS=, read -ra targets <<<"$TARGETS"
 for target in "${targets[@]}"; do
-  seeds="$root/tests/GslbDns.Fuzz/corpus/$target"
-  [ -d "$seeds" ] || { echo "fuzz.sh: no seed corpus for '$target' ($seeds)" >&2; exit 2; }
-  findings="$OUT/$target"
+  [ -d "$root/tests/GslbDns.Fuzz/corpus/$target" ] || { echo "fuzz.sh: no seed corpus for '$target' ($root/tests/GslbDns.Fuzz/corpus/$target)" >&2; exit 2; }
+done
+
+# One target: afl-fuzz for DURATION seconds, then its summary line. Returns 1 when it found a crash or a hang, 2 when
+# afl-fuzz itself failed.
+fuzz_target() {
+  local target=$1 seeds="$root/tests/GslbDns.Fuzz/corpus/$1" findings="$OUT/$1" log="$OUT/$1.log" started stats crashes hangs
   if [ -n "${SEED_LIMIT:-}" ]; then
-    few="$OUT/seeds-$target"
+    local few="$OUT/seeds-$target"
     rm -rf "$few" && mkdir -p "$few"
     find "$seeds" -maxdepth 1 -type f | sort | head -n "$SEED_LIMIT" | xargs -r cp -t "$few"
     seeds="$few"
   fi
-  input=(-i "$seeds")
+  local input=(-i "$seeds")
   if [ "${RESUME:-0}" = 1 ] && [ -d "$findings/default" ]; then
     input=(-i -)
   else
     rm -rf "$findings"
   fi
-  log="$OUT/$target.log"
   started=$(date +%s)
   nice -n "$NICE" afl-fuzz "${input[@]}" -o "$findings" -t "$TIMEOUT" -m none -V "$DURATION" \
     -- dotnet "$OUT/bin/GslbDns.Fuzz.dll" "$target" >"$log" 2>&1 || {
       echo "fuzz.sh: afl-fuzz failed on '$target'; last lines of $log:" >&2
       tail -20 "$log" >&2
-      exit 2
+      return 2
     }
   stats="$findings/default/fuzzer_stats"
   stat() { awk -v k="$1" -F' *: *' '$1 == k {print $2}' "$stats"; }
@@ -81,7 +86,36 @@ for target in "${targets[@]}"; do
   echo "$target: $(( $(date +%s) - started )) s, execs_done $(stat execs_done), execs_per_sec $(stat execs_per_sec), corpus_count $(stat corpus_count), edges_found $(stat edges_found)/$(stat total_edges), stability $(stat stability), crashes $crashes, hangs $hangs"
   if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
     echo "  found: $(ls "$findings"/default/crashes/id:* "$findings"/default/hangs/id:* 2>/dev/null | tr '\n' ' ')"
-    status=1
+    return 1
   fi
+}
+
+status=0
+if [ "$JOBS" -le 1 ]; then
+  for target in "${targets[@]}"; do
+    fuzz_target "$target" && code=0 || code=$?
+    [ "$code" = 2 ] && exit 2
+    [ "$code" = 0 ] || status=1
+  done
+  exit "$status"
+fi
+
+# JOBS targets at a time, each in its own findings folder; the summaries come out in TARGETS order once all are done.
+running=0
+for target in "${targets[@]}"; do
+  ( fuzz_target "$target" >"$OUT/$target.summary" 2>"$OUT/$target.errors" && code=0 || code=$?; echo "$code" >"$OUT/$target.code" ) &
+  running=$(( running + 1 ))
+  if [ "$running" -ge "$JOBS" ]; then
+    wait -n
+    running=$(( running - 1 ))
+  fi
+done
+wait
+for target in "${targets[@]}"; do
+  cat "$OUT/$target.summary"
+  cat "$OUT/$target.errors" >&2
+  code=$(cat "$OUT/$target.code")
+  [ "$code" = 2 ] && status=2
+  [ "$code" = 1 ] && [ "$status" = 0 ] && status=1
 done
 exit "$status"

@@ -32,11 +32,19 @@ public sealed partial class SystemdUnitTests
         await File.WriteAllTextAsync(root.UnitFile("typo"), shipped.Replace("ProtectSystem=strict", "ProtectSytem=strict", StringComparison.Ordinal));
         await File.WriteAllTextAsync(root.UnitFile("missing"), shipped.Replace("/opt/gslbdns/bin/gslbdns serve", "/opt/gslbdns/bin/gslbdns-missing serve", StringComparison.Ordinal));
 
-        var typo = await VerifyAsync(root, ["typo"]);
-        var missing = await VerifyAsync(root, ["missing"]);
+        // One verify of both units: each message names the unit (or its file) it is about, so each failure is still
+        // pinned on its own unit, and neither unit's fault may be reported against the other.
+        var both = await VerifyAsync(root, ["typo", "missing"]);
+        var lines = both.StandardError.Split('\n');
 
-        Assert.Contains("Unknown key 'ProtectSytem'", typo.StandardError, StringComparison.Ordinal);
-        Assert.Contains("/opt/gslbdns/bin/gslbdns-missing is not executable", missing.StandardError, StringComparison.Ordinal);
+        Assert.Contains(lines, l => About(l, "typo") && l.Contains("Unknown key 'ProtectSytem'", StringComparison.Ordinal));
+        Assert.Contains(lines, l => About(l, "missing") && l.Contains("/opt/gslbdns/bin/gslbdns-missing is not executable", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("ProtectSytem", StringComparison.Ordinal) && !About(l, "typo"));
+        Assert.DoesNotContain(lines, l => l.Contains("gslbdns-missing", StringComparison.Ordinal) && !About(l, "missing"));
+
+        // verify names a unit as "UNIT.service: ..." or, for a line of its file, ".../UNIT.service:LINE: ...".
+        static bool About(string line, string unit) =>
+            line.StartsWith($"{unit}.service: ", StringComparison.Ordinal) || line.Contains($"/{unit}.service:", StringComparison.Ordinal);
     }
 
     [Theory]
@@ -225,10 +233,12 @@ public sealed partial class SystemdUnitTests
             $"--bounding-set=-all,{string.Join(',', capabilities.Select(c => "+" + c))}",
         ]).ToArray();
 
-        var refused = await ChildProcess.RunAsync("unshare", ["--net", "sh", "-c", "ip link set lo up && exec setpriv \"$@\"", "sh", .. nobody, "--", .. argv], ToolTimeout);
+        // Both at once: each runs in a network namespace of its own, so each has a port 53 of its own.
+        var refusing = ChildProcess.RunAsync("unshare", ["--net", "sh", "-c", "ip link set lo up && exec setpriv \"$@\"", "sh", .. nobody, "--", .. argv], ToolTimeout);
+        using var server = ChildProcess.Start("unshare", ["--net", "sh", "-c", "ip link set lo up && exec setpriv \"$@\"", "sh", .. withCapability, "--", .. argv]);
+        var refused = await refusing;
         Assert.True(refused.ExitCode == 1 && refused.StandardError.Contains("Permission denied", StringComparison.Ordinal), refused.ToString());
 
-        using var server = ChildProcess.Start("unshare", ["--net", "sh", "-c", "ip link set lo up && exec setpriv \"$@\"", "sh", .. withCapability, "--", .. argv]);
         var soa = await Deadline.PollAsync("SOA on port 53 inside the namespace", TimeSpan.FromSeconds(30), async () =>
         {
             if (server.HasExited)

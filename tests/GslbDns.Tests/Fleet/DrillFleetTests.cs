@@ -96,14 +96,19 @@ public sealed class DrillFleetTests : IClassFixture<DrillFleet>
         var file = Path.Combine(_fleet.Folder, "report.html");
         await File.WriteAllTextAsync(file, page);
         var png = Path.Combine(_fleet.Folder, "report.png");
-        var profile = Directory.CreateDirectory(Path.Combine(_fleet.Folder, "chromium-profile")).FullName;
-        string[] common = ["--headless", "--no-sandbox", "--disable-gpu", $"--user-data-dir={profile}", "--window-size=1200,900"];
-        var shot = await ChildProcess.RunAsync("chromium", [.. common, $"--screenshot={png}", new Uri(file).AbsoluteUri], TimeSpan.FromSeconds(60));
+
+        // The screenshot and the DOM dump are two browsers, started side by side: each has a profile of its own, as two
+        // browsers on one profile would hand the page to the first one over the profile's lock.
+        string[] Common(string name) =>
+            ["--headless", "--no-sandbox", "--disable-gpu", $"--user-data-dir={Directory.CreateDirectory(Path.Combine(_fleet.Folder, name)).FullName}", "--window-size=1200,900"];
+        var shooting = ChildProcess.RunAsync("chromium", [.. Common("chromium-profile-shot"), $"--screenshot={png}", new Uri(file).AbsoluteUri], TimeSpan.FromSeconds(60));
+        var dumping = ChildProcess.RunAsync("chromium", [.. Common("chromium-profile-dom"), "--dump-dom", new Uri(file).AbsoluteUri], TimeSpan.FromSeconds(60));
+        var shot = await shooting;
         Assert.True(File.Exists(png), $"no screenshot: {shot}");
         var bytes = await File.ReadAllBytesAsync(png);
         Assert.True(bytes.Length > 1000, $"{bytes.Length} bytes");
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes.Take(4));
-        var dom = await ChildProcess.RunAsync("chromium", [.. common, "--dump-dom", new Uri(file).AbsoluteUri], TimeSpan.FromSeconds(60));
+        var dom = await dumping;
         Assert.Contains("<svg id=\"timeline\"", dom.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("class=\"out\"", dom.StandardOutput, StringComparison.Ordinal);
         Assert.Contains(id, dom.StandardOutput, StringComparison.Ordinal);

@@ -84,8 +84,9 @@ public sealed class ConsulHealthTests : IAsyncLifetime
             return (answer == "203.0.113.2", answer);
         });
 
-        // p3 dies: no more reports, no more renewals. It stops voting, then Consul deletes its key
-        // between 1x and 2x the session TTL (setup-notes). 1 of 2 is a tie, which keeps the primary.
+        // p3 dies: no more reports, no more renewals. It stops voting (its key deleted by Consul between 1x and 2x the
+        // session TTL after the last renewal (setup-notes), or its report stale, whichever comes first). 1 of 2 is a tie,
+        // which keeps the primary.
         await p3.DisposeAsync();
         await Deadline.UntilAsync("quorum over the two live probers restores the primary", TimeSpan.FromSeconds(10), async () =>
         {
@@ -142,7 +143,11 @@ public sealed class ConsulHealthTests : IAsyncLifetime
     /// </summary>
     private sealed class StandInProber : IAsyncDisposable
     {
-        public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
+        /// <summary>
+        /// The fleet probers' TTL (the agent allows 1 s minimum): a dead stand-in's key goes 2-4 s after its last renewal,
+        /// where 10 s cost the expiry test up to 20 s of waiting. Renewed every half second, a live one has 4 renewals per TTL.
+        /// </summary>
+        public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(2);
 
         private readonly ConsulClient _client;
         private readonly string _key;
