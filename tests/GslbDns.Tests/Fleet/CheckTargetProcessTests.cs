@@ -34,10 +34,12 @@ public sealed partial class CheckTargetProcessTests
         await using var healthA = HttpBackend.Start(IPAddress.Parse("127.0.0.31"), 0);
         await using var healthB = HttpBackend.Start(IPAddress.Parse("127.0.0.32"), 0);
         var zones = folder.Folder("zones");
+        // Probed every 500 ms rather than the shipped 1 s: where the probes go is tested here, not the timing, and each
+        // of the three changes below waits out the thresholds (3 down, 2 up) at the check's interval.
         TwoDataCenterZone.Write(
             zones,
             Zone,
-            $"{{ \"type\": \"http\", \"port\": {healthA.Port}, \"path\": \"/health\", \"host\": \"health.ct.internal\" }}",
+            $"{{ \"type\": \"http\", \"port\": {healthA.Port}, \"path\": \"/health\", \"host\": \"health.ct.internal\", \"interval\": \"500ms\" }}",
             $$"""
             [
               { "dataCenter": "dc-a", "address": "{{AnswerA}}", "check": { "address": "{{healthA.Address}}" } },

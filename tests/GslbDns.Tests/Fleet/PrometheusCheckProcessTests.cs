@@ -18,10 +18,12 @@ public sealed class PrometheusCheckProcessTests
         await using var prometheus = await PrometheusServer.StartAsync("app_up{address=\"127.0.0.41\"} 1\napp_up{address=\"127.0.0.42\"} 1\n");
         using var folder = new TempFolder("prometheus-check");
         var zones = folder.Folder("zones");
+        // Probed every 500 ms rather than the shipped 1 s: what is tested is that the answers follow the query's result,
+        // and each of the four changes below waits out the thresholds (3 down, 2 up) at the check's interval.
         TwoDataCenterZone.Write(
             zones,
             Zone,
-            $$"""{ "type": "prometheus", "url": "{{prometheus.Url}}", "query": "app_up{address=\"$address\"} > 0" }""",
+            $$"""{ "type": "prometheus", "url": "{{prometheus.Url}}", "query": "app_up{address=\"$address\"} > 0", "interval": "500ms" }""",
             """[ { "dataCenter": "dc-a", "address": "127.0.0.41" }, { "dataCenter": "dc-b", "address": "127.0.0.42" } ]""");
         var (server, dns, _) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, zones, [], null, metrics: false, readyZone: Zone);
         using var _ = server;
