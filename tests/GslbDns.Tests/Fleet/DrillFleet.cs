@@ -75,22 +75,9 @@ public class DrillFleet : IAsyncLifetime
             }
         }
 
-        // Both servers start side by side (the API, which is told both addresses, after them).
-        var starting = Servers.Select(_ => FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, _zones, Cluster.HttpAddresses, Prefix, metrics: false)).ToArray();
-        try
+        for (var i = 0; i < Servers.Length; i++)
         {
-            await Task.WhenAll(starting);
-        }
-        finally
-        {
-            // The one that did start is disposed with the fixture even when the other failed.
-            for (var i = 0; i < Servers.Length; i++)
-            {
-                if (starting[i].IsCompletedSuccessfully)
-                {
-                    (Servers[i], Dns[i], _) = starting[i].Result;
-                }
-            }
+            (Servers[i], Dns[i], _) = await FleetProcesses.StartServerAsync(RepoLayout.DotnetHost, RepoLayout.ServerDll, _zones, Cluster.HttpAddresses, Prefix, metrics: false);
         }
 
         await StartApiAsync();
