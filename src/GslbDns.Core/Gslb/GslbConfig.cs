@@ -33,6 +33,15 @@ public sealed record Endpoint(string Id, string DataCenter, IPAddress Address, i
 
     /// <summary><c>capacity</c>: what the endpoint can carry, in the unit of its load figures (default 1: a load figure is then a utilisation).</summary>
     public double Capacity { get; init; } = 1;
+
+    /// <summary>Its index in <see cref="SlotMap"/>: where its health sits in a <see cref="ProbedHealth"/> built for that table.</summary>
+    public int Slot { get; init; } = -1;
+
+    /// <summary>
+    /// The slot table of the configuration this endpoint was loaded with (null for an endpoint built by hand, which is then
+    /// looked up by id). Health readers compare it with the table a health snapshot was built for before trusting <see cref="Slot"/>.
+    /// </summary>
+    public EndpointSlots? SlotMap { get; init; }
 }
 
 /// <summary>An endpoint's <c>check</c>: each part given replaces the service check's (or the answer's) for this endpoint's probe.</summary>
@@ -181,6 +190,42 @@ public sealed record GslbConfig(
 {
     /// <summary><c>resolvers</c>: where hostname endpoints are resolved, and how long their addresses are trusted.</summary>
     public HostResolution Resolution { get; init; } = HostResolution.Default;
+
+    private readonly IReadOnlyDictionary<DnsName, ServiceConfig> _services = Services;
+    private EndpointSlots? _slots;
+
+    public IReadOnlyDictionary<DnsName, ServiceConfig> Services
+    {
+        get => _services;
+
+        // A copy with other services (tests build configs with "with") must not keep the slots of the original.
+        init
+        {
+            _services = value;
+            _slots = null;
+        }
+    }
+
+    /// <summary>
+    /// The slot of every endpoint (the loader assigns them and puts them on the endpoints too); for a configuration built by
+    /// hand, a table over its services made on first use, which its endpoints do not carry, so they are read by id.
+    /// </summary>
+    public EndpointSlots Slots
+    {
+        get
+        {
+            if (Volatile.Read(ref _slots) is { } slots)
+            {
+                return slots;
+            }
+
+            // One table per config even when two threads ask first at once: the health snapshot and its readers compare references.
+            Interlocked.CompareExchange(ref _slots, EndpointSlots.Of(_services.Values), null);
+            return _slots!;
+        }
+
+        internal init => _slots = value;
+    }
 
     public static readonly GslbConfig Empty = new(
         new Dictionary<string, DataCenter>(),
