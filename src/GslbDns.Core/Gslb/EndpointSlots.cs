@@ -5,7 +5,7 @@ namespace GslbDns.Gslb;
 /// <summary>
 /// A dense integer slot for every endpoint of one compiled configuration (0 .. <see cref="Count"/> - 1, by endpoint id),
 /// so health is kept in arrays indexed by slot and read at query time without hashing the id. The loader gives each
-/// <see cref="Endpoint"/> its <see cref="Endpoint.Slot"/> and this table as <see cref="Endpoint.SlotMap"/>; a health
+/// <see cref="Endpoint"/> its <see cref="Endpoint.Slot"/> (an index into this table, and the table); a health
 /// snapshot remembers the table it was built for, and a reader uses the slot only when the two are the same table, so
 /// a snapshot built for an older configuration is never read by the slots of a newer one. Immutable.
 /// </summary>
@@ -80,7 +80,7 @@ public sealed class EndpointSlots
             {
                 var endpoint = service.Endpoints[i];
                 slots.TryGetSlot(endpoint.Id, out var slot);
-                endpoints[i] = endpoint with { Slot = slot, SlotMap = slots };
+                endpoints[i] = endpoint with { Slot = new EndpointSlot(slot, slots) };
             }
 
             slotted[key] = service with { Endpoints = endpoints };

@@ -106,7 +106,7 @@ public sealed record GslbState(
     /// </summary>
     public bool ProbedAndFed(Endpoint endpoint, DateTimeOffset now)
     {
-        var probed = !Lookup(Health, endpoint, out var healthy) || healthy;
+        var probed = Health is ProbedHealth slotted ? !slotted.IsDown(endpoint) : !Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
         if (Feeds.Count == 0 || endpoint.FeedMode == FeedMode.Off
             || !Feeds.TryGetValue(endpoint.Id, out var feed) || feed.Up is not { } up || !feed.IsLive(now))
         {

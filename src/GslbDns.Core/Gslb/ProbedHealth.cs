@@ -16,23 +16,27 @@ namespace GslbDns.Gslb;
 /// </remarks>
 public sealed class ProbedHealth : SlotDictionary<bool>
 {
-    public static readonly ProbedHealth Empty = new(EndpointSlots.Empty, SlotArray.Filled<ProberTally>(0, default), SlotArray.Filled<double>(0, double.NaN), 0, 0);
+    public static readonly ProbedHealth Empty = new(EndpointSlots.Empty, SlotArray.Filled<ProberTally>(0, default), SlotArray.Filled<double>(0, double.NaN), SlotArray.Filled<ulong>(0, 0), 0, 0);
 
     private readonly SlotArray<ProberTally> _tallies;
     private readonly SlotArray<double> _loads;
+    private readonly SlotArray<ulong> _down;
 
-    public ProbedHealth(EndpointSlots slots, SlotArray<ProberTally> tallies, SlotArray<double> loads, int verdicts, int loadFigures)
+    /// <param name="down">One bit per slot (<see cref="DownWords"/> words): set where the tally says down. Kept apart so the query path reads 1 bit per endpoint (300,000 endpoints: 37 KiB, cache-resident) instead of a tally.</param>
+    public ProbedHealth(EndpointSlots slots, SlotArray<ProberTally> tallies, SlotArray<double> loads, SlotArray<ulong> down, int verdicts, int loadFigures)
         : base(slots, verdicts)
     {
         ArgumentNullException.ThrowIfNull(tallies);
         ArgumentNullException.ThrowIfNull(loads);
-        if (tallies.Length != slots.Count || loads.Length != slots.Count)
+        ArgumentNullException.ThrowIfNull(down);
+        if (tallies.Length != slots.Count || loads.Length != slots.Count || down.Length != DownWords(slots.Count))
         {
-            throw new ArgumentException("one tally and one load per slot");
+            throw new ArgumentException("one tally, one load and one down bit per slot");
         }
 
         _tallies = tallies;
         _loads = loads;
+        _down = down;
         Tallies = new TallyView(this, verdicts);
         Loads = new LoadView(this, loadFigures);
     }
@@ -42,6 +46,19 @@ public sealed class ProbedHealth : SlotDictionary<bool>
 
     /// <summary>The mean load figure over the live probers that read one, by endpoint id (only endpoints with one).</summary>
     public SlotDictionary<double> Loads { get; }
+
+    /// <summary>Words of the down bits for <paramref name="slots"/> slots.</summary>
+    public static int DownWords(int slots) => (slots + 63) >> 6;
+
+    /// <summary>
+    /// The query path's question: do the probers hold <paramref name="endpoint"/> down (a majority sees it down)? False with
+    /// no verdict (fail open). One bit read when the endpoint carries this health's slot table.
+    /// </summary>
+    public bool IsDown(Endpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return SlotOf(endpoint, out var slot) && (_down[slot >> 6] & (1UL << (slot & 63))) != 0;
+    }
 
     /// <summary>The tally in <paramref name="slot"/> (no voter: <c>Voters</c> 0).</summary>
     public ProberTally TallyAt(int slot) => _tallies[slot];
@@ -60,6 +77,7 @@ public sealed class ProbedHealth : SlotDictionary<bool>
 
         var tallies = new SlotArrayBuilder<ProberTally>(SlotArray.Filled<ProberTally>(slots.Count, default));
         var loads = new SlotArrayBuilder<double>(SlotArray.Filled<double>(slots.Count, double.NaN));
+        var down = new SlotArrayBuilder<ulong>(SlotArray.Filled<ulong>(DownWords(slots.Count), 0));
         int verdicts = 0, loadFigures = 0;
         for (var slot = 0; slot < slots.Count; slot++)
         {
@@ -73,6 +91,10 @@ public sealed class ProbedHealth : SlotDictionary<bool>
             {
                 tallies[slot] = tally;
                 verdicts++;
+                if (!tally.Healthy)
+                {
+                    down[slot >> 6] |= 1UL << (slot & 63);
+                }
             }
 
             var load = _loads[old];
@@ -83,7 +105,7 @@ public sealed class ProbedHealth : SlotDictionary<bool>
             }
         }
 
-        return new ProbedHealth(slots, tallies.ToArray(), loads.ToArray(), verdicts, loadFigures);
+        return new ProbedHealth(slots, tallies.ToArray(), loads.ToArray(), down.ToArray(), verdicts, loadFigures);
     }
 
     protected override bool TryGetAt(int slot, out bool value)
@@ -179,9 +201,10 @@ public abstract class SlotDictionary<TValue> : IReadOnlyDictionary<string, TValu
     /// <summary>The slot of <paramref name="endpoint"/> in <see cref="Slots"/>: its own when it carries this table (no hashing), else by id.</summary>
     protected bool SlotOf(Endpoint endpoint, out int slot)
     {
-        if (ReferenceEquals(endpoint.SlotMap, Slots))
+        var own = endpoint.Slot;
+        if (ReferenceEquals(own.Table, Slots))
         {
-            slot = endpoint.Slot;
+            slot = own.Index;
             return true;
         }
 

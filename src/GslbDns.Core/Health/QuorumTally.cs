@@ -24,6 +24,7 @@ public sealed class QuorumTally
     private readonly Dictionary<string, ProberVotes> _probers = new(StringComparer.Ordinal);
     private readonly SlotArrayBuilder<ProberTally> _tallies;
     private readonly SlotArrayBuilder<double> _loads;
+    private readonly SlotArrayBuilder<ulong> _down;
     private readonly int[] _seen;
     private readonly ChangedSlots _changed;
     private readonly ChangedSlots _loadChanged;
@@ -44,6 +45,7 @@ public sealed class QuorumTally
         _slots = config.Slots;
         _tallies = new SlotArrayBuilder<ProberTally>(SlotArray.Filled<ProberTally>(_slots.Count, default));
         _loads = new SlotArrayBuilder<double>(SlotArray.Filled<double>(_slots.Count, double.NaN));
+        _down = new SlotArrayBuilder<ulong>(SlotArray.Filled<ulong>(ProbedHealth.DownWords(_slots.Count), 0));
         _seen = new int[_slots.Count];
         _changed = new ChangedSlots(_slots.Count);
         _loadChanged = new ChangedSlots(_slots.Count);
@@ -134,7 +136,7 @@ public sealed class QuorumTally
     /// </summary>
     public (HealthView View, int[] Changed) Freeze(DateTimeOffset now)
     {
-        var health = new ProbedHealth(_slots, _tallies.ToArray(), _loads.ToArray(), _verdicts, _loadFigures);
+        var health = new ProbedHealth(_slots, _tallies.ToArray(), _loads.ToArray(), _down.ToArray(), _verdicts, _loadFigures);
         if (_rttChanged)
         {
             var matrix = new Dictionary<(string Region, string DataCenter), double>();
@@ -295,6 +297,10 @@ public sealed class QuorumTally
             _verdicts += (voters > 0 ? 1 : 0) - (tally.Voters > 0 ? 1 : 0);
             prober.Observed += (vote == ProberVote.None ? 0 : 1) - (before == ProberVote.None ? 0 : 1);
             _tallies[slot] = new ProberTally(voters, down);
+            if ((tally.Voters > 0 && !tally.Healthy) != (voters > 0 && !ProberTally.IsHealthy(voters, down)))
+            {
+                _down[slot >> 6] ^= 1UL << (slot & 63);
+            }
             prober.Votes[slot] = vote;
             _changed.Add(slot);
         }

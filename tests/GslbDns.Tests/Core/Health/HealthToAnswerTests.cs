@@ -89,7 +89,7 @@ public sealed class HealthToAnswerTests : IAsyncLifetime
         var snapshot = _server.Snapshots.Current;
         var health = Assert.IsType<ProbedHealth>(snapshot.State.Health);
         Assert.Same(snapshot.Gslb.Slots, health.Slots);
-        Assert.All(snapshot.Gslb.Services.Values.SelectMany(s => s.Endpoints), e => Assert.Same(health.Slots, e.SlotMap));
+        Assert.All(snapshot.Gslb.Services.Values.SelectMany(s => s.Endpoints), e => Assert.Same(health.Slots, e.Slot.Table));
     }
 
     private void Publish(bool primaryUp, bool addedUp)

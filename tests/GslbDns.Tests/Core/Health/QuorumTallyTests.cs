@@ -26,7 +26,8 @@ public sealed class QuorumTallyTests
     {
         var random = new Random(seed);
         var config = Config(dataCenters: 4, services: 12);
-        var ids = config.Services.Values.SelectMany(s => s.Endpoints).Select(e => e.Id).ToArray();
+        var endpoints = config.Services.Values.SelectMany(s => s.Endpoints).ToArray();
+        var ids = endpoints.Select(e => e.Id).ToArray();
         var now = new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
         var probers = new Dictionary<string, ProberReport>();
         var tally = new QuorumTally(config);
@@ -43,6 +44,12 @@ public sealed class QuorumTallyTests
             AssertSame(QuorumHealth.Compute(reports, config, now, StaleAfter), view, ids, context);
 
             var health = Assert.IsType<ProbedHealth>(view.Health);
+            foreach (var endpoint in endpoints)
+            {
+                var down = view.Tallies.TryGetValue(endpoint.Id, out var votes) && !votes.Healthy;
+                Assert.True(health.IsDown(endpoint) == down, $"{context}: {endpoint.Id} down bit {!down} for {votes}");
+            }
+
             if (previous is not null)
             {
                 for (var slot = 0; slot < health.Slots.Count; slot++)
