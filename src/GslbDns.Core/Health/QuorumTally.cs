@@ -178,6 +178,58 @@ public sealed class QuorumTally
     /// <summary>Compares one prober's new report with what it reported before; only differences touch the tallies.</summary>
     private void Diff(ProberVotes prober, ProberReport report)
     {
+        if (!DiffInStep(prober, report))
+        {
+            DiffBySlot(prober, report);
+        }
+    }
+
+    /// <summary>
+    /// The usual case, a prober's next report listing the same endpoints in the same order: walks both reports side by side and
+    /// touches only the slots whose observation changed, reading nothing else by slot (at 300,000 endpoints, reading every
+    /// slot's state costs several cache misses per endpoint). False, having applied part of it, when the lists differ.
+    /// </summary>
+    private bool DiffInStep(ProberVotes prober, ProberReport report)
+    {
+        if (prober.Report?.Endpoints is not Dictionary<string, EndpointObservation> before
+            || report.Endpoints is not Dictionary<string, EndpointObservation> after
+            || before.Count != after.Count || prober.Order.Length != after.Count)
+        {
+            return false;
+        }
+
+        var order = prober.Order;
+        var position = 0;
+        using var previous = before.GetEnumerator();
+        foreach (var (id, observation) in after)
+        {
+            previous.MoveNext();
+            var (previousId, previousObservation) = previous.Current;
+            if (!string.Equals(previousId, id, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            var slot = order[position++];
+            if (slot < 0 || ReferenceEquals(previousObservation, observation) || SameCount(previousObservation, observation))
+            {
+                continue;
+            }
+
+            var up = observation.Up;
+            Set(prober, slot, up ? ProberVote.Up : ProberVote.Down, up && observation.RttMs is { } rtt ? rtt : double.NaN, observation.Load ?? double.NaN);
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether two observations count the same: vote, the RTT of an up one, load figure.</summary>
+    private static bool SameCount(EndpointObservation a, EndpointObservation b) =>
+        a.Up == b.Up && (!a.Up || Nullable.Equals(a.RttMs, b.RttMs)) && Nullable.Equals(a.Load, b.Load);
+
+    /// <summary>Any other report: each entry found by slot (the slot it had at this position last time, else by id).</summary>
+    private void DiffBySlot(ProberVotes prober, ProberReport report)
+    {
         if (++_stamp == int.MaxValue)
         {
             Array.Clear(_seen);
