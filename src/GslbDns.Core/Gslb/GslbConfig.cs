@@ -33,6 +33,38 @@ public sealed record Endpoint(string Id, string DataCenter, IPAddress Address, i
 
     /// <summary><c>capacity</c>: what the endpoint can carry, in the unit of its load figures (default 1: a load figure is then a utilisation).</summary>
     public double Capacity { get; init; } = 1;
+
+    /// <summary>
+    /// Where its health sits: its slot in the slot table of the configuration it was loaded with (none for an endpoint built by
+    /// hand, which is then looked up by id). Not part of what the endpoint is: two endpoints that say the same are equal
+    /// wherever they were loaded.
+    /// </summary>
+    public EndpointSlot Slot { get; init; }
+}
+
+/// <summary>
+/// An endpoint's slot in one compiled configuration's <see cref="EndpointSlots"/>. Health readers compare <see cref="Table"/>
+/// with the table a health snapshot was built for before trusting <see cref="Index"/>. A struct, so reading it costs no
+/// extra memory access on the query path; equal to every other slot, so it stays out of the endpoint's value equality.
+/// </summary>
+public readonly struct EndpointSlot(int index, EndpointSlots table) : IEquatable<EndpointSlot>
+{
+    public int Index { get; } = index;
+
+    /// <summary>The table <see cref="Index"/> belongs to; null: no slot.</summary>
+    public EndpointSlots? Table { get; } = table;
+
+    public static bool operator ==(EndpointSlot left, EndpointSlot right) => left.Equals(right);
+
+    public static bool operator !=(EndpointSlot left, EndpointSlot right) => !left.Equals(right);
+
+    public bool Equals(EndpointSlot other) => true;
+
+    public override bool Equals(object? obj) => obj is EndpointSlot;
+
+    public override int GetHashCode() => 0;
+
+    public override string ToString() => Table is null ? "none" : Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>An endpoint's <c>check</c>: each part given replaces the service check's (or the answer's) for this endpoint's probe.</summary>
@@ -181,6 +213,42 @@ public sealed record GslbConfig(
 {
     /// <summary><c>resolvers</c>: where hostname endpoints are resolved, and how long their addresses are trusted.</summary>
     public HostResolution Resolution { get; init; } = HostResolution.Default;
+
+    private readonly IReadOnlyDictionary<DnsName, ServiceConfig> _services = Services;
+    private EndpointSlots? _slots;
+
+    public IReadOnlyDictionary<DnsName, ServiceConfig> Services
+    {
+        get => _services;
+
+        // A copy with other services (tests build configs with "with") must not keep the slots of the original.
+        init
+        {
+            _services = value;
+            _slots = null;
+        }
+    }
+
+    /// <summary>
+    /// The slot of every endpoint (the loader assigns them and puts them on the endpoints too); for a configuration built by
+    /// hand, a table over its services made on first use, which its endpoints do not carry, so they are read by id.
+    /// </summary>
+    public EndpointSlots Slots
+    {
+        get
+        {
+            if (Volatile.Read(ref _slots) is { } slots)
+            {
+                return slots;
+            }
+
+            // One table per config even when two threads ask first at once: the health snapshot and its readers compare references.
+            Interlocked.CompareExchange(ref _slots, EndpointSlots.Of(_services.Values), null);
+            return _slots!;
+        }
+
+        internal init => _slots = value;
+    }
 
     public static readonly GslbConfig Empty = new(
         new Dictionary<string, DataCenter>(),

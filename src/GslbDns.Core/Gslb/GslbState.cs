@@ -40,7 +40,7 @@ public sealed record EvacuationWindow(DateTimeOffset Start, DateTimeOffset End, 
 /// Unknown endpoints are healthy: with no health signal the service fails open.
 /// </summary>
 public sealed record GslbState(
-    FrozenDictionary<string, bool> Health,
+    IReadOnlyDictionary<string, bool> Health,
     FrozenDictionary<string, int> WeightOverrides,
     FrozenSet<string> Drained,
     FrozenDictionary<string, HealthOverride> Overrides,
@@ -51,10 +51,10 @@ public sealed record GslbState(
     public FrozenDictionary<string, FeedSignal> Feeds { get; init; } = FrozenDictionary<string, FeedSignal>.Empty;
 
     /// <summary>The live probers' votes behind <see cref="Health"/>, so a feed can be counted as one more voter at query time.</summary>
-    public FrozenDictionary<string, ProberTally> Tallies { get; init; } = FrozenDictionary<string, ProberTally>.Empty;
+    public IReadOnlyDictionary<string, ProberTally> Tallies { get; init; } = FrozenDictionary<string, ProberTally>.Empty;
 
     /// <summary>Load figures the probers read from health responses (<c>check.load</c>), the mean over the live probers, by endpoint id.</summary>
-    public FrozenDictionary<string, double> ProbedLoads { get; init; } = FrozenDictionary<string, double>.Empty;
+    public IReadOnlyDictionary<string, double> ProbedLoads { get; init; } = FrozenDictionary<string, double>.Empty;
 
     /// <summary>Data centers evacuated by running drills, with their windows (see <see cref="EvacuationWindow"/>).</summary>
     public FrozenDictionary<string, EvacuationWindow> Evacuated { get; init; } = FrozenDictionary<string, EvacuationWindow>.Empty;
@@ -106,7 +106,7 @@ public sealed record GslbState(
     /// </summary>
     public bool ProbedAndFed(Endpoint endpoint, DateTimeOffset now)
     {
-        var probed = !Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
+        var probed = Health is ProbedHealth slotted ? !slotted.IsDown(endpoint) : !Health.TryGetValue(endpoint.Id, out var healthy) || healthy;
         if (Feeds.Count == 0 || endpoint.FeedMode == FeedMode.Off
             || !Feeds.TryGetValue(endpoint.Id, out var feed) || feed.Up is not { } up || !feed.IsLive(now))
         {
@@ -118,7 +118,7 @@ public sealed record GslbState(
             return probed && up;
         }
 
-        return Tallies.TryGetValue(endpoint.Id, out var tally) ? tally.With(up).Healthy : up;
+        return Lookup(Tallies, endpoint, out var tally) ? tally.With(up).Healthy : up;
     }
 
     /// <summary>The endpoint's load figure in force: a live feed's, else the probers' (<c>check.load</c>); false when neither has one.</summary>
@@ -132,7 +132,42 @@ public sealed record GslbState(
         }
 
         fromFeed = false;
-        return ProbedLoads.TryGetValue(endpoint.Id, out load);
+        return Lookup(ProbedLoads, endpoint, out load);
+    }
+
+    /// <summary>
+    /// The same configuration's state under <paramref name="config"/> (a reload): probed health kept by endpoint slot is
+    /// moved to the new slots by endpoint id, so answers keep reading it by slot. Everything else is keyed by id already.
+    /// </summary>
+    public GslbState ForConfig(GslbConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (Health is not ProbedHealth probed || ReferenceEquals(probed.Slots, config.Slots))
+        {
+            return this;
+        }
+
+        var moved = probed.RemapTo(config.Slots);
+        return this with
+        {
+            Health = moved,
+            Tallies = ReferenceEquals(Tallies, probed.Tallies) ? moved.Tallies : Tallies,
+            ProbedLoads = ReferenceEquals(ProbedLoads, probed.Loads) ? moved.Loads : ProbedLoads,
+        };
+    }
+
+    /// <summary>
+    /// By the endpoint's slot when the state's map is kept by slot (the publisher's), so a query hashes no id; by id for any
+    /// other map (a state built by hand or by a test).
+    /// </summary>
+    private static bool Lookup<T>(IReadOnlyDictionary<string, T> map, Endpoint endpoint, out T value)
+    {
+        if (map is SlotDictionary<T> slotted)
+        {
+            return slotted.TryGet(endpoint, out value!);
+        }
+
+        return map.TryGetValue(endpoint.Id, out value!);
     }
 
     /// <summary>Weight in force: an operator's override (by endpoint id, then data center) or the configured weight.</summary>

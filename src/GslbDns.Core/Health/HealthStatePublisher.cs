@@ -1,3 +1,4 @@
+using GslbDns.Gslb;
 using GslbDns.Query;
 using Microsoft.Extensions.Logging;
 using GslbDns.Reports;
@@ -19,6 +20,12 @@ public sealed partial class HealthStatePublisher
     private readonly Lock _lock = new();
     private IReadOnlyList<ProberReport> _reports = [];
     private bool _published;
+
+    /// <summary>The quorum kept from report to report (under the lock), for the config's endpoint slots.</summary>
+    private QuorumTally? _tally;
+
+    /// <summary>The health of the tally's previous freeze: while the state still holds it, only the changed slots can have flipped.</summary>
+    private ProbedHealth? _lastFrozen;
 
     public HealthStatePublisher(SnapshotHolder snapshots, ILogger logger, TimeSpan staleAfter, TimeProvider? time = null)
     {
@@ -53,8 +60,16 @@ public sealed partial class HealthStatePublisher
     private void Recompute()
     {
         var now = _time.GetUtcNow();
-        var view = QuorumHealth.Compute(_reports, _snapshots.Current.Gslb, now, _staleAfter);
-        if (view.LiveProbers.Count == 0)
+        var slots = _snapshots.Current.Gslb.Slots;
+        if (_tally is null || !ReferenceEquals(_tally.Slots, slots))
+        {
+            // A new config (or the first reports): count the reports kept afresh under its endpoint slots.
+            _tally = new QuorumTally(_snapshots.Current.Gslb);
+            _lastFrozen = null;
+        }
+
+        _tally.Apply(_reports, now, _staleAfter);
+        if (_tally.LiveProberCount == 0)
         {
             if (Current.LiveProbers.Count > 0)
             {
@@ -65,65 +80,64 @@ public sealed partial class HealthStatePublisher
             return;
         }
 
-        var previous = Current;
-        var changed = !SameVerdicts(previous, view);
+        var (view, changed) = _tally.Freeze(now);
+        var health = (ProbedHealth)view.Health;
+        var incrementalBase = _lastFrozen;
+        _lastFrozen = health;
         Current = view;
 
         // The first verdicts change nothing anyone has cached (start-up answers wait for them); later flips shorten the TTL.
         var recordFlips = _published;
         _published = true;
-        _snapshots.Update(s => s with
+        IReadOnlyList<string> flipped = [];
+        _snapshots.Update(s =>
         {
-            State = s.State with
+            // A reload may have swapped in another config since the tally read it: publish under the slots it has now.
+            var installed = health.RemapTo(s.Gslb.Slots);
+            flipped = ReferenceEquals(installed, health) && incrementalBase is not null && ReferenceEquals(s.State.Health, incrementalBase)
+                ? Flipped(incrementalBase, health, changed)
+                : [.. AnswerChanges.Differing(s.State.Health, installed, missing: true)];
+            return s with
             {
-                Health = view.Health,
-                Tallies = view.Tallies,
-                ProbedLoads = view.Loads,
-                MeasuredRtt = view.Rtt,
-                AsOf = now,
-                Changes = recordFlips ? RecordFlips(s, view.Health, now) : s.State.Changes,
-            },
-        });
-        if (changed)
-        {
-            foreach (var (id, verdict) in view.Verdicts)
-            {
-                var before = !previous.Verdicts.TryGetValue(id, out var old) || old.Healthy;
-                if (before != verdict.Healthy)
+                State = s.State with
                 {
-                    LogVerdict(
-                        _logger, id, verdict.Healthy ? "up" : "down", verdict.Voters - verdict.Down, verdict.Down, verdict.Voters,
-                        [.. verdict.ByProber.Where(static v => v.Value).Select(static v => v.Key).Order(StringComparer.Ordinal)],
-                        [.. verdict.ByProber.Where(static v => !v.Value).Select(static v => v.Key).Order(StringComparer.Ordinal)]);
-                }
-            }
-        }
-    }
+                    Health = installed,
+                    Tallies = installed.Tallies,
+                    ProbedLoads = installed.Loads,
+                    MeasuredRtt = view.Rtt,
+                    AsOf = now,
+                    Changes = recordFlips && flipped.Count > 0 ? s.State.Changes.With(flipped, now, now - s.Gslb.Ttl.ChangeWindow) : s.State.Changes,
+                },
+            };
+        });
 
-    /// <summary>Every endpoint whose verdict flipped is marked changed now, so its service answers with the short TTL for a while.</summary>
-    private static GslbDns.Gslb.AnswerChanges RecordFlips(ServerSnapshot snapshot, IReadOnlyDictionary<string, bool> health, DateTimeOffset now)
-    {
-        var changes = snapshot.State.Changes;
-        var flipped = GslbDns.Gslb.AnswerChanges.Differing(snapshot.State.Health, health, missing: true).ToList();
-        return flipped.Count == 0 ? changes : changes.With(flipped, now, now - snapshot.Gslb.Ttl.ChangeWindow);
-    }
-
-    private static bool SameVerdicts(HealthView a, HealthView b)
-    {
-        if (a.Health.Count != b.Health.Count)
+        foreach (var id in flipped)
         {
-            return false;
-        }
-
-        foreach (var (id, healthy) in b.Health)
-        {
-            if (!a.Health.TryGetValue(id, out var before) || before != healthy)
+            if (view.Verdicts.TryGetValue(id, out var verdict))
             {
-                return false;
+                LogVerdict(
+                    _logger, id, verdict.Healthy ? "up" : "down", verdict.Voters - verdict.Down, verdict.Down, verdict.Voters,
+                    [.. verdict.ByProber.Where(static v => v.Value).Select(static v => v.Key).Order(StringComparer.Ordinal)],
+                    [.. verdict.ByProber.Where(static v => !v.Value).Select(static v => v.Key).Order(StringComparer.Ordinal)]);
+            }
+        }
+    }
+
+    /// <summary>The endpoints among <paramref name="changed"/> whose verdict differs (no verdict counts as healthy, as answers read it).</summary>
+    private static List<string> Flipped(ProbedHealth before, ProbedHealth after, int[] changed)
+    {
+        var flipped = new List<string>();
+        foreach (var slot in changed)
+        {
+            var was = before.TallyAt(slot);
+            var now = after.TallyAt(slot);
+            if ((was.Voters == 0 || was.Healthy) != (now.Voters == 0 || now.Healthy))
+            {
+                flipped.Add(after.Slots.IdAt(slot));
             }
         }
 
-        return true;
+        return flipped;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No live prober; keeping the verdicts computed at {Since}")]

@@ -52,10 +52,11 @@ public sealed class GslbStateExporter
                         || (state.Evacuated.TryGetValue(endpoint.DataCenter, out var window) && window.Covers(now));
                     _health.WithLabels(name, endpoint.DataCenter, endpoint.Id).Set(drained ? 2 : CalculatedHealth.IsUsable(service, index, state, now, snapshot.Hosts) ? 1 : 0);
                     CollectFeed(state, endpoint, name, now);
-                    if (view.Verdicts.TryGetValue(endpoint.Id, out var verdict))
+                    // The tallies, not the verdicts: those are made per lookup with their per-prober votes, which a scrape does not need.
+                    if (view.Tallies.TryGetValue(endpoint.Id, out var tally))
                     {
-                        _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "up").Set(verdict.Voters - verdict.Down);
-                        _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "down").Set(verdict.Down);
+                        _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "up").Set(tally.Voters - tally.Down);
+                        _votes.WithLabels(name, endpoint.DataCenter, endpoint.Id, "down").Set(tally.Down);
                     }
                     else
                     {

@@ -230,7 +230,8 @@ public sealed partial class SnapshotBuilder
             var zoneSet = new ZoneSet(compiled);
             var builtAt = _time.GetUtcNow();
             var before = _snapshots.Current.Gslb;
-            _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt });
+            // The state's health moves to the new config's endpoint slots in the same swap, so answers never read it by id.
+            _snapshots.Update(current => current with { Zones = zoneSet, Gslb = gslb, Locator = locator, BuiltAt = builtAt, State = current.State.ForConfig(gslb) });
             if (!ReferenceEquals(before, gslb))
             {
                 WarnIfGeoIpMissing(gslb);

@@ -143,6 +143,7 @@ public static class GslbConfigLoader
             topology.DefaultLocation)
         {
             Resolution = resolution.Resolution,
+            Slots = services.Slots,
         };
     }
 

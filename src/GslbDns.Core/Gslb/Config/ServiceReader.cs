@@ -37,8 +37,14 @@ internal sealed class ServiceReader
     public void Link()
     {
         var read = _services.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value!);
+
+        // Slots before links: linking copies each parent endpoint with its child, and the copies keep their slots.
+        (Slots, read) = EndpointSlots.Assign(read);
         Services = _nested.Link(read, _services.Keys);
     }
+
+    /// <summary>The slot of every endpoint of <see cref="Services"/> (set by <see cref="Link"/>).</summary>
+    public EndpointSlots Slots { get; private set; } = EndpointSlots.Empty;
 
     /// <summary>The top-level <c>feeds.mode</c>: a service's <c>feed</c> when it sets none.</summary>
     public FeedMode DefaultFeedMode { get; init; }
