@@ -74,12 +74,21 @@ fuzz_target() {
     rm -rf "$findings"
   fi
   started=$(date +%s)
-  nice -n "$NICE" afl-fuzz "${input[@]}" -o "$findings" -t "$TIMEOUT" -m none -V "$DURATION" \
-    -- dotnet "$OUT/bin/GslbDns.Fuzz.dll" "$target" >"$log" 2>&1 || {
+  # One more try when AFL's dry run saw an empty coverage map: on a loaded machine the first input of a target that
+  # starts a server (api) can come back before any instrumented code ran. Broken instrumentation fails both tries.
+  local try
+  for try in 1 2; do
+    [ "$try" = 1 ] || { [ "${input[1]}" = - ] || rm -rf "$findings"; echo "fuzz.sh: '$target': AFL saw no instrumentation on its dry run; trying once more" >&2; }
+    if nice -n "$NICE" afl-fuzz "${input[@]}" -o "$findings" -t "$TIMEOUT" -m none -V "$DURATION" \
+      -- dotnet "$OUT/bin/GslbDns.Fuzz.dll" "$target" >"$log" 2>&1; then
+      break
+    fi
+    if [ "$try" = 2 ] || ! grep -q "No instrumentation detected" "$log"; then
       echo "fuzz.sh: afl-fuzz failed on '$target'; last lines of $log:" >&2
       tail -20 "$log" >&2
       return 2
-    }
+    fi
+  done
   stats="$findings/default/fuzzer_stats"
   stat() { awk -v k="$1" -F' *: *' '$1 == k {print $2}' "$stats"; }
   crashes=$(stat saved_crashes); hangs=$(stat saved_hangs)

@@ -97,7 +97,10 @@ public sealed class DnssecRolloverTests
             return (after.All(k => k.Tag != oldZsk), Describe(after));
         }, TimeSpan.FromMilliseconds(50));
         Assert.Equal([(256, newZsk), (257, before.Single(k => k.Flags == 257).Tag)], after.Select(k => ((int)k.Flags, k.Tag)).Order());
-        Assert.False(File.Exists(Path.Combine(keys, Zone, "zsk.pem")));
+
+        // The key file goes in the same pass that drops the key, after the new zone is installed: wait for it too.
+        var oldKeyFile = Path.Combine(keys, Zone, "zsk.pem");
+        await Deadline.UntilAsync("the old ZSK's file deleted", TimeSpan.FromSeconds(5), () => Task.FromResult((!File.Exists(oldKeyFile), $"{oldKeyFile} still there")), TimeSpan.FromMilliseconds(50));
 
         // Resolution through the resolver's next refresh of everything (caches capped at 1 s) after the removal.
         var atRemoval = Count(answers);
