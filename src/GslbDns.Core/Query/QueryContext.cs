@@ -57,6 +57,12 @@ public sealed class QueryContext
     /// <summary>The type of the RRset a dynamic answer wrote: the query's, or CNAME when a hostname service answers with one (signing covers it).</summary>
     internal ushort DynamicType { get; set; }
 
+    /// <summary>Set on the context <see cref="KnownNameCompiler"/> answers its synthetic queries with: a load-balanced answer is not written but marks the reply <see cref="Varies"/>.</summary>
+    internal bool Precompiling { get; init; }
+
+    /// <summary>While precompiling: the reply met a load-balanced name, so it depends on the query and cannot be kept.</summary>
+    internal bool Varies { get; set; }
+
     /// <summary>Scratch for candidate endpoint indexes.</summary>
     internal int[] Candidates { get; } = new int[1024];
 
