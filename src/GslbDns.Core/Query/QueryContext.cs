@@ -36,6 +36,14 @@ public sealed class QueryContext
     /// </summary>
     public Observability.DnsStats? Stats { get; set; }
 
+    /// <summary>
+    /// A stats clock reading (<see cref="Observability.DnsStats.Now"/>) the next query's duration starts at, or 0 for
+    /// <see cref="QueryEngine.Process"/> to read the clock itself. A batched listener sets it right after each receive;
+    /// Process then leaves its own end reading here, so the queries of one batch, answered back to back, take one clock
+    /// read each instead of two (the listener's few steps between two queries count to the second).
+    /// </summary>
+    public long StatsClock { get; set; }
+
     /// <summary>Zone slot of the query being answered (0: none of ours), for <see cref="Stats"/>.</summary>
     internal int StatsZone { get; set; }
 

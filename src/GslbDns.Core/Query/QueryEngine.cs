@@ -51,16 +51,20 @@ public sealed partial class QueryEngine
             return ProcessQuery(request, context);
         }
 
-        // Counted here, around the whole plan, into the calling thread's own block: two clock reads and plain increments.
-        var started = Observability.DnsStats.Now();
+        // Counted here, around the whole plan, into the calling thread's own block: plain increments, and one clock
+        // read per query when the listener chains them (StatsClock), two otherwise.
+        var chained = context.StatsClock;
+        var started = chained != 0 ? chained : Observability.DnsStats.Now();
         var dropped = context.Counters.Dropped;
         context.StatsZone = 0;
         context.StatsRcode = -1;
         var length = ProcessQuery(request, context);
+        var ended = Observability.DnsStats.Now();
+        context.StatsClock = chained != 0 ? ended : 0;
         if (context.Counters.Dropped == dropped)
         {
             var query = context.Query;
-            stats.Record(context.StatsZone, query.HasQuestion ? query.QType : (ushort)0, query.DnssecOk, query.HasClientSubnet, request.Length, length > 0 ? context.StatsRcode : -1, length, Observability.DnsStats.Now() - started);
+            stats.Record(context.StatsZone, query.HasQuestion ? query.QType : (ushort)0, query.DnssecOk, query.HasClientSubnet, request.Length, length > 0 ? context.StatsRcode : -1, length, ended - started);
         }
 
         return length;
