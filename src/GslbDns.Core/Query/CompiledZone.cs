@@ -169,8 +169,8 @@ public sealed class CompiledZone
 
     public ZoneNode? Find(DnsName name) => Find(name.Wire);
 
-    /// <summary>Every owner and empty non-terminal of the zone.</summary>
-    internal IEnumerable<ZoneNode> Nodes => _nodes.Values;
+    /// <summary>Every owner and empty non-terminal of the zone, with the lower-cased wire name it is keyed by (shared, so another table keyed by it costs no copy).</summary>
+    internal Dictionary<byte[], ZoneNode> Nodes => _nodes;
 
     /// <summary>Whether a zone cut (a delegation) is at <paramref name="name"/> or above it, below the apex: the walk down stops there.</summary>
     internal bool IsAtOrBelowCut(DnsName name)

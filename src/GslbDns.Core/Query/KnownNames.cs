@@ -66,16 +66,17 @@ internal static class KnownNameCompiler
     public static Dictionary<byte[], KnownName> Compile(ZoneSet zones)
     {
         var names = new Dictionary<byte[], KnownName>(WireNameComparer.Instance);
+        var byWire = names.GetAlternateLookup<ReadOnlySpan<byte>>();
         var engine = new QueryEngine(new SnapshotHolder(ServerSnapshot.Empty), new QueryEngineOptions());
         var context = new QueryContext(ushort.MaxValue) { Precompiling = true };
         var packet = new byte[ResponseBuilder.HeaderLength + DnsName.MaxWireLength + 4];
         var answers = new List<PrecompiledAnswer>();
         foreach (var zone in zones.Zones)
         {
-            foreach (var node in zone.Nodes)
+            foreach (var (key, node) in zone.Nodes)
             {
                 var wire = node.Name.Wire;
-                if (names.ContainsKey(wire.ToArray()) || !ReferenceEquals(zones.FindZoneOf(wire), zone) || zone.IsAtOrBelowCut(node.Name))
+                if (byWire.ContainsKey(wire) || !ReferenceEquals(zones.FindZoneOf(wire), zone) || zone.IsAtOrBelowCut(node.Name))
                 {
                     continue;
                 }
@@ -89,7 +90,7 @@ internal static class KnownNameCompiler
                     }
                 }
 
-                names[wire.ToArray()] = new KnownName(zone, node, [.. answers]);
+                names[key] = new KnownName(zone, node, answers.Count == 0 ? [] : [.. answers]);
             }
         }
 
