@@ -126,12 +126,14 @@ public sealed class ZoneNode
 /// </summary>
 public sealed class CompiledZone
 {
+    private readonly Dictionary<byte[], ZoneNode> _nodes;
     private readonly Dictionary<byte[], ZoneNode>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
     private CompiledZone(ParsedZone source, Dictionary<byte[], ZoneNode> nodes, CompiledRRset soa, CompiledRRset ns, uint negativeTtl, Dnssec.ZoneSigner? signer)
     {
         Signer = signer;
         Source = source;
+        _nodes = nodes;
         _lookup = nodes.GetAlternateLookup<ReadOnlySpan<byte>>();
         Soa = soa;
         ApexNs = ns;
@@ -166,6 +168,23 @@ public sealed class CompiledZone
     public ZoneNode? Find(ReadOnlySpan<byte> wireName) => _lookup.TryGetValue(wireName, out var node) ? node : null;
 
     public ZoneNode? Find(DnsName name) => Find(name.Wire);
+
+    /// <summary>Every owner and empty non-terminal of the zone, with the lower-cased wire name it is keyed by (shared, so another table keyed by it costs no copy).</summary>
+    internal Dictionary<byte[], ZoneNode> Nodes => _nodes;
+
+    /// <summary>Whether a zone cut (a delegation) is at <paramref name="name"/> or above it, below the apex: the walk down stops there.</summary>
+    internal bool IsAtOrBelowCut(DnsName name)
+    {
+        for (var n = name; n.LabelCount > Origin.LabelCount; n = n.Parent())
+        {
+            if (Find(n) is { IsDelegation: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Builds the lookup structure; <paramref name="dynamicNodes"/> marks load-balanced names (they may have no static records).
@@ -252,6 +271,7 @@ public sealed class ZoneSet
 {
     private readonly Dictionary<byte[], CompiledZone> _zones;
     private readonly Dictionary<byte[], CompiledZone>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private readonly Dictionary<byte[], KnownName>.AlternateLookup<ReadOnlySpan<byte>> _known;
 
     public ZoneSet(IEnumerable<CompiledZone> zones)
     {
@@ -259,9 +279,14 @@ public sealed class ZoneSet
         foreach (var zone in zones)
         {
             _zones[zone.Origin.Wire.ToArray()] = zone;
+            AnySigned |= zone.Signer is not null;
         }
 
         _lookup = _zones.GetAlternateLookup<ReadOnlySpan<byte>>();
+
+        // After the zones: a precompiled reply may follow a CNAME into another zone of the set, or take glue from it.
+        _known = (_zones.Count == 0 ? new Dictionary<byte[], KnownName>(WireNameComparer.Instance) : KnownNameCompiler.Compile(this))
+            .GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     public static readonly ZoneSet Empty = new([]);
@@ -271,4 +296,29 @@ public sealed class ZoneSet
     public IEnumerable<CompiledZone> Zones => _zones.Values;
 
     public CompiledZone? FindExact(ReadOnlySpan<byte> origin) => _lookup.TryGetValue(origin, out var zone) ? zone : null;
+
+    /// <summary>A signed zone is in the set: a DNSSEC-OK query cannot take a precompiled reply (a CNAME may lead into that zone).</summary>
+    public bool AnySigned { get; }
+
+    /// <summary>Names the set holds below no zone cut, by lower-cased wire name (see <see cref="KnownName"/>).</summary>
+    public int KnownNameCount => _known.Dictionary.Count;
+
+    public KnownName? FindKnown(ReadOnlySpan<byte> wireName) => _known.TryGetValue(wireName, out var known) ? known : null;
+
+    /// <summary>The most specific zone of the set at or above <paramref name="wireName"/>, as a query's zone search finds it.</summary>
+    public CompiledZone? FindZoneOf(ReadOnlySpan<byte> wireName)
+    {
+        for (var i = 0; ; i += wireName[i] + 1)
+        {
+            if (FindExact(wireName[i..]) is { } zone)
+            {
+                return zone;
+            }
+
+            if (wireName[i] == 0)
+            {
+                return null;
+            }
+        }
+    }
 }

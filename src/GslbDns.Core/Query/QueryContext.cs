@@ -36,6 +36,14 @@ public sealed class QueryContext
     /// </summary>
     public Observability.DnsStats? Stats { get; set; }
 
+    /// <summary>
+    /// A stats clock reading (<see cref="Observability.DnsStats.Now"/>) the next query's duration starts at, or 0 for
+    /// <see cref="QueryEngine.Process"/> to read the clock itself. A batched listener sets it right after each receive;
+    /// Process then leaves its own end reading here, so the queries of one batch, answered back to back, take one clock
+    /// read each instead of two (the listener's few steps between two queries count to the second).
+    /// </summary>
+    public long StatsClock { get; set; }
+
     /// <summary>Zone slot of the query being answered (0: none of ours), for <see cref="Stats"/>.</summary>
     internal int StatsZone { get; set; }
 
@@ -56,6 +64,12 @@ public sealed class QueryContext
 
     /// <summary>The type of the RRset a dynamic answer wrote: the query's, or CNAME when a hostname service answers with one (signing covers it).</summary>
     internal ushort DynamicType { get; set; }
+
+    /// <summary>Set on the context <see cref="KnownNameCompiler"/> answers its synthetic queries with: a load-balanced answer is not written but marks the reply <see cref="Varies"/>.</summary>
+    internal bool Precompiling { get; init; }
+
+    /// <summary>While precompiling: the reply met a load-balanced name, so it depends on the query and cannot be kept.</summary>
+    internal bool Varies { get; set; }
 
     /// <summary>Scratch for candidate endpoint indexes.</summary>
     internal int[] Candidates { get; } = new int[1024];

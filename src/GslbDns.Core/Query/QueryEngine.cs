@@ -51,16 +51,20 @@ public sealed partial class QueryEngine
             return ProcessQuery(request, context);
         }
 
-        // Counted here, around the whole plan, into the calling thread's own block: two clock reads and plain increments.
-        var started = Observability.DnsStats.Now();
+        // Counted here, around the whole plan, into the calling thread's own block: plain increments, and one clock
+        // read per query when the listener chains them (StatsClock), two otherwise.
+        var chained = context.StatsClock;
+        var started = chained != 0 ? chained : Observability.DnsStats.Now();
         var dropped = context.Counters.Dropped;
         context.StatsZone = 0;
         context.StatsRcode = -1;
         var length = ProcessQuery(request, context);
+        var ended = Observability.DnsStats.Now();
+        context.StatsClock = chained != 0 ? ended : 0;
         if (context.Counters.Dropped == dropped)
         {
             var query = context.Query;
-            stats.Record(context.StatsZone, query.HasQuestion ? query.QType : (ushort)0, query.DnssecOk, query.HasClientSubnet, request.Length, length > 0 ? context.StatsRcode : -1, length, Observability.DnsStats.Now() - started);
+            stats.Record(context.StatsZone, query.HasQuestion ? query.QType : (ushort)0, query.DnssecOk, query.HasClientSubnet, request.Length, length > 0 ? context.StatsRcode : -1, length, ended - started);
         }
 
         return length;
@@ -135,6 +139,21 @@ public sealed partial class QueryEngine
         var snapshot = _snapshots.Current;
         context.Snapshot = snapshot;
         var zones = snapshot.Zones;
+
+        // Most queries name a node of ours: one lookup of the whole QNAME finds its zone and node, and for a static
+        // type the reply's sections ready to copy. The general path below handles everything else.
+        if (_options.PrecompiledAnswers && zones.FindKnown(query.QName) is { } known)
+        {
+            context.StatsZone = known.Zone.MetricSlot;
+            if (!(query.DnssecOk && zones.AnySigned) && known.Find(query.QType) is { } precompiled
+                && builder.AddPrecompiled(precompiled.Sections, precompiled.AnswerCount, precompiled.AuthorityCount, precompiled.AdditionalCount))
+            {
+                return Finish(context, precompiled.Authoritative, truncated: false, precompiled.Rcode, true);
+            }
+
+            return Answer(context, zones, known.Zone, known.Node);
+        }
+
         var zone = FindZone(zones, query.NameBuffer, query.LabelOffsets, query.LabelCount, query.QNameLength);
         if (zone is null)
         {
@@ -145,7 +164,25 @@ public sealed partial class QueryEngine
         return Answer(context, zones, zone);
     }
 
-    private int Answer(QueryContext context, ZoneSet zones, CompiledZone zone)
+    /// <summary>
+    /// The general path's reply to <paramref name="request"/> (a query without EDNS for a name of <paramref name="zones"/>),
+    /// for <see cref="KnownNameCompiler"/>: zone search and walk as for any query, no precompiled reply taken.
+    /// </summary>
+    internal int AnswerForPrecompile(ReadOnlySpan<byte> request, QueryContext context, ZoneSet zones)
+    {
+        var query = context.Query;
+        if (query.Parse(request) != ParseOutcome.Ok)
+        {
+            return 0;
+        }
+
+        context.Response.Begin(query, request, ushort.MaxValue);
+        var zone = FindZone(zones, query.NameBuffer, query.LabelOffsets, query.LabelCount, query.QNameLength);
+        return zone is null ? 0 : Answer(context, zones, zone);
+    }
+
+    /// <param name="knownNode">The QNAME's node when <see cref="ZoneSet.FindKnown"/> found it: the walk for the first name is skipped.</param>
+    private int Answer(QueryContext context, ZoneSet zones, CompiledZone zone, ZoneNode? knownNode = null)
     {
         var query = context.Query;
         var builder = context.Response;
@@ -164,7 +201,7 @@ public sealed partial class QueryEngine
         {
             // The signing stage runs for DNSSEC-OK queries in signed zones only; each hop of a CNAME chain asks its own zone.
             var signer = query.DnssecOk ? zone.Signer : null;
-            var lookup = Walk(zone, name, labelOffsets, labelCount, qtype);
+            var lookup = hop == 0 && knownNode is not null ? new Lookup(LookupKind.Exact, knownNode) : Walk(zone, name, labelOffsets, labelCount, qtype);
             if (lookup.Kind == LookupKind.Delegation)
             {
                 if (!isQName)
@@ -310,6 +347,13 @@ public sealed partial class QueryEngine
 
         if (dynamic is not null && dynamic.Serves(qtype))
         {
+            if (context.Precompiling)
+            {
+                // Decided per query: nothing to precompile (the -1 makes it a truncation, which is not kept either).
+                context.Varies = true;
+                return -1;
+            }
+
             return WriteDynamic(context, dynamic, qtype, name, isQName, signer) ? builder.AnswerCount - before : -1;
         }
 

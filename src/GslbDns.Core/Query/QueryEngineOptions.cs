@@ -17,5 +17,11 @@ public sealed record QueryEngineOptions
     /// <summary>Answer for CHAOS hostname.bind/id.server; null refuses.</summary>
     public string? Identity { get; init; }
 
+    /// <summary>
+    /// Known names and precompiled replies (<see cref="KnownName"/>); false sends every query down the general path,
+    /// which the tests compare the precompiled replies with.
+    /// </summary>
+    public bool PrecompiledAnswers { get; init; } = true;
+
     public byte[] NsidBytes => Nsid is null ? [] : Encoding.UTF8.GetBytes(Nsid);
 }

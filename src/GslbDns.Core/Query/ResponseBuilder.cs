@@ -87,6 +87,26 @@ public sealed class ResponseBuilder
         CurrentSection = Section.Answer;
     }
 
+    /// <summary>
+    /// Appends a <see cref="PrecompiledAnswer"/>'s sections after the question (right after <see cref="Begin"/>, so
+    /// their pointers into the question hold) and takes their counts; false, writing nothing, when they do not fit.
+    /// </summary>
+    public bool AddPrecompiled(ReadOnlySpan<byte> sections, int answers, int authority, int additional)
+    {
+        if (Position + sections.Length > _limit)
+        {
+            return false;
+        }
+
+        sections.CopyTo(_buffer.AsSpan(Position));
+        Position += sections.Length;
+        AnswerCount = answers;
+        AuthorityCount = authority;
+        AdditionalCount = additional;
+        CurrentSection = Section.Additional;
+        return true;
+    }
+
     /// <summary>Writes one record whose owner is the QNAME (a pointer to offset 12).</summary>
     public bool AddAtQName(ReadOnlySpan<byte> record) => AddWithOwnerPointer(HeaderLength, record);
 

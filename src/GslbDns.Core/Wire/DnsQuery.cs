@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Text;
 using GslbDns.Dns;
 
 namespace GslbDns.Wire;
@@ -196,7 +198,7 @@ public sealed class DnsQuery
 
     private bool ReadQuestionName(ReadOnlySpan<byte> packet, ref int pos)
     {
-        var length = 0;
+        var start = pos;
         var labels = 0;
         while (true)
         {
@@ -208,7 +210,6 @@ public sealed class DnsQuery
             var len = packet[pos];
             if (len == 0)
             {
-                NameBuffer[length++] = 0;
                 pos++;
                 break;
             }
@@ -219,26 +220,28 @@ public sealed class DnsQuery
                 return false;
             }
 
-            if (pos + 1 + len > packet.Length || length + 1 + len + 1 > DnsName.MaxWireLength || labels == MaxLabels)
+            if (pos + 1 + len > packet.Length || pos - start + 1 + len + 1 > DnsName.MaxWireLength || labels == MaxLabels)
             {
                 return false;
             }
 
-            LabelOffsets[labels++] = length;
-            NameBuffer[length++] = len;
-            var source = packet.Slice(pos + 1, len);
-            var dest = NameBuffer.AsSpan(length, len);
-            for (var i = 0; i < len; i++)
-            {
-                var b = source[i];
-                dest[i] = b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b;
-            }
-
-            length += len;
+            LabelOffsets[labels++] = pos - start;
             pos += 1 + len;
         }
 
-        QNameLength = length;
+        // One pass over the whole name, length octets included: they are at most 63, below 'A', so lower-casing
+        // leaves them as they are. Bytes above 127 (legal in a label) stop the vector pass; the loop does those names.
+        var name = packet[start..pos];
+        if (Ascii.ToLower(name, NameBuffer, out _) != OperationStatus.Done)
+        {
+            for (var i = 0; i < name.Length; i++)
+            {
+                var b = name[i];
+                NameBuffer[i] = b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b;
+            }
+        }
+
+        QNameLength = name.Length;
         LabelCount = labels;
         return true;
     }

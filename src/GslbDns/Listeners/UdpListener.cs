@@ -229,6 +229,7 @@ internal sealed partial class UdpListener : IDisposable
             }
 
             var replies = 0;
+            context.StatsClock = Observability.DnsStats.Now();
             for (var slot = 0; slot < received; slot++)
             {
                 try
