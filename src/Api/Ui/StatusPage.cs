@@ -329,7 +329,7 @@ internal static class StatusPage
     {
         "weight" => $"weight {e.Weight}",
         "override" => $"forced {(e.Healthy == true ? "healthy" : "unhealthy")} until {(e.Expires is { } x ? Time(x) : "?")}{(e.Expired == true ? " (expired)" : "")}",
-        "feed" => $"feed{Vote(e.Healthy)}{(e.Load is { } load ? $" load {load.ToString("0.###", CultureInfo.InvariantCulture)}" : "")} until {(e.Expires is { } y ? Time(y) : "?")}{(e.Expired == true ? " (expired)" : "")}",
+        "feed" => $"feed{FeedFigures(e.Healthy, e.Load)} until {(e.Expires is { } y ? Time(y) : "?")}{(e.Expired == true ? " (expired)" : "")}",
         _ => "drained",
     };
 
@@ -338,9 +338,11 @@ internal static class StatusPage
 
     private static string FeedText(FeedView? feed) => feed is null
         ? ""
-        : $"{(feed.Expired ? "expired:" : "")}{Vote(feed.Up)}{(feed.Load is { } load ? $" load {load.ToString("0.###", CultureInfo.InvariantCulture)}" : "")} ({feed.Mode}{(feed.Counted ? "" : ", not counted")})".TrimStart();
+        : $"{(feed.Expired ? "expired:" : "")}{FeedFigures(feed.Up, feed.Load)} ({feed.Mode}{(feed.Counted ? "" : ", not counted")})".TrimStart();
 
-    private static string Vote(bool? up) => up switch { true => " up", false => " down", null => "" };
+    /// <summary>A feed's vote and load figure as the page shows them in both tables, each with a leading space: " down load 2.5".</summary>
+    private static string FeedFigures(bool? up, double? load) =>
+        (up switch { true => " up", false => " down", null => "" }) + (load is { } l ? " load " + l.ToString("0.###", CultureInfo.InvariantCulture) : "");
 
     private static void Row(StringBuilder html, string name, string value, string id) =>
         html.Append("<tr id=\"status-").Append(id).Append("\"><th>").Append(HtmlEncode(name)).Append("</th><td>").Append(HtmlEncode(value)).Append("</td></tr>");
